@@ -1,0 +1,253 @@
+"""Arrival processes: when sandboxes are requested.
+
+Each spec samples sorted request times in seconds from the scenario start, over the
+horizon, in bulk. A trace replays real timestamps (and optionally durations) exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+
+from .distributions import FloatArray
+from .model_base import FrozenModel, resolve_data_path
+from .units import DAY_S, DurationS
+
+
+class PoissonArrivals(FrozenModel):
+    """Independent arrivals at a constant rate (give exactly one of the rates)."""
+
+    kind: Literal["poisson"] = "poisson"
+    per_second: float | None = Field(default=None, ge=0)
+    """Mean arrivals per second."""
+    per_hour: float | None = Field(default=None, ge=0)
+    """Mean arrivals per hour."""
+    per_day: float | None = Field(default=None, ge=0)
+    """Mean arrivals per day."""
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> PoissonArrivals:
+        given = [r for r in (self.per_second, self.per_hour, self.per_day) if r is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of per_second, per_hour, per_day")
+        return self
+
+    @property
+    def rate_per_s(self) -> float:
+        """The rate in arrivals per second."""
+        if self.per_second is not None:
+            return self.per_second
+        if self.per_hour is not None:
+            return self.per_hour / 3600.0
+        assert self.per_day is not None
+        return self.per_day / DAY_S
+
+    def expected_count(self, horizon_s: float) -> float:
+        """Mean number of arrivals over the horizon."""
+        return self.rate_per_s * horizon_s
+
+    def sample(self, rng: np.random.Generator, horizon_s: float) -> FloatArray:
+        """Sorted arrival times in [0, horizon)."""
+        count = int(rng.poisson(self.rate_per_s * horizon_s))
+        return np.sort(rng.uniform(0.0, horizon_s, count))
+
+
+class DiurnalArrivals(FrozenModel):
+    """Poisson arrivals whose rate follows an hour-of-day profile, repeating every day.
+
+    Time 0 of the scenario is midnight. ``hourly_profile`` holds 24 relative weights
+    (hour 0 first); the day's volume is spread over the hours in proportion to them.
+    """
+
+    kind: Literal["diurnal"] = "diurnal"
+    per_day: float = Field(ge=0)
+    """Mean arrivals per day."""
+    hourly_profile: tuple[float, ...] = Field(min_length=24, max_length=24)
+    """24 non-negative weights, hour 0 (midnight) first."""
+
+    @model_validator(mode="after")
+    def _profile(self) -> DiurnalArrivals:
+        if min(self.hourly_profile) < 0 or sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile weights must be non-negative and not all zero")
+        return self
+
+    @property
+    def hourly_share(self) -> FloatArray:
+        """Share of the day's arrivals in each hour."""
+        weights = np.asarray(self.hourly_profile, dtype=np.float64)
+        return weights / weights.sum()
+
+    def rate_at(self, t_s: FloatArray) -> FloatArray:
+        """Arrival rate per second at times ``t_s``."""
+        hour = (np.asarray(t_s) % DAY_S // 3600).astype(int)
+        return self.per_day * self.hourly_share[hour] / 3600.0
+
+    def expected_count(self, horizon_s: float) -> float:
+        """Mean number of arrivals over the horizon."""
+        full_hours, rest = divmod(horizon_s, 3600.0)
+        hours = np.arange(int(full_hours)) % 24
+        total = float(self.per_day * self.hourly_share[hours].sum())
+        return total + float(self.per_day * self.hourly_share[int(full_hours) % 24] * rest / 3600)
+
+    def sample(self, rng: np.random.Generator, horizon_s: float) -> FloatArray:
+        """Sorted arrival times in [0, horizon), hour by hour."""
+        hours = math.ceil(horizon_s / 3600.0)
+        starts = np.arange(hours) * 3600.0
+        lengths = np.minimum(3600.0, horizon_s - starts)
+        means = self.per_day * self.hourly_share[np.arange(hours) % 24] * lengths / 3600.0
+        counts = rng.poisson(means)
+        offsets = rng.uniform(0.0, 1.0, int(counts.sum()))
+        times = np.repeat(starts, counts) + offsets * np.repeat(lengths, counts)
+        return np.sort(times)
+
+
+class BurstArrivals(FrozenModel):
+    """``count`` sandboxes requested at ``at``, spread over ``window``."""
+
+    kind: Literal["burst"] = "burst"
+    count: int = Field(ge=1)
+    """How many sandboxes the burst asks for."""
+    at: DurationS = 0.0
+    """When the burst starts, from the scenario start."""
+    window: DurationS = 0.0
+    """Over how long the requests are spread (0: all at once)."""
+    spacing: Literal["random", "even"] = "random"
+    """random: uniform at random within the window; even: equally spaced."""
+
+    def expected_count(self, horizon_s: float) -> float:
+        """Number of arrivals inside the horizon."""
+        if self.at >= horizon_s:
+            return 0.0
+        if self.window == 0:
+            return float(self.count)
+        return self.count * min(1.0, (horizon_s - self.at) / self.window)
+
+    def sample(self, rng: np.random.Generator, horizon_s: float) -> FloatArray:
+        """Sorted request times of the burst (those inside the horizon)."""
+        if self.spacing == "even" or self.window == 0:
+            times = self.at + self.window * np.arange(self.count) / self.count
+        else:
+            times = np.sort(self.at + rng.uniform(0.0, self.window, self.count))
+        return times[times < horizon_s]
+
+
+class TraceArrivals(FrozenModel):
+    """Replay request timestamps (and optionally durations) from a CSV file, exactly."""
+
+    kind: Literal["trace"] = "trace"
+    path: str
+    """The CSV file, relative to the scenario file."""
+    timestamp_column: str = "timestamp"
+    """Column of request times: date-times, or seconds (see ``time_format``)."""
+    time_format: Literal["auto", "datetime", "seconds"] = "auto"
+    """auto: numbers are seconds, anything else is parsed as a date-time."""
+    origin: str = "first"
+    """What scenario time 0 is: "first" (the first request), "midnight" (of the first
+    request's day, so hour-of-day is kept) or an explicit date-time."""
+    duration_column: str | None = None
+    """Column of sandbox durations in seconds, if the trace has them."""
+    _times: FloatArray = PrivateAttr(default_factory=lambda: np.empty(0))
+    _durations: FloatArray | None = PrivateAttr(default=None)
+    _digest: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo) -> TraceArrivals:
+        resolved = resolve_data_path(self.path, info)
+        if not resolved.is_file():
+            raise ValueError(
+                f"cannot find the trace file {resolved}; the path is relative to the scenario"
+            )
+        frame = pd.read_csv(resolved)
+        for column in (self.timestamp_column, self.duration_column):
+            if column is not None and column not in frame.columns:
+                raise ValueError(
+                    f"{resolved} has no column {column!r}; its columns are {list(frame.columns)}"
+                )
+        self._times = _seconds_since_origin(
+            frame[self.timestamp_column], self.time_format, self.origin
+        )
+        if self.duration_column is not None:
+            durations = pd.to_numeric(frame[self.duration_column], errors="coerce").to_numpy(
+                np.float64
+            )
+            if np.isnan(durations).any() or (durations < 0).any():
+                raise ValueError(
+                    f"{resolved} column {self.duration_column!r} must hold non-negative seconds"
+                )
+            self._durations = durations[np.argsort(self._times, kind="stable")]
+        self._times = np.sort(self._times, kind="stable")
+        if self._times.size and self._times[0] < 0:
+            raise ValueError("the origin is after the first request; choose an earlier origin")
+        self._digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
+        return self
+
+    @property
+    def times(self) -> FloatArray:
+        """All request times of the trace, sorted, in seconds from the origin."""
+        return self._times
+
+    @property
+    def durations(self) -> FloatArray | None:
+        """Durations aligned with ``times``, if the trace has them."""
+        return self._durations
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the trace file."""
+        return self._digest
+
+    def expected_count(self, horizon_s: float) -> float:
+        """Number of trace requests inside the horizon."""
+        return float(np.searchsorted(self._times, horizon_s, side="left"))
+
+    def sample(self, rng: np.random.Generator, horizon_s: float) -> FloatArray:
+        """The trace's request times inside the horizon (no randomness)."""
+        return self._times[: int(self.expected_count(horizon_s))]
+
+
+def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str) -> FloatArray:
+    numeric = pd.to_numeric(column, errors="coerce")
+    as_seconds = time_format == "seconds" or (time_format == "auto" and not numeric.isna().any())
+    if as_seconds:
+        if numeric.isna().any():
+            raise ValueError("timestamps must all be numbers of seconds")
+        values = numeric.to_numpy(np.float64)
+        if origin == "first":
+            return values - values.min()
+        if origin == "midnight":
+            return values - math.floor(values.min() / DAY_S) * DAY_S
+        try:
+            return values - float(origin)
+        except ValueError:
+            raise ValueError(
+                f"origin {origin!r}: with numeric timestamps give 'first', 'midnight' or a number"
+            ) from None
+    try:
+        stamps = pd.to_datetime(column, format="ISO8601")
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"cannot read timestamps as date-times ({error})") from None
+    if origin == "first":
+        zero = stamps.min()
+    elif origin == "midnight":
+        zero = stamps.min().normalize()
+    else:
+        try:
+            zero = pd.Timestamp(origin)
+        except ValueError:
+            raise ValueError(
+                f"origin {origin!r} is not 'first', 'midnight' or a date-time"
+            ) from None
+    nanoseconds = (stamps - zero).to_numpy(dtype="timedelta64[ns]").astype(np.int64)
+    return nanoseconds.astype(np.float64) / 1e9
+
+
+ArrivalSpec = Annotated[
+    PoissonArrivals | DiurnalArrivals | BurstArrivals | TraceArrivals,
+    Field(discriminator="kind"),
+]
+"""Any arrival process, chosen by its ``kind``."""

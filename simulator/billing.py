@@ -1,0 +1,250 @@
+"""Billing: pure, vectorised functions from usage to line items. Never re-runs the engine.
+
+Billed seconds per sandbox = max(minimum, ceil((end - start) / increment) * increment),
+where start is the lifecycle event the platform bills from. Usage is split into 30-day
+billing periods by request time; each period's usage is scaled to a full month so the
+monthly free tier is applied to the month's aggregate (never per sandbox), then scaled
+back. Plan fees accrue per month; discounts are explicit. Line items are per platform x
+workload x team x component (vcpu, memory, gpu, requests, plan).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from .distributions import FloatArray
+from .pricing import Component, PriceTable
+from .shapes import RoundedShape
+from .units import MONTH_S
+from .usage import Usage
+
+ROUNDING_TOLERANCE = 1e-9
+"""Relative slack so that a duration of exactly k increments (up to float noise) bills k."""
+
+LINE_ITEM_COLUMNS = [
+    "platform",
+    "workload",
+    "team",
+    "component",
+    "item",
+    "period",
+    "unit",
+    "quantity",
+    "rate_usd",
+    "gross_usd",
+    "free_tier_usd",
+    "discount_usd",
+    "credit_usd",
+    "cost_usd",
+]
+
+
+@dataclass(frozen=True)
+class BillingInputs:
+    """What billing needs besides usage: prices, the shapes as billed, teams, plan and discount."""
+
+    platform_id: str
+    table: PriceTable
+    workload_names: tuple[str, ...]
+    shapes: tuple[RoundedShape | None, ...]
+    """Billed shape per workload index."""
+    teams: tuple[str, ...]
+    """Team per workload index."""
+    plan: str | None = None
+    plan_fee_usd_per_month: float = 0.0
+    plan_credit_usd_per_month: float = 0.0
+    """Usage credit that comes with the plan each month."""
+    discount_fraction: float = 0.0
+    discount_applies_to: tuple[Component, ...] = ()
+
+
+def billed_seconds(
+    start_s: FloatArray, end_s: FloatArray, increment_s: float, minimum_s: float
+) -> FloatArray:
+    """Seconds billed per sandbox: rounded up to the increment, at least the minimum."""
+    raw = np.maximum(end_s - start_s, 0.0)
+    units = np.ceil(raw / increment_s - ROUNDING_TOLERANCE)
+    return np.maximum(units * increment_s, minimum_s)
+
+
+def billing_periods(horizon_s: float) -> list[tuple[float, float]]:
+    """30-day billing periods covering the horizon, as (start, length); the last may be short."""
+    count = max(1, math.ceil(horizon_s / MONTH_S - ROUNDING_TOLERANCE))
+    return [(k * MONTH_S, min(MONTH_S, horizon_s - k * MONTH_S)) for k in range(count)]
+
+
+def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
+    """Billable quantities per billing period x workload x item, before any price."""
+    table = inputs.table
+    launched = usage.launched
+    start = usage.column(table.billing.bills_from)[launched]
+    seconds = billed_seconds(
+        start, usage.end_s[launched], table.billing.increment, table.billing.minimum
+    )
+    workload = usage.workload_index[launched]
+    periods = billing_periods(usage.horizon_s)
+    period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
+    n_workloads = len(usage.workload_names)
+    key = period * n_workloads + workload
+    size = len(periods) * n_workloads
+    sandboxes = np.bincount(key, minlength=size).astype(np.float64)
+    seconds_sum = np.bincount(key, weights=seconds, minlength=size)
+
+    rows = []
+    for k in range(len(periods)):
+        for w in range(n_workloads):
+            shape = inputs.shapes[w]
+            slot = k * n_workloads + w
+            if shape is None or sandboxes[slot] == 0:
+                continue
+            s = seconds_sum[slot]
+            base = {"period": k, "workload": usage.workload_names[w], "team": inputs.teams[w]}
+            if table.vcpu is not None:
+                rows.append(
+                    {
+                        **base,
+                        "component": "vcpu",
+                        "item": "vcpu",
+                        "unit": "vCPU-s",
+                        "quantity": s * shape.vcpu,
+                    }
+                )
+            if table.memory is not None:
+                rows.append(
+                    {
+                        **base,
+                        "component": "memory",
+                        "item": "memory",
+                        "unit": "GiB-s",
+                        "quantity": s * shape.memory_gib,
+                    }
+                )
+            if shape.gpu_type is not None:
+                rows.append(
+                    {
+                        **base,
+                        "component": "gpu",
+                        "item": f"gpu:{shape.gpu_type}",
+                        "unit": "GPU-s",
+                        "quantity": s * shape.gpu_count,
+                    }
+                )
+            if table.requests is not None:
+                rows.append(
+                    {
+                        **base,
+                        "component": "requests",
+                        "item": "requests",
+                        "unit": "requests",
+                        "quantity": sandboxes[slot],
+                    }
+                )
+    columns = ["period", "workload", "team", "component", "item", "unit", "quantity"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _unit_rate(table: PriceTable, item: str) -> float:
+    if item == "vcpu":
+        return table.vcpu.usd_per_second if table.vcpu else 0.0
+    if item == "memory":
+        return table.memory.usd_per_second if table.memory else 0.0
+    if item == "requests":
+        return table.requests.usd_per_million / 1e6 if table.requests else 0.0
+    return table.gpu[item.removeprefix("gpu:")].usd_per_second
+
+
+_FREE_TIER_FIELD = {"vcpu": "vcpu_seconds", "memory": "gib_seconds", "requests": "requests"}
+
+
+def price_quantities(
+    quantities: pd.DataFrame, inputs: BillingInputs, horizon_s: float
+) -> pd.DataFrame:
+    """Line items from quantities: gross, free tier (monthly aggregate), discount, plan fee."""
+    table = inputs.table
+    periods = billing_periods(horizon_s)
+    frame = quantities.copy()
+    frame["rate_usd"] = [_unit_rate(table, item) for item in frame["item"]]
+    frame["gross_usd"] = frame["quantity"] * frame["rate_usd"]
+    frame["free_tier_usd"] = 0.0
+    if table.free_tier is not None:
+        for (k, item), group in frame.groupby(["period", "item"]):
+            allowance = getattr(table.free_tier, _FREE_TIER_FIELD.get(str(item), ""), 0.0)
+            if not allowance:
+                continue
+            scale = MONTH_S / periods[cast(int, k)][1]  # this period's usage as a full month
+            monthly = group["quantity"].sum() * scale
+            if monthly > 0:
+                covered = min(monthly, allowance) / monthly
+                frame.loc[group.index, "free_tier_usd"] = group["gross_usd"] * covered
+    applies = frame["component"].isin(inputs.discount_applies_to)
+    frame["discount_usd"] = np.where(
+        applies, (frame["gross_usd"] - frame["free_tier_usd"]) * inputs.discount_fraction, 0.0
+    )
+    frame["credit_usd"] = 0.0
+    net = frame["gross_usd"] - frame["free_tier_usd"] - frame["discount_usd"]
+    if inputs.plan_credit_usd_per_month > 0:
+        for k, group in frame.groupby("period"):
+            scale = MONTH_S / periods[cast(int, k)][1]
+            monthly = float(net[group.index].sum()) * scale
+            if monthly > 0:
+                covered = min(monthly, inputs.plan_credit_usd_per_month) / monthly
+                frame.loc[group.index, "credit_usd"] = net[group.index] * covered
+    frame["cost_usd"] = net - frame["credit_usd"]
+    plan_items = _plan_fee_items(frame, inputs, periods)
+    if not plan_items.empty:
+        frame = pd.concat([frame, plan_items], ignore_index=True)
+    frame.insert(0, "platform", inputs.platform_id)
+    return frame[LINE_ITEM_COLUMNS].reset_index(drop=True)
+
+
+def _plan_fee_items(
+    frame: pd.DataFrame, inputs: BillingInputs, periods: list[tuple[float, float]]
+) -> pd.DataFrame:
+    """The plan fee per period (pro rata for a short period), shared among workloads in
+    proportion to their usage cost (showback)."""
+    if inputs.plan_fee_usd_per_month <= 0:
+        return pd.DataFrame(columns=[c for c in LINE_ITEM_COLUMNS if c != "platform"])
+    workloads = [
+        (name, team)
+        for name, team, shape in zip(
+            inputs.workload_names, inputs.teams, inputs.shapes, strict=True
+        )
+        if shape is not None
+    ]
+    rows = []
+    for k, (_, length) in enumerate(periods):
+        fee = inputs.plan_fee_usd_per_month * length / MONTH_S
+        in_period = frame[frame["period"] == k]
+        spend = in_period.groupby("workload")["gross_usd"].sum()
+        billed = [(n, t) for n, t in workloads if n in spend.index]
+        total = float(spend.sum())
+        for name, team in billed or workloads:
+            share = float(spend[name]) / total if total > 0 else 1.0 / len(billed or workloads)
+            rows.append(
+                {
+                    "workload": name,
+                    "team": team,
+                    "component": "plan",
+                    "item": f"plan:{inputs.plan}",
+                    "period": k,
+                    "unit": "months",
+                    "quantity": share * length / MONTH_S,
+                    "rate_usd": inputs.plan_fee_usd_per_month,
+                    "gross_usd": fee * share,
+                    "free_tier_usd": 0.0,
+                    "discount_usd": 0.0,
+                    "credit_usd": 0.0,
+                    "cost_usd": fee * share,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def bill(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
+    """Line items of one platform run: quantities from usage, priced by the table."""
+    return price_quantities(usage_quantities(usage, inputs), inputs, usage.horizon_s)

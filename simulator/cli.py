@@ -1,0 +1,424 @@
+"""The `sandsim` command line: run, validate, and look up price tables and platforms.
+
+Exit codes: 0 ok; 2 bad input (the message names the file, the field and the fix);
+1 internal error. No traceback is printed unless --debug is given.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .catalog import Catalog, bundled_dir, load_catalog
+from .errors import InputError
+from .platforms import PlatformProfile
+from .pricing import PriceTable
+from .resolve import resolve_platforms, scenario_catalog
+from .runner import SimulationResult, check_horizon_covers, simulate
+from .scenario import Scenario, load_scenario
+from .units import format_duration
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+WIDE = 180
+"""Width used when output is not a terminal (files, CI logs), so tables are not squeezed."""
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else WIDE)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else WIDE)
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"${value:,.0f}"
+    return f"${value:,.2f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else format_duration(value)
+
+
+def _catalog(pricing_dirs: Sequence[str]) -> Catalog:
+    return load_catalog([Path(p) for p in pricing_dirs])
+
+
+pricing_dir_option = click.option(
+    "--pricing-dir",
+    "pricing_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder of your own price tables (negotiated rates); replaces bundled tables with the same id.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sandsim")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """sandsim: cost and time-to-ready of AI agent sandboxes on every platform.
+
+    Start with `sandsim run coding-agent-fleet` (a bundled example) or your own scenario file.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _platform_table(result: SimulationResult, summary: dict[str, Any]) -> Table:
+    scenario = result.scenario
+    table = Table(
+        title=f"{scenario.name}: {format_duration(scenario.horizon)} horizon, "
+        f"{scenario.replications} replications, seed {scenario.seed}",
+        title_justify="left",
+    )
+    for column, justify in [
+        ("platform", "left"),
+        ("launched", "right"),
+        ("rejected", "right"),
+        ("timed out", "right"),
+        ("ready p50", "right"),
+        ("p95", "right"),
+        ("p99", "right"),
+        ("queue wait", "right"),
+        ("conc. mean", "right"),
+        ("peak", "right"),
+        ("spend/horizon (P5-P95)", "right"),
+        ("spend/month", "right"),
+    ]:
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for platform_id, p in summary["platforms"].items():
+        counts, ttr, cost = p["sandboxes"], p["time_to_ready_s"], p["cost_usd"]
+        horizon, month = cost["horizon"], cost["per_month"]
+        table.add_row(
+            platform_id,
+            f"{counts['launched']:,.0f}",
+            f"{counts['rejected']:,.0f}",
+            f"{counts['timed_out']:,.0f}",
+            _seconds(ttr["p50"]),
+            _seconds(ttr["p95"]),
+            _seconds(ttr["p99"]),
+            _seconds(p["queue_wait_s"]["mean"]),
+            f"{p['concurrency']['mean']:.1f}",
+            str(p["concurrency"]["peak"]),
+            f"{_usd(horizon['mean'])} ({_usd(horizon['p5'])}-{_usd(horizon['p95'])})",
+            _usd(month["mean"]),
+        )
+    return table
+
+
+@cli.command()
+@click.argument("scenario")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for summary.json and line_items.csv [default: results/<scenario name>].",
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Replace the scenario's seed.")
+@click.option(
+    "--replications", type=click.IntRange(min=1), help="Replace the scenario's replication count."
+)
+@click.option(
+    "--platform", "platforms", multiple=True, help="Run only this platform id (repeatable)."
+)
+@pricing_dir_option
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print summary.json to stdout instead of the table."
+)
+def run(
+    scenario: str,
+    out_dir: str | None,
+    seed: int | None,
+    replications: int | None,
+    platforms: tuple[str, ...],
+    pricing_dirs: tuple[str, ...],
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Simulate SCENARIO (a YAML file, or a bundled scenario's name) on its platforms."""
+    loaded = load_scenario(scenario)
+    progress = None
+    if not quiet and not as_json and err.is_terminal:
+
+        def progress(done: int, total: int) -> None:
+            err.print(f"\r  replication {done}/{total}", end="")
+
+    result = simulate(
+        loaded,
+        seed=seed,
+        replications=replications,
+        platforms=list(platforms) or None,
+        pricing_dirs=pricing_dirs,
+        keep_usage=False,
+        progress=progress,
+    )
+    if progress is not None:
+        err.print()
+    summary = result.summary()
+    target = Path(out_dir) if out_dir else Path("results") / loaded.name
+    paths = result.write(target)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    if quiet:
+        return
+    out.print(_platform_table(result, summary))
+    out.print(
+        "Time to ready = request to ready (queueing, rate limit and launch). Spend in USD; a month is 30 days."
+    )
+    for note in summary["warnings"]:
+        out.print(f"[yellow]note[/yellow]: {note}")
+    out.print(f"wrote {paths['summary']} and {paths['line_items']}")
+
+
+@cli.command()
+@click.argument("scenario")
+@pricing_dir_option
+def validate(scenario: str, pricing_dirs: tuple[str, ...]) -> None:
+    """Check SCENARIO and everything it refers to, without running it."""
+    loaded = load_scenario(scenario)
+    check_horizon_covers(loaded)
+    resolved = resolve_platforms(loaded, scenario_catalog(loaded, pricing_dirs))
+    out.print(
+        f"ok: {loaded.source}: {len(loaded.workloads)} workload(s), {len(resolved)} platform(s), "
+        f"horizon {format_duration(loaded.horizon)}, {loaded.replications} replications"
+    )
+    for platform in resolved:
+        shapes = "; ".join(
+            f"{loaded.workloads[i].name} -> {platform.shapes[i].describe()}"  # type: ignore[union-attr]
+            for i in platform.workload_indices
+        )
+        out.print(
+            f"  {platform.id}: {platform.price_table.id}, {platform.launch_mode} launch, {shapes}"
+        )
+
+
+@cli.group()
+def pricing() -> None:
+    """Price tables: list them, or show one with its sources."""
+
+
+@pricing.command("list")
+@pricing_dir_option
+def pricing_list(pricing_dirs: tuple[str, ...]) -> None:
+    """List the price tables available."""
+    catalog = _catalog(pricing_dirs)
+    table = Table(title="price tables", title_justify="left")
+    for column in ("id", "offering", "region", "as of", "vCPU/h", "GiB/h", "GPUs", "assumed"):
+        table.add_column(column)
+    for price_table in sorted(catalog.price_tables.values(), key=lambda t: t.id):
+        table.add_row(
+            price_table.id,
+            price_table.offering,
+            price_table.region,
+            price_table.as_of,
+            f"{price_table.vcpu.usd_per_second * 3600:.5g}" if price_table.vcpu else "-",
+            f"{price_table.memory.usd_per_second * 3600:.5g}" if price_table.memory else "-",
+            ", ".join(price_table.gpu) or "-",
+            ", ".join(price_table.assumed_items) or "",
+        )
+    out.print(table)
+
+
+def _describe_table(price_table: PriceTable) -> list[str]:
+    lines = [
+        f"{price_table.id}: {price_table.name}",
+        f"  offering {price_table.offering}, region {price_table.region}, currency {price_table.currency}, as of {price_table.as_of}",
+        f"  billing: increment {format_duration(price_table.billing.increment)}, minimum "
+        f"{format_duration(price_table.billing.minimum)}, from {price_table.billing.bills_from}",
+    ]
+    rates: list[tuple[str, Any, str]] = [
+        ("vcpu", price_table.vcpu, "USD per vCPU-second"),
+        ("memory", price_table.memory, "USD per GiB-second"),
+    ]
+    rates += [(f"gpu {name}", rate, "USD per GPU-second") for name, rate in price_table.gpu.items()]
+    for name, rate, unit in rates:
+        if rate is not None:
+            flag = " [assumed]" if rate.assumed else ""
+            lines.append(
+                f"  {name}: {rate.usd_per_second:.10g} {unit}{flag}  ({rate.source}, {rate.as_of})"
+            )
+    if price_table.requests:
+        lines.append(
+            f"  requests: {price_table.requests.usd_per_million:g} USD per million  ({price_table.requests.source})"
+        )
+    if price_table.free_tier:
+        ft = price_table.free_tier
+        lines.append(
+            f"  free tier per month: {ft.vcpu_seconds:,.0f} vCPU-s, {ft.gib_seconds:,.0f} GiB-s, "
+            f"{ft.requests:,.0f} requests{' [assumed]' if ft.assumed else ''}  ({ft.source})"
+        )
+    for name, plan in price_table.plans.items():
+        lines.append(
+            f"  plan {name}: {plan.monthly_usd:g} USD/month, credit {plan.monthly_credit_usd:g} USD/month  ({plan.source})"
+        )
+    for name, discount in price_table.discounts.items():
+        lines.append(
+            f"  discount {name}: {discount.fraction:.0%} on {', '.join(discount.applies_to)}  ({discount.source})"
+        )
+    return lines
+
+
+@pricing.command("show")
+@click.argument("table_id")
+@pricing_dir_option
+def pricing_show(table_id: str, pricing_dirs: tuple[str, ...]) -> None:
+    """Show one price table with the source of every rate."""
+    catalog = _catalog(pricing_dirs)
+    price_table = catalog.price_table(
+        table_id, source="sandsim pricing show", field_name="TABLE_ID"
+    )
+    for line in _describe_table(price_table):
+        out.print(line, markup=False)
+    out.print(f"  file: {catalog.file_of(f'pricing:{table_id}')}", markup=False)
+
+
+@cli.group()
+def platforms() -> None:
+    """Platform profiles: launch latency, quotas, limits and shapes, with sources."""
+
+
+@platforms.command("list")
+def platforms_list() -> None:
+    """List the platform profiles."""
+    catalog = load_catalog()
+    table = Table(title="platform profiles", title_justify="left")
+    for column in ("id", "name", "isolation", "launch modes (mean)", "quota", "max lifetime"):
+        table.add_column(column)
+    for profile in sorted(catalog.profiles.values(), key=lambda p: p.id):
+        modes = ", ".join(
+            f"{mode} {format_duration(path.mean_s)}" for mode, path in profile.launch.items()
+        )
+        quota = profile.quota
+        limits = [
+            f"{quota.concurrency} sandboxes" if quota.concurrency else "",
+            f"{quota.vcpu:g} vCPU" if quota.vcpu else "",
+        ]
+        table.add_row(
+            profile.id,
+            profile.name,
+            profile.isolation,
+            modes,
+            ", ".join(x for x in limits if x) or "none published",
+            format_duration(profile.max_lifetime.max) if profile.max_lifetime else "-",
+        )
+    out.print(table)
+
+
+def _describe_profile(profile: PlatformProfile) -> list[str]:
+    lines = [
+        f"{profile.id}: {profile.name} ({profile.vendor}, {profile.isolation})",
+        f"  {profile.description.strip()}",
+    ]
+    for mode, path in profile.launch.items():
+        lines.append(f"  launch {mode} (mean {format_duration(path.mean_s)}):")
+        for part in path.parts:
+            flag = " [assumed]" if part.provenance.assumed else ""
+            lines.append(
+                f"    {part.name}: {part.latency.describe()}{flag}  ({part.provenance.source})"
+            )
+    quota = profile.quota
+    lines.append(
+        f"  quota: {quota.concurrency or '-'} sandboxes, {quota.vcpu or '-'} vCPU, {quota.gpu or '-'} GPUs; "
+        f"over quota: {quota.over_quota}  ({quota.provenance.source})"
+    )
+    if profile.launch_rate:
+        lines.append(
+            f"  launch rate: {profile.launch_rate.per_second:g}/s, burst {profile.launch_rate.burst}  ({profile.launch_rate.provenance.source})"
+        )
+    if profile.max_lifetime:
+        lines.append(
+            f"  max lifetime: {format_duration(profile.max_lifetime.max)}  ({profile.max_lifetime.provenance.source})"
+        )
+    for name, plan in profile.plans.items():
+        lines.append(
+            f"  plan {name}: {plan.concurrency or '-'} sandboxes, {plan.gpu or '-'} GPUs, lifetime {format_duration(plan.max_lifetime) if plan.max_lifetime else '-'}"
+        )
+    if profile.gpus:
+        lines.append(f"  GPUs: {', '.join(g.type for g in profile.gpus)}")
+    return lines
+
+
+@platforms.command("show")
+@click.argument("profile_id")
+def platforms_show(profile_id: str) -> None:
+    """Show one platform profile with the source of every figure."""
+    catalog = load_catalog()
+    profile = catalog.profile(profile_id, source="sandsim platforms show", field_name="PROFILE_ID")
+    for line in _describe_profile(profile):
+        out.print(line, markup=False)
+
+
+@cli.command()
+def scenarios() -> None:
+    """List the bundled example scenarios."""
+    for path in sorted(bundled_dir("scenarios").glob("*.yaml")):
+        loaded = load_scenario(path)
+        out.print(f"{path.stem}: {' '.join(loaded.description.split())}", markup=False)
+
+
+@cli.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["scenario", "pricing", "platform"]),
+    default="scenario",
+    show_default=True,
+)
+def schema(kind: str) -> None:
+    """Print the JSON schema of scenario files (or price tables, or platform profiles)."""
+    models: dict[str, type[BaseModel]] = {
+        "scenario": Scenario,
+        "pricing": PriceTable,
+        "platform": PlatformProfile,
+    }
+    model = models[kind]
+    click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the CLI and map failures to exit codes without tracebacks."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="sandsim", standalone_mode=False)
+    except InputError as error:
+        err.print(f"[red]error[/red]: {error.render()}", markup=True, highlight=False)
+        return EXIT_INPUT
+    except click.exceptions.UsageError as error:
+        err.print(
+            error.format_message()
+            if error.ctx is None
+            else f"{error.ctx.get_usage()}\n\nerror: {error.format_message()}",
+            markup=False,
+        )
+        return EXIT_INPUT
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted", markup=False)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:
+        if debug:
+            raise
+        err.print(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "  this is a bug in sandsim; run again with --debug for a traceback and report it",
+            markup=False,
+        )
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,227 @@
+"""Quota admission and launch rate limiting, driven by SimPy callbacks.
+
+Requests are pre-sampled and sorted, so the engine needs no process per sandbox. The
+gate counts what is admitted and not yet departed (sandboxes, and vCPU where a quota
+counts vCPU); departures only ever lower those counts, so while the next request in
+line fits, it can be admitted at its own request time even if the clock has not
+reached it yet (the true counts then can only be lower). Only when it does not fit
+does the gate wait: for a departure event (queue), or for the request's own time
+(reject: the clock must reach it to know whether room freed). So a queueing platform
+steps exactly one SimPy event per sandbox, its departure. A queued request that would
+wait longer than the queue timeout leaves and counts as rejected. The launch rate
+limit is a token bucket in its GCRA form (theoretical arrival time), which needs no
+events at all. Admission is strictly first in, first out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from heapq import heappush
+from typing import Any, cast
+
+import numpy as np
+import simpy
+from simpy.core import EmptySchedule
+from simpy.events import NORMAL, URGENT, Event, EventCallbacks
+
+from ..distributions import FloatArray
+from .model import TokenBucket
+
+MILLI = 1000
+"""Resources are counted in integer thousandths so that admitting and releasing never drift."""
+
+
+@dataclass(frozen=True)
+class AdmissionResult:
+    """Times of each request (NaN when rejected)."""
+
+    admit_s: FloatArray
+    launch_start_s: FloatArray
+    ready_s: FloatArray
+    end_s: FloatArray
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the gate enforces."""
+
+    quota: int | None = None
+    """Sandboxes at once."""
+    resource_quotas: tuple[float | None, ...] = ()
+    """Limits on summed per-sandbox resources at once (e.g. vCPU, GPUs), in the order of
+    the columns of the ``resource_use`` given to the gate; None for no limit."""
+    reject_over_quota: bool = False
+    queue_timeout_s: float | None = None
+    launch_rate: TokenBucket | None = None
+
+
+class _Departure:
+    """A pre-triggered SimPy event reduced to what ``Environment.step`` reads, plus the
+    sandbox it frees. Departures are the hot path (one per sandbox), so they skip
+    ``Event.__init__`` and share one callback list, which ``step`` only iterates."""
+
+    __slots__ = ("callbacks", "index")
+    _ok = True
+    _value = None
+
+    def __init__(self, callbacks: EventCallbacks, index: int) -> None:
+        self.callbacks: EventCallbacks | None = callbacks
+        self.index = index
+
+
+class AdmissionGate:
+    """Concurrency quotas (queue or reject) and a launch token bucket on one SimPy clock."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        request_s: FloatArray,
+        launch_latency_s: FloatArray,
+        run_s: FloatArray,
+        resource_use: list[FloatArray],
+        limits: Limits,
+    ) -> None:
+        self.env = env
+        self._request = request_s.tolist()
+        self._latency = launch_latency_s.tolist()
+        self._run = run_s.tolist()
+        self._n = len(self._request)
+        self._quota = limits.quota if limits.quota is not None else self._n + 1
+        # (capacity, per-request use) of each limited resource, in thousandths
+        self._resources: list[tuple[int, list[int]]] = [
+            (round(capacity * MILLI), np.rint(use * MILLI).astype(np.int64).tolist())
+            for capacity, use in zip(limits.resource_quotas, resource_use, strict=True)
+            if capacity is not None
+        ]
+        self._in_use = [0] * len(self._resources)
+        self._reject = limits.reject_over_quota
+        self._timeout = limits.queue_timeout_s if limits.queue_timeout_s is not None else math.inf
+        self._rate = limits.launch_rate
+        self._tat = -math.inf
+        self._head = 0
+        self._in_system = 0
+        self._driver_pending = False
+        nan = math.nan
+        self.admit_s = [nan] * self._n
+        self.launch_start_s = [nan] * self._n
+        self.ready_s = [nan] * self._n
+        self.end_s = [nan] * self._n
+        self._queue = cast(list[Any], env._queue)
+        self._eid = env._eid
+        self._departure_callbacks: EventCallbacks = [self._on_departure]
+        for capacity, use in self._resources:
+            if use and max(use) > capacity:
+                raise ValueError("a sandbox needs more of a resource than its whole quota")
+
+    def start(self) -> None:
+        """Admit what can be admitted at once and wait for the rest."""
+        self._process()
+
+    def _fits(self, index: int) -> bool:
+        if self._in_system >= self._quota:
+            return False
+        for k, (capacity, use) in enumerate(self._resources):
+            if self._in_use[k] + use[index] > capacity:
+                return False
+        return True
+
+    def _admit(self, index: int, at_s: float) -> None:
+        rate = self._rate
+        if rate is None:
+            start = at_s
+        else:
+            tat = self._tat
+            earliest = tat - rate.tolerance_s
+            start = at_s if at_s >= earliest else earliest
+            self._tat = (at_s if at_s > tat else tat) + rate.interval_s
+        ready = start + self._latency[index]
+        end = ready + self._run[index]
+        self.admit_s[index] = at_s
+        self.launch_start_s[index] = start
+        self.ready_s[index] = ready
+        self.end_s[index] = end
+        self._in_system += 1
+        for k, (_, use) in enumerate(self._resources):
+            self._in_use[k] += use[index]
+        # equivalent to env.schedule(event, URGENT, end - now), without the call overhead;
+        # URGENT puts a departure before an arrival at the same instant
+        heappush(
+            self._queue,
+            (end, URGENT, next(self._eid), _Departure(self._departure_callbacks, index)),
+        )
+
+    def _process(self) -> None:
+        """Admit requests in order while the head surely fits; drop those whose time is up."""
+        now = self.env._now
+        request = self._request
+        timeout = self._timeout
+        head = self._head
+        n = self._n
+        while head < n:
+            at = request[head]
+            if self._fits(head):
+                self._admit(head, at if at > now else now)
+            elif now >= at + timeout:
+                pass  # waited as long as it would: gave up, rejected (its times stay NaN)
+            elif self._reject and at <= now:
+                pass  # no room when it arrived: rejected
+            else:
+                break
+            head += 1
+        self._head = head
+        if head < n and not self._driver_pending and (self._reject or timeout < math.inf):
+            # without room, only the clock tells whether room frees before the request
+            # arrives (reject) or before it gives up (queue timeout); both lie ahead
+            wake = request[head] if self._reject else request[head] + timeout
+            driver = Event(self.env)
+            driver._ok = True
+            driver._value = None
+            driver.callbacks.append(self._on_wakeup)
+            self.env.schedule(driver, NORMAL, max(wake - now, 0.0))
+            self._driver_pending = True
+
+    def _on_wakeup(self, _event: Event) -> None:
+        self._driver_pending = False
+        self._process()
+
+    def _on_departure(self, event: _Departure) -> None:
+        self._in_system -= 1
+        index = event.index
+        for k, (_, use) in enumerate(self._resources):
+            self._in_use[k] -= use[index]
+        if self._head < self._n:
+            self._process()
+
+    def result(self) -> AdmissionResult:
+        """The recorded times as arrays."""
+        return AdmissionResult(
+            np.asarray(self.admit_s, dtype=np.float64),
+            np.asarray(self.launch_start_s, dtype=np.float64),
+            np.asarray(self.ready_s, dtype=np.float64),
+            np.asarray(self.end_s, dtype=np.float64),
+        )
+
+
+def run_admission(
+    request_s: FloatArray,
+    launch_latency_s: FloatArray,
+    run_s: FloatArray,
+    limits: Limits,
+    resource_use: list[FloatArray] | None = None,
+) -> AdmissionResult:
+    """Simulate admission, rate limiting, launch and run of sorted requests on a SimPy clock.
+
+    ``resource_use`` holds one array per entry of ``limits.resource_quotas``: what each
+    request counts against that limit.
+    """
+    env = simpy.Environment()
+    gate = AdmissionGate(env, request_s, launch_latency_s, run_s, list(resource_use or []), limits)
+    gate.start()
+    step = env.step
+    try:
+        while True:
+            step()
+    except EmptySchedule:
+        pass
+    return gate.result()

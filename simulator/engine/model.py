@@ -1,0 +1,55 @@
+"""The engine's view of a platform: limits and launch behaviour, no prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..platforms import LaunchMode, LaunchPath, OverQuota
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    """Launch rate limit: ``burst`` launches at once, then one every 1/``per_second``."""
+
+    per_second: float
+    burst: int
+
+    @property
+    def interval_s(self) -> float:
+        """Seconds between tokens."""
+        return 1.0 / self.per_second
+
+    @property
+    def tolerance_s(self) -> float:
+        """How far ahead of the sustained schedule a launch may run (GCRA tolerance)."""
+        return (self.burst - 1) * self.interval_s
+
+
+@dataclass(frozen=True)
+class PlatformModel:
+    """Everything the engine needs to simulate one platform."""
+
+    platform_id: str
+    quota: int | None
+    """Sandboxes launching or running at once; None for no limit."""
+    vcpu_quota: float | None
+    """vCPU launching or running at once; None for no limit."""
+    gpu_quota: float | None
+    """GPUs launching or running at once; None for no limit."""
+    over_quota: OverQuota
+    queue_timeout_s: float | None
+    """A queued request that has waited this long fails; None to wait forever."""
+    launch_rate: TokenBucket | None
+    launch_mode: LaunchMode
+    launch_path: LaunchPath
+    lifetime_cap_s: tuple[float, ...]
+    """Run-time cap per workload index (inf for none): min of platform and workload limits."""
+    vcpu_per_workload: tuple[float, ...]
+    """vCPU one sandbox of each workload counts against a vCPU quota (its rounded shape)."""
+    gpu_per_workload: tuple[float, ...]
+    """GPUs one sandbox of each workload counts against a GPU quota."""
+
+    @property
+    def resource_quotas(self) -> tuple[float | None, ...]:
+        """Limits on summed resources, in the order of ``per_request_resources``."""
+        return (self.vcpu_quota, self.gpu_quota)

@@ -1,0 +1,59 @@
+"""The exact vector form of the engine for a platform whose quota never binds.
+
+Without a binding quota every request is admitted on arrival, the launch token bucket
+is a max-plus recursion with a closed form, and the rest is arithmetic. The result is
+identical to the event engine's (tests check this); ``quota_binds`` says when it is not
+valid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..distributions import FloatArray
+from ..intervals import peak_overlap, peak_weighted_overlap
+from .admission import AdmissionResult
+from .model import TokenBucket
+
+
+def token_bucket_starts(request_s: FloatArray, rate: TokenBucket | None) -> FloatArray:
+    """Launch start times of sorted requests under a token bucket (GCRA, FIFO).
+
+    The theoretical arrival time after request j is TAT_j = max(t_j, TAT_{j-1}) + T, whose
+    closed form is (j + 1) T + max_{i <= j} (t_i - i T); request j starts at
+    max(t_j, TAT_{j-1} - tolerance).
+    """
+    if rate is None or request_s.size == 0:
+        return request_s.copy()
+    interval = rate.interval_s
+    index = np.arange(request_s.size, dtype=np.float64)
+    tat_after = (index + 1) * interval + np.maximum.accumulate(request_s - index * interval)
+    tat_before = np.concatenate(([-np.inf], tat_after[:-1]))
+    return np.maximum(request_s, tat_before - rate.tolerance_s)
+
+
+def run_vector(
+    request_s: FloatArray, launch_latency_s: FloatArray, run_s: FloatArray, rate: TokenBucket | None
+) -> AdmissionResult:
+    """Admission on arrival, then rate limit, launch and run, for every request."""
+    start = token_bucket_starts(request_s, rate)
+    ready = start + launch_latency_s
+    return AdmissionResult(request_s.copy(), start, ready, ready + run_s)
+
+
+def quota_binds(
+    result: AdmissionResult,
+    quota: int | None,
+    resource_quotas: tuple[float | None, ...] = (),
+    resource_use: list[FloatArray] | None = None,
+) -> bool:
+    """True if admitting everyone on arrival would ever exceed a quota."""
+    if quota is not None and peak_overlap(result.admit_s, result.end_s) > quota:
+        return True
+    for capacity, use in zip(resource_quotas, resource_use or [], strict=True):
+        if (
+            capacity is not None
+            and peak_weighted_overlap(result.admit_s, result.end_s, use) > capacity + 1e-9
+        ):
+            return True
+    return False

@@ -1,0 +1,304 @@
+"""Scenario files: the workload a user describes and the platforms to compare.
+
+A scenario is YAML loaded into frozen pydantic models that reject unknown keys. Times
+accept units ("45s", "10m"), sizes accept "4GiB". ``load_scenario`` reads and validates
+a file; ``Scenario.with_overrides`` returns a changed, re-validated copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
+
+from .arrivals import ArrivalSpec, TraceArrivals
+from .catalog import bundled_dir
+from .distributions import DistributionSpec, Empirical, Mixture
+from .errors import InputError
+from .loading import errors_from_validation, read_yaml, validate_file
+from .model_base import FrozenModel
+from .platforms import LaunchMode, OverQuota
+from .units import DurationS, SizeGiB
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class GpuRequest(FrozenModel):
+    """GPUs a sandbox asks for."""
+
+    type: str
+    """GPU type as price tables name it, e.g. "l4", "h100", "a100-80gb"."""
+    count: int = Field(default=1, ge=1)
+    """How many GPUs of that type."""
+
+
+class Shape(FrozenModel):
+    """What one sandbox asks for; platforms round it up to a size they sell."""
+
+    vcpu: float = Field(gt=0)
+    """Virtual CPUs."""
+    memory: SizeGiB
+    """Memory, e.g. "4GiB" or "512MiB" (a bare number is GiB)."""
+    gpu: GpuRequest | None = None
+    """GPUs, if any."""
+
+    @model_validator(mode="after")
+    def _positive_memory(self) -> Shape:
+        if self.memory <= 0:
+            raise ValueError("memory must be positive")
+        return self
+
+
+class Workload(FrozenModel):
+    """One kind of sandbox a team's agents request: when, for how long, and how big."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    """Unique name of the workload, used in outputs."""
+    team: str = "default"
+    """The team that pays for it (line items are split by team)."""
+    description: str = ""
+    """What the workload is."""
+    arrivals: ArrivalSpec
+    """When sandboxes are requested."""
+    duration: DistributionSpec | None = None
+    """How long each sandbox runs once ready; may be omitted when a trace gives durations."""
+    shape: Shape
+    """vCPU, memory and GPUs per sandbox."""
+    template: str | None = None
+    """Image or snapshot identity the sandbox starts from (defaults to the workload name)."""
+    max_lifetime: DurationS | None = None
+    """Stop a sandbox after this long even if its task is not done (recorded as a timeout)."""
+
+    @model_validator(mode="after")
+    def _duration_given(self) -> Workload:
+        trace_durations = isinstance(self.arrivals, TraceArrivals) and self.arrivals.duration_column
+        if self.duration is None and not trace_durations:
+            raise ValueError("give a duration distribution (or a trace with a duration_column)")
+        if self.max_lifetime is not None and self.max_lifetime <= 0:
+            raise ValueError("max_lifetime must be positive")
+        return self
+
+    @property
+    def template_id(self) -> str:
+        """The template, defaulting to the workload name."""
+        return self.template or self.name
+
+
+class LaunchRateOverride(FrozenModel):
+    """A launch token bucket that replaces the platform's (e.g. a raised limit)."""
+
+    per_second: float = Field(gt=0)
+    """Sustained launches per second."""
+    burst: int = Field(ge=1)
+    """Launches allowed back to back when the bucket is full."""
+
+
+class PlatformChoice(FrozenModel):
+    """A platform to compare: a profile, a price table, and the scenario's overrides."""
+
+    id: str = Field(pattern=NAME_PATTERN)
+    """Name of this platform in outputs; defaults to the profile id."""
+    profile: str
+    """Platform profile id (see `sandsim platforms list`)."""
+    price_table: str | None = None
+    """Price table id (see `sandsim pricing list`); defaults to the profile's."""
+    region: str | None = None
+    """Pick the profile's price table for this region."""
+    plan: str | None = None
+    """Vendor plan (e.g. E2B "pro"): sets its limits and adds its monthly fee."""
+    quota: int | Literal["unlimited"] | None = None
+    """Sandbox concurrency quota replacing the platform's (e.g. a raised limit), or "unlimited"."""
+    vcpu_quota: float | Literal["unlimited"] | None = None
+    """vCPU concurrency quota replacing the platform's (Fargate and ACI count vCPU), or "unlimited"."""
+    gpu_quota: float | Literal["unlimited"] | None = None
+    """GPU concurrency quota replacing the platform's or plan's, or "unlimited"."""
+    over_quota: OverQuota | None = None
+    """What happens over the quota: "queue" or "reject"; defaults to the platform's."""
+    queue_timeout: DurationS | Literal["none"] | None = None
+    """With queue: how long a request waits before it fails, replacing the platform's; "none" to wait forever."""
+    launch_mode: LaunchMode | None = None
+    """How sandboxes start: "cold", "snapshot" or "warm"; defaults to the platform's."""
+    launch_rate: LaunchRateOverride | Literal["unlimited"] | None = None
+    """Launch rate limit replacing the platform's, or "unlimited"."""
+    max_lifetime: DurationS | None = None
+    """Maximum sandbox lifetime replacing the platform's."""
+    discount: str | float | None = None
+    """A named discount from the price table (e.g. "savings_plan_1y"), or a fraction such
+    as 0.15 for a negotiated discount on vCPU, memory and GPU."""
+    workloads: tuple[str, ...] | None = None
+    """Run only these workloads on this platform (default: all)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" not in data and "profile" in data:
+            return {**data, "id": data["profile"]}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> PlatformChoice:
+        if isinstance(self.quota, int) and self.quota < 1:
+            raise ValueError("quota must be at least 1 (or 'unlimited')")
+        for name, value in (("vcpu_quota", self.vcpu_quota), ("gpu_quota", self.gpu_quota)):
+            if isinstance(value, float | int) and value <= 0:
+                raise ValueError(f"{name} must be positive (or 'unlimited')")
+        if isinstance(self.discount, float | int) and not 0 <= self.discount < 1:
+            raise ValueError("a discount fraction must be in [0, 1), e.g. 0.15 for 15%")
+        if self.max_lifetime is not None and self.max_lifetime <= 0:
+            raise ValueError("max_lifetime must be positive")
+        return self
+
+
+class Scenario(FrozenModel):
+    """A workload, the platforms to run it on, and how to simulate it."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    """Scenario name, used in outputs."""
+    description: str = ""
+    """What question the scenario answers, and where its figures come from."""
+    horizon: DurationS
+    """Simulated time span over which sandboxes are requested, e.g. "1d"."""
+    seed: int = Field(default=0, ge=0)
+    """Root of the random-number tree; the same seed gives the same results."""
+    replications: int = Field(default=10, ge=1)
+    """Independent runs; cost bands are quantiles across them."""
+    currency: Literal["USD"] = "USD"
+    """Currency of all outputs."""
+    pricing_dir: str | None = None
+    """A folder of your own price tables (negotiated rates), relative to the scenario;
+    they add to the bundled tables and replace those with the same id."""
+    workloads: tuple[Workload, ...] = Field(min_length=1)
+    """The sandbox workloads."""
+    platforms: tuple[PlatformChoice, ...] = Field(min_length=1)
+    """The platforms to compare."""
+    _base_dir: Path = PrivateAttr(default=Path("."))
+    _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.horizon <= 0:
+            raise ValueError("horizon must be positive")
+        _unique([w.name for w in self.workloads], "workload name")
+        _unique([p.id for p in self.platforms], "platform id")
+        names = {w.name for w in self.workloads}
+        for platform in self.platforms:
+            unknown = sorted(set(platform.workloads or ()) - names)
+            if unknown:
+                raise ValueError(f"platform {platform.id!r} names unknown workloads {unknown}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the scenario are read from."""
+        return self._base_dir
+
+    @property
+    def source(self) -> Path | None:
+        """The file the scenario was read from, if any."""
+        return self._source
+
+    @property
+    def pricing_path(self) -> Path | None:
+        """The user's price table folder, resolved."""
+        if self.pricing_dir is None:
+            return None
+        path = Path(self.pricing_dir).expanduser()
+        return path if path.is_absolute() else self._base_dir / path
+
+    def resolved_dict(self) -> dict[str, Any]:
+        """The scenario with every default filled in, as plain JSON-ready data."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def data_files(self) -> dict[str, str]:
+        """SHA-256 of every data file the scenario reads (traces, observed durations)."""
+        digests: dict[str, str] = {}
+        for workload in self.workloads:
+            if isinstance(workload.arrivals, TraceArrivals):
+                digests[workload.arrivals.path] = workload.arrivals.digest
+            for dist in _walk_distributions(workload.duration):
+                if isinstance(dist, Empirical) and dist.path is not None:
+                    digests[dist.path] = hashlib.sha256(dist.observations.tobytes()).hexdigest()
+        return dict(sorted(digests.items()))
+
+    def content_hash(self) -> str:
+        """SHA-256 of the resolved scenario and its data files: two runs with the same hash
+        simulated the same thing."""
+        payload = {"scenario": self.resolved_dict(), "data_files": self.data_files()}
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def with_overrides(self, changes: dict[str, Any], *, flag: str = "override") -> Scenario:
+        """A re-validated copy with top-level fields replaced (e.g. seed, replications)."""
+        data = {**self.model_dump(mode="python", by_alias=True, exclude_none=True), **changes}
+        try:
+            updated = Scenario.model_validate(data, context={"base_dir": self._base_dir})
+        except ValidationError as error:
+            raise errors_from_validation(error, flag) from None
+        updated._base_dir, updated._source = self._base_dir, self._source
+        return updated
+
+    def only_platforms(self, ids: list[str]) -> Scenario:
+        """A copy keeping only the named platforms, in the order given."""
+        by_id = {p.id: p for p in self.platforms}
+        unknown = [i for i in ids if i not in by_id]
+        if unknown:
+            raise InputError(
+                f"unknown platform {unknown[0]!r} in this scenario",
+                source="--platform",
+                fix=f"use one of: {', '.join(by_id)}",
+            )
+        return self.with_overrides({"platforms": [by_id[i] for i in ids]}, flag="--platform")
+
+
+def _unique(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value!r} is used twice; each must be unique")
+        seen.add(value)
+
+
+def _walk_distributions(dist: Any) -> list[Any]:
+    if dist is None:
+        return []
+    if isinstance(dist, Mixture):
+        return [dist] + [d for c in dist.components for d in _walk_distributions(c.dist)]
+    return [dist]
+
+
+def resolve_scenario_path(name_or_path: str | Path) -> Path:
+    """A scenario file by path, or a bundled example by name (e.g. "coding-agent-fleet")."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    bundled = bundled_dir("scenarios")
+    for candidate in (bundled / path, bundled / f"{path}.yaml", bundled / path.name):
+        if candidate.is_file():
+            return candidate
+    known = ", ".join(p.stem for p in sorted(bundled.glob("*.yaml")))
+    raise InputError(
+        "scenario file not found",
+        source=str(name_or_path),
+        fix=f"give a path to a YAML file, or the name of a bundled scenario ({known})",
+    )
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read and validate a scenario file (or a bundled scenario by name)."""
+    path = resolve_scenario_path(name_or_path)
+    scenario = validate_file(Scenario, read_yaml(path), path)
+    scenario._base_dir, scenario._source = path.parent, path
+    return scenario
+
+
+def scenario_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Scenario:
+    """Validate a scenario given as a dict (notebooks, tests); paths resolve against ``base_dir``."""
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
+    except ValidationError as error:
+        raise errors_from_validation(error, "scenario") from None
+    scenario._base_dir = Path(base_dir)
+    return scenario

@@ -1,0 +1,222 @@
+"""summary.json and line_items.csv: the documented output contract (docs/outputs.md).
+
+Cost quantiles are across replications; latency quantiles are across all sandboxes of
+all replications. The file holds no wall-clock time, so the same scenario and seed
+give a byte-identical summary.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import __version__
+from .catalog import file_sha256
+from .pricing import COMPONENTS
+from .units import MONTH_S
+
+if TYPE_CHECKING:
+    from .runner import SimulationResult
+
+SCHEMA_VERSION = "1.0"
+
+
+def _number(value: float) -> float | None:
+    """A JSON-safe float (NaN and infinities become null)."""
+    return float(value) if math.isfinite(value) else None
+
+
+def _quantiles(values: np.ndarray, names: dict[str, float]) -> dict[str, float | None]:
+    if values.size == 0:
+        return dict.fromkeys(names)
+    picked = np.quantile(values, list(names.values()))
+    return {name: _number(v) for name, v in zip(names, picked, strict=True)}
+
+
+def cost_band(values: np.ndarray) -> dict[str, Any]:
+    """Mean, P5, P50, P95 across replications and a 95% confidence interval of the mean."""
+    band: dict[str, Any] = {"mean": _number(float(values.mean()))}
+    band.update(_quantiles(values, {"p5": 0.05, "p50": 0.5, "p95": 0.95}))
+    if values.size > 1:
+        half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
+        band["mean_ci95"] = [_number(band["mean"] - half), _number(band["mean"] + half)]
+    else:
+        band["mean_ci95"] = None
+    return band
+
+
+def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, Any]:
+    resolved = result.platform(platform_id)
+    runs = result.runs[platform_id]
+    metrics = [run.metrics for run in runs]
+    ttr = np.concatenate([m.time_to_ready_s for m in metrics])
+    wait = np.concatenate([m.queue_wait_s for m in metrics])
+    rate_wait = np.concatenate([m.rate_limit_wait_s for m in metrics])
+    per_month = MONTH_S / result.scenario.horizon
+    horizon_costs = np.array([run.line_items["cost_usd"].sum() for run in runs])
+    items = result.line_items()
+    items = items[items["platform"] == platform_id]
+    replications = len(runs)
+
+    def split(column: str, keys: list[str]) -> dict[str, dict[str, float | None]]:
+        totals = items.groupby(column)["cost_usd"].sum() / replications
+        return {
+            str(key): {
+                "horizon": _number(float(totals.get(key, 0.0))),
+                "per_month": _number(float(totals.get(key, 0.0)) * per_month),
+            }
+            for key in keys
+        }
+
+    workloads = [result.scenario.workloads[i] for i in resolved.workload_indices]
+    rate = resolved.launch_rate
+    return {
+        "profile": resolved.profile.id,
+        "price_table": resolved.price_table.id,
+        "plan": resolved.plan,
+        "launch_mode": resolved.launch_mode,
+        "quota": resolved.quota,
+        "over_quota": resolved.over_quota,
+        "launch_rate": {"per_second": rate.per_second, "burst": rate.burst} if rate else None,
+        "max_lifetime_s": resolved.max_lifetime_s,
+        "discount": {"name": resolved.discount.name, "fraction": resolved.discount.fraction},
+        "shapes": {
+            w.name: resolved.shapes[i].describe()  # type: ignore[union-attr]
+            for i, w in zip(resolved.workload_indices, workloads, strict=True)
+        },
+        "engine": {
+            "event": sum(run.usage is None or run.usage.engine_path == "event" for run in runs),
+            "vector": sum(
+                run.usage is not None and run.usage.engine_path == "vector" for run in runs
+            ),
+        },
+        "sandboxes": {
+            "requested": float(np.mean([m.requested for m in metrics])),
+            "launched": float(np.mean([m.launched for m in metrics])),
+            "rejected": float(np.mean([m.rejected for m in metrics])),
+            "timed_out": float(np.mean([m.timed_out for m in metrics])),
+        },
+        "time_to_ready_s": {
+            "mean": _number(float(ttr.mean())) if ttr.size else None,
+            **_quantiles(ttr, {"p50": 0.5, "p95": 0.95, "p99": 0.99}),
+            "max": _number(float(ttr.max())) if ttr.size else None,
+        },
+        "queue_wait_s": {
+            "mean": _number(float(wait.mean())) if wait.size else None,
+            **_quantiles(wait, {"p95": 0.95}),
+            "p_wait": _number(float((wait > 0).mean())) if wait.size else None,
+        },
+        "rate_limit_wait_s": {
+            "mean": _number(float(rate_wait.mean())) if rate_wait.size else None,
+            **_quantiles(rate_wait, {"p95": 0.95}),
+        },
+        "concurrency": {
+            "mean": float(np.mean([m.concurrency_mean for m in metrics])),
+            "peak": int(max(m.concurrency_peak for m in metrics)),
+        },
+        "queue_length": {
+            "mean": float(np.mean([m.queue_mean for m in metrics])),
+            "peak": int(max(m.queue_peak for m in metrics)),
+        },
+        "cost_usd": {
+            "horizon": cost_band(horizon_costs),
+            "per_month": cost_band(horizon_costs * per_month),
+            "by_component": split("component", list(COMPONENTS)),
+            "by_workload": split("workload", [w.name for w in workloads]),
+            "by_team": split("team", sorted({w.team for w in workloads})),
+        },
+    }
+
+
+def _pricing_summary(result: SimulationResult) -> dict[str, Any]:
+    tables = {}
+    for resolved in result.platforms:
+        table = resolved.price_table
+        path = result.catalog.file_of(f"pricing:{table.id}")
+        tables[table.id] = {
+            "name": table.name,
+            "offering": table.offering,
+            "region": table.region,
+            "as_of": table.as_of,
+            "currency": table.currency,
+            "assumed": table.assumed_items,
+            "file_sha256": file_sha256(path) if path else None,
+        }
+    return dict(sorted(tables.items()))
+
+
+def _warnings(result: SimulationResult) -> list[str]:
+    notes = []
+    for resolved in result.platforms:
+        assumed = resolved.price_table.assumed_items
+        if assumed:
+            notes.append(
+                f"{resolved.id}: assumed prices ({', '.join(assumed)}) in {resolved.price_table.id}"
+            )
+        parts = [p.name for p in resolved.launch_path.parts if p.provenance.assumed]
+        if parts:
+            notes.append(f"{resolved.id}: assumed launch latency parts ({', '.join(parts)})")
+        runs = result.runs[resolved.id]
+        timed_out = sum(run.metrics.timed_out for run in runs)
+        if timed_out:
+            share = timed_out / max(1, sum(run.metrics.launched for run in runs))
+            notes.append(
+                f"{resolved.id}: {timed_out / len(runs):.4g} sandboxes per replication "
+                f"({share:.3g} of launched) hit the maximum lifetime"
+            )
+        rejected = sum(run.metrics.rejected for run in runs)
+        if rejected:
+            share = rejected / max(1, sum(run.metrics.requested for run in runs))
+            notes.append(
+                f"{resolved.id}: {rejected / len(runs):.4g} requests per replication "
+                f"({share:.3g} of requested) were rejected at the quota"
+            )
+    return notes
+
+
+def build_summary(result: SimulationResult) -> dict[str, Any]:
+    """The summary.json document."""
+    scenario = result.scenario
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "sandsim_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario.content_hash(),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "horizon_s": scenario.horizon,
+        "currency": scenario.currency,
+        "units": {
+            "time": "seconds",
+            "money": scenario.currency,
+            "month": "30 days",
+            "memory": "GiB",
+        },
+        "pricing": _pricing_summary(result),
+        "platforms": {pid: _platform_summary(result, pid) for pid in result.platform_ids},
+        "warnings": _warnings(result),
+        "scenario": scenario.resolved_dict(),
+        "data_files": scenario.data_files(),
+    }
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    """Stable text of a summary (same input, same bytes)."""
+    return json.dumps(summary, indent=2, allow_nan=False) + "\n"
+
+
+def write_outputs(result: SimulationResult, out_dir: Path) -> dict[str, Path]:
+    """Write summary.json and line_items.csv."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = out_dir / "summary.json"
+    summary_path.write_text(summary_json(build_summary(result)), encoding="utf-8")
+    items_path = out_dir / "line_items.csv"
+    frame: pd.DataFrame = result.mean_line_items()
+    frame.to_csv(items_path, index=False, float_format="%.10g")
+    return {"summary": summary_path, "line_items": items_path}
