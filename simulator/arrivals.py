@@ -120,12 +120,16 @@ class BurstArrivals(FrozenModel):
     """random: uniform at random within the window; even: equally spaced."""
 
     def expected_count(self, horizon_s: float) -> float:
-        """Number of arrivals inside the horizon."""
+        """Mean number of arrivals inside the horizon (exact for even spacing)."""
         if self.at >= horizon_s:
             return 0.0
         if self.window == 0:
             return float(self.count)
-        return self.count * min(1.0, (horizon_s - self.at) / self.window)
+        share = (horizon_s - self.at) / self.window
+        if self.spacing == "even":
+            # request k is at at + window * k / count, inside while k < share * count
+            return float(min(self.count, math.ceil(share * self.count)))
+        return self.count * min(1.0, share)
 
     def sample(self, rng: np.random.Generator, horizon_s: float) -> FloatArray:
         """Sorted request times of the burst (those inside the horizon)."""

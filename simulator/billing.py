@@ -24,7 +24,9 @@ from .units import MONTH_S
 from .usage import Usage
 
 ROUNDING_TOLERANCE = 1e-9
-"""Relative slack so that a duration of exactly k increments (up to float noise) bills k."""
+"""Slack, in increments, so that a duration of exactly k increments bills k despite float
+noise; it grows with the timestamps, whose differences carry noise of a few ulps of them."""
+ULPS_OF_NOISE = 8.0
 
 LINE_ITEM_COLUMNS = [
     "platform",
@@ -68,7 +70,9 @@ def billed_seconds(
 ) -> FloatArray:
     """Seconds billed per sandbox: rounded up to the increment, at least the minimum."""
     raw = np.maximum(end_s - start_s, 0.0)
-    units = np.ceil(raw / increment_s - ROUNDING_TOLERANCE)
+    noise_s = ULPS_OF_NOISE * np.finfo(np.float64).eps * np.maximum(np.abs(start_s), np.abs(end_s))
+    slack = np.maximum(ROUNDING_TOLERANCE, noise_s / increment_s)
+    units = np.ceil(raw / increment_s - slack)
     return np.maximum(units * increment_s, minimum_s)
 
 

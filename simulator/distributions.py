@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from .model_base import FrozenModel, resolve_data_path
 from .units import DurationS, parse_duration_s
@@ -67,6 +67,10 @@ class _Distribution(FrozenModel):
         """The smallest value the distribution can take."""
         return 0.0
 
+    def atoms(self) -> FloatArray:
+        """Values with positive probability of their own (empty for continuous kinds)."""
+        return np.empty(0)
+
     def describe(self) -> str:
         """A one-line summary for tables and reports."""
         return f"{self.kind}(mean {self.mean:.4g}s)"  # type: ignore[attr-defined]
@@ -97,6 +101,9 @@ class Fixed(_Distribution):
     @property
     def lower(self) -> float:
         return self.value
+
+    def atoms(self) -> FloatArray:
+        return np.array([self.value])
 
     def cdf(self, x: FloatArray | float) -> FloatArray:
         return np.where(np.asarray(x, dtype=np.float64) >= self.value, 1.0, 0.0)
@@ -418,6 +425,14 @@ class Empirical(_Distribution):
     @model_validator(mode="before")
     @classmethod
     def _load(cls, data: Any, info: ValidationInfo) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("path") is not None
+            and data.get("values") is not None
+        ):
+            raise ValueError(
+                "give observed durations either inline (values) or in a file (path), not both"
+            )
         if isinstance(data, dict) and data.get("path") is not None and data.get("values") is None:
             column = data.get("column", "duration_s")
             data = {**data, "values": tuple(_read_csv_column(data["path"], column, info))}
@@ -453,6 +468,9 @@ class Empirical(_Distribution):
     @property
     def lower(self) -> float:
         return float(self._observations[0])
+
+    def atoms(self) -> FloatArray:
+        return np.unique(self._observations)
 
     def cdf(self, x: FloatArray | float) -> FloatArray:
         values = np.asarray(x, dtype=np.float64)
@@ -516,24 +534,47 @@ class Mixture(_Distribution):
     def lower(self) -> float:
         return min(component.dist.lower for component in self.components)
 
+    def atoms(self) -> FloatArray:
+        return np.unique(np.concatenate([c.dist.atoms() for c in self.components]))
+
     def cdf(self, x: FloatArray | float) -> FloatArray:
         total = np.zeros_like(np.asarray(x, dtype=np.float64))
         for weight, component in zip(self.weights, self.components, strict=True):
             total = total + weight * component.dist.cdf(x)
-        return total
+        return np.clip(total, 0.0, 1.0)  # normalised weights may sum to 1 + 1 ulp
 
     def quantile(self, q: float) -> float:
+        """The smallest x with P(X <= x) >= q, by bisection on that predicate, which (unlike
+        root finding on cdf - q) is exact at atoms and in gaps between components."""
         _check_probability(q)
         if q == 0:
             return self.lower
-        quantiles = [component.dist.quantile(q) for component in self.components]
-        low = min(component.dist.quantile(min(q, 1e-12)) for component in self.components)
-        high = max(quantiles)
-        if math.isinf(high):
-            high = max(component.dist.quantile(1 - (1 - q) * 1e-3) for component in self.components)
-        if self.cdf(low)[()] >= q:
-            return float(low)
-        return float(optimize.brentq(lambda x: float(self.cdf(x)) - q, low, high, xtol=1e-12))
+        if q == 1:
+            return self.upper
+
+        def reaches(x: float) -> bool:
+            return float(self.cdf(x)) >= q
+
+        # every component's q-quantile is at most the largest, so the mixture reaches q there
+        high = max(component.dist.quantile(q) for component in self.components)
+        step = max(abs(high), 1.0)
+        while not reaches(high):  # ... up to rounding
+            high, step = high + step, step * 2
+        low = self.lower
+        if reaches(low):
+            return low
+        while True:  # invariant: cdf(low) < q <= cdf(high); stops when they are adjacent floats
+            mid = (low + high) / 2
+            if mid <= low or mid >= high:
+                break
+            if reaches(mid):
+                high = mid
+            else:
+                low = mid
+        candidates = self.atoms()
+        candidates = candidates[(candidates > low) & (candidates <= high)]
+        reached = [a for a in candidates.tolist() if reaches(a)]
+        return float(min(reached)) if reached else float(high)
 
 
 DistributionSpec = Annotated[

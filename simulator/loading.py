@@ -29,6 +29,7 @@ _FIXES = {
     "string_type": "write text (quote it if it looks like a number)",
     "dict_type": "write a mapping (key: value lines)",
     "list_type": "write a list (lines starting with '- ')",
+    "value_error": "change the value as the message says (fields are described in docs/scenarios.md)",
     "tuple_type": "write a list (lines starting with '- ')",
 }
 

@@ -40,6 +40,8 @@ class PlatformRun:
     metrics: RunMetrics
     line_items: pd.DataFrame
     usage: Usage | None
+    engine_path: str
+    """"event" or "vector" (see ``Usage.engine_path``)."""
 
 
 @dataclass
@@ -206,6 +208,7 @@ def simulate(
                     run_metrics(usage),
                     bill(usage, inputs[platform.id]),
                     usage if keep_usage else None,
+                    usage.engine_path,
                 )
             )
         if progress is not None:

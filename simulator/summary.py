@@ -82,7 +82,10 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
         "plan": resolved.plan,
         "launch_mode": resolved.launch_mode,
         "quota": resolved.quota,
+        "vcpu_quota": resolved.vcpu_quota,
+        "gpu_quota": resolved.gpu_quota,
         "over_quota": resolved.over_quota,
+        "queue_timeout_s": resolved.queue_timeout_s,
         "launch_rate": {"per_second": rate.per_second, "burst": rate.burst} if rate else None,
         "max_lifetime_s": resolved.max_lifetime_s,
         "discount": {"name": resolved.discount.name, "fraction": resolved.discount.fraction},
@@ -91,10 +94,8 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             for i, w in zip(resolved.workload_indices, workloads, strict=True)
         },
         "engine": {
-            "event": sum(run.usage is None or run.usage.engine_path == "event" for run in runs),
-            "vector": sum(
-                run.usage is not None and run.usage.engine_path == "vector" for run in runs
-            ),
+            "event": sum(run.engine_path == "event" for run in runs),
+            "vector": sum(run.engine_path == "vector" for run in runs),
         },
         "sandboxes": {
             "requested": float(np.mean([m.requested for m in metrics])),

@@ -7,6 +7,7 @@ turn what people write in scenario files ("250ms", "10m", "4GiB") into those uni
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from typing import Annotated, Any
 
@@ -46,7 +47,7 @@ def parse_duration_s(value: Any) -> float:
     """Seconds from a number (seconds) or a string such as "250ms", "45s", "10m", "1h30m"."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '45s' or '10m', got a boolean")
-    if isinstance(value, int | float):
+    if isinstance(value, numbers.Real):
         seconds = float(value)
     elif isinstance(value, str):
         seconds = _parse_duration_text(value)
@@ -87,13 +88,13 @@ def parse_size_gib(value: Any) -> float:
     """GiB from a number (GiB) or a string such as "512MiB", "4GiB" or "8GB" (decimal)."""
     if isinstance(value, bool):
         raise ValueError("expected a size such as '4GiB', got a boolean")
-    if isinstance(value, int | float):
+    if isinstance(value, numbers.Real):
         gib = float(value)
     elif isinstance(value, str):
         match = _SIZE.match(value)
         unit = match.group(3).lower() if match else ""
         if not match or (unit and unit not in GIB_PER_UNIT):
-            units = ", ".join(("KiB", "MiB", "GiB", "TiB", "MB", "GB"))
+            units = ", ".join(("KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB"))
             raise ValueError(
                 f"cannot read {value!r} as a size; write a number and a unit ({units})"
             )
@@ -110,6 +111,8 @@ def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "inf" if seconds > 0 else "nan"
     magnitude = abs(seconds)
+    if magnitude == 0:
+        return "0s"
     for unit, scale in (("d", DAY_S), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
         if magnitude >= scale:
             return f"{seconds / scale:.3g}{unit}"

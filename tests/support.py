@@ -1,0 +1,113 @@
+"""Test support: the public reference data folder and small scenario and catalog builders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("SANDSIM_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_data(*parts: str) -> Path:
+    """A file or folder of the public reference data; skip the test where it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(
+            f"public reference data not found at {path} (set SANDSIM_SHARED_DATA to the "
+            "folder holding binpack/, vbp/ and traces/)"
+        )
+    return path
+
+
+def workload(name: str = "w", **overrides: Any) -> dict[str, Any]:
+    """A small workload entry for scenario dicts."""
+    base: dict[str, Any] = {
+        "name": name,
+        "arrivals": {"kind": "poisson", "per_second": 1.0},
+        "duration": {"kind": "exponential", "mean": "10s"},
+        "shape": {"vcpu": 1, "memory": "2GiB"},
+    }
+    base.update(overrides)
+    return base
+
+
+def scenario_dict(**overrides: Any) -> dict[str, Any]:
+    """A small valid scenario as a dict, with fields replaced by ``overrides``."""
+    base: dict[str, Any] = {
+        "name": "test",
+        "horizon": "1h",
+        "seed": 1,
+        "replications": 2,
+        "workloads": [workload()],
+        "platforms": [{"profile": "aws-fargate", "vcpu_quota": "unlimited"}],
+    }
+    base.update(overrides)
+    return base
+
+
+def theory_catalog(
+    concurrency: int | None = None,
+    over_quota: str = "queue",
+    latency_s: float = 0.0,
+    vcpu_rate_usd: float = 1e-5,
+) -> Any:
+    """A catalog with one test platform: instant launches, a quota, simple per-second prices.
+
+    Queueing-theory checks need zero launch latency, which no real platform has.
+    """
+    from simulator.catalog import Catalog
+    from simulator.platforms import PlatformProfile
+    from simulator.pricing import PriceTable
+
+    provenance = {"source": "test fixture", "as_of": "2026-11-27"}
+    profile = PlatformProfile.model_validate(
+        {
+            "id": "theory",
+            "name": "Theory test platform",
+            "vendor": "tests",
+            "isolation": "none",
+            "default_price_table": "theory-prices",
+            "launch": {
+                "cold": {
+                    "parts": [
+                        {
+                            "name": "instant",
+                            "latency": {"kind": "fixed", "value": latency_s},
+                            "provenance": provenance,
+                        }
+                    ]
+                }
+            },
+            "quota": {
+                "concurrency": concurrency,
+                "over_quota": over_quota,
+                "provenance": provenance,
+            },
+            "shapes": {
+                "kind": "steps",
+                "vcpu_min": 0.25,
+                "vcpu_max": 64,
+                "vcpu_step": 0.25,
+                "memory_min": 0.25,
+                "memory_max": 256,
+                "memory_step": 0.25,
+                "provenance": provenance,
+            },
+        }
+    )
+    table = PriceTable.model_validate(
+        {
+            "id": "theory-prices",
+            "offering": "theory",
+            "name": "Theory test prices",
+            "region": "test",
+            "as_of": "2026-11-27",
+            "billing": {"increment": 1e-6, "bills_from": "admission", **provenance},
+            "vcpu": {"usd": vcpu_rate_usd, **provenance},
+        }
+    )
+    return Catalog({"theory": profile}, {"theory-prices": table})

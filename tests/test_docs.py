@@ -1,0 +1,91 @@
+"""The docs stay true: the scenario reference is current, examples run, outputs are documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import simulator as ss
+from simulator.docgen import scenario_reference
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+README = DOCS.parent / "README.md"
+
+
+def test_scenario_reference_is_current() -> None:
+    assert (DOCS / "scenarios.md").read_text() == scenario_reference(), (
+        "docs/scenarios.md is stale: run `python -m simulator.docgen > docs/scenarios.md`"
+    )
+
+
+def test_minimal_scenario_in_the_docs_runs() -> None:
+    text = (DOCS / "scenarios.md").read_text()
+    block = re.search(r"## A minimal scenario\s+```yaml\n(.*?)```", text, re.S)
+    assert block is not None
+    scenario = ss.scenario_from_dict(yaml.safe_load(block.group(1)))
+    summary = ss.simulate(scenario, replications=1).summary()
+    assert set(summary["platforms"]) == {"aws-lambda", "e2b", "aws-fargate"}
+
+
+def test_every_documented_snippet_is_valid() -> None:
+    """Each one-line arrivals/duration example in the docs validates."""
+    text = (DOCS / "scenarios.md").read_text()
+    snippets = [
+        (k, b) for k, b, _ in re.findall(r"^(arrivals|duration): (\{.*?\})\s*(#.*)?$", text, re.M)
+    ]
+    assert len(snippets) >= 8
+    for key, body in snippets:
+        spec = yaml.safe_load(body)
+        if spec.get("path"):
+            continue  # file-based examples need a file
+        data: dict[str, Any] = {
+            "name": "w",
+            "arrivals": {"kind": "poisson", "per_day": 1},
+            "duration": {"kind": "fixed", "value": 1},
+            "shape": {"vcpu": 1, "memory": 1},
+        }
+        data[key] = spec
+        ss.scenario_from_dict(
+            {"name": "d", "horizon": "1d", "workloads": [data], "platforms": [{"profile": "modal"}]}
+        )
+
+
+def _keys(node: Any, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            keys.add(key)
+            keys |= _keys(value, f"{prefix}.{key}")
+    return keys
+
+
+def test_every_summary_key_is_documented() -> None:
+    summary = ss.simulate(ss.load_scenario("gpu-tools"), replications=1).summary()
+    documented = (DOCS / "outputs.md").read_text()
+    skip = (
+        set(summary["platforms"])
+        | set(summary["pricing"])
+        | set(summary["scenario"])
+        | {"gpu-tool", "ml-tools"}
+    )
+    top = {k: v for k, v in summary.items() if k not in ("scenario", "data_files")}
+    missing = sorted(
+        k
+        for k in _keys(top)
+        if k not in skip and f"`{k}`" not in documented and f"{k}`" not in documented
+    )
+    assert not missing, f"summary.json keys missing from docs/outputs.md: {missing}"
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
+    readme = README.read_text()
+    block = re.search(r"## Quick start.*?```sh\n(.*?)```", readme, re.S)
+    assert block is not None
+    commands = [line for line in block.group(1).splitlines() if line.strip()]
+    assert len(commands) == 2
+    assert "sandsim run scenarios/coding-agent-fleet.yaml" in commands[0]
+    assert "pytest" in commands[1]
+    assert commands[1] in (DOCS.parent / ".ci" / "run").read_text()
