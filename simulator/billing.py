@@ -108,46 +108,19 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
                 continue
             s = seconds_sum[slot]
             base = {"period": k, "workload": usage.workload_names[w], "team": inputs.teams[w]}
+            items: list[tuple[str, str, str, float]] = []
             if table.vcpu is not None:
-                rows.append(
-                    {
-                        **base,
-                        "component": "vcpu",
-                        "item": "vcpu",
-                        "unit": "vCPU-s",
-                        "quantity": s * shape.vcpu,
-                    }
-                )
+                items.append(("vcpu", "vcpu", "vCPU-s", s * shape.vcpu))
             if table.memory is not None:
-                rows.append(
-                    {
-                        **base,
-                        "component": "memory",
-                        "item": "memory",
-                        "unit": "GiB-s",
-                        "quantity": s * shape.memory_gib,
-                    }
-                )
+                items.append(("memory", "memory", "GiB-s", s * shape.memory_gib))
             if shape.gpu_type is not None:
-                rows.append(
-                    {
-                        **base,
-                        "component": "gpu",
-                        "item": f"gpu:{shape.gpu_type}",
-                        "unit": "GPU-s",
-                        "quantity": s * shape.gpu_count,
-                    }
-                )
+                items.append(("gpu", f"gpu:{shape.gpu_type}", "GPU-s", s * shape.gpu_count))
             if table.requests is not None:
-                rows.append(
-                    {
-                        **base,
-                        "component": "requests",
-                        "item": "requests",
-                        "unit": "requests",
-                        "quantity": sandboxes[slot],
-                    }
-                )
+                items.append(("requests", "requests", "requests", float(sandboxes[slot])))
+            rows += [
+                {**base, "component": c, "item": i, "unit": u, "quantity": q}
+                for c, i, u, q in items
+            ]
     columns = ["period", "workload", "team", "component", "item", "unit", "quantity"]
     return pd.DataFrame(rows, columns=columns)
 

@@ -19,13 +19,12 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 from scipy import special, stats
 
 from .model_base import FrozenModel, resolve_data_path
-from .units import DurationS, parse_duration_s
+from .units import DurationS, PositiveDurationS, parse_duration_s
 
 FloatArray = npt.NDArray[np.float64]
 Z95 = float(stats.norm.ppf(0.95))
@@ -163,17 +162,10 @@ class Exponential(_Distribution):
     """Memoryless durations with the given mean."""
 
     kind: Literal["exponential"] = "exponential"
-    mean_s: DurationS = Field(alias="mean")
+    mean_s: PositiveDurationS = Field(alias="mean")
     """The mean, e.g. "30s"."""
 
     model_config = ConfigDict(populate_by_name=True, **FrozenModel.model_config)
-
-    @field_validator("mean_s")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("the mean of an exponential distribution must be positive")
-        return value
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         return rng.exponential(self.mean_s, n)
@@ -277,15 +269,8 @@ class Weibull(_Distribution):
     kind: Literal["weibull"] = "weibull"
     shape: float = Field(gt=0)
     """The shape parameter k (dimensionless)."""
-    scale: DurationS
+    scale: PositiveDurationS
     """The scale parameter lambda, e.g. "60s"."""
-
-    @field_validator("scale")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("scale must be positive")
-        return value
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         return self.scale * rng.weibull(self.shape, n)
@@ -315,15 +300,8 @@ class Gamma(_Distribution):
     kind: Literal["gamma"] = "gamma"
     shape: float = Field(gt=0)
     """The shape parameter k (dimensionless)."""
-    scale: DurationS
+    scale: PositiveDurationS
     """The scale parameter theta, e.g. "10s"."""
-
-    @field_validator("scale")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("scale must be positive")
-        return value
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         return rng.gamma(self.shape, self.scale, n)
@@ -399,7 +377,7 @@ class BoundedPareto(_Distribution):
 
     def cdf(self, x: FloatArray | float) -> FloatArray:
         values = np.clip(np.asarray(x, dtype=np.float64), self.lower_s, self.upper_s)
-        return (1 - (self.lower_s / values) ** self.alpha) / self._tail_mass
+        return np.clip((1 - (self.lower_s / values) ** self.alpha) / self._tail_mass, 0.0, 1.0)
 
     def quantile(self, q: float) -> float:
         _check_probability(q)

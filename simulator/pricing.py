@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from .model_base import FrozenModel, Provenance
-from .units import DurationS
+from .units import DurationS, PositiveDurationS
 
 Component = Literal["vcpu", "memory", "gpu", "requests", "plan"]
 """The line-item components of a bill."""
@@ -45,7 +45,7 @@ class RequestFee(Provenance):
 class BillingRules(Provenance):
     """How usage turns into billed seconds."""
 
-    increment: DurationS
+    increment: PositiveDurationS
     """Billed time is rounded up to a multiple of this (1ms Lambda, 100ms Cloud Run, 1s others)."""
     minimum: DurationS = 0.0
     """Shortest billed time per sandbox (60s on Fargate)."""

@@ -11,7 +11,7 @@ import numbers
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 SECONDS_PER_UNIT: dict[str, float] = {
     "us": 1e-6,
@@ -139,6 +139,16 @@ DurationS = Annotated[
     WithJsonSchema(_DURATION_SCHEMA),
 ]
 """A duration in seconds; scenario files may write it with a unit ("45s", "10m")."""
+
+
+def _positive(seconds: float) -> float:
+    if seconds <= 0:
+        raise ValueError("must be positive")
+    return seconds
+
+
+PositiveDurationS = Annotated[DurationS, AfterValidator(_positive)]
+"""A duration that must be more than zero (a scale, a mean, an increment)."""
 
 SizeGiB = Annotated[
     float,

@@ -691,7 +691,8 @@ def test_quantile_inverts_cdf_for_continuous_kinds(spec: dict[str, Any], t: floa
 def test_quantile_is_monotone(spec: dict[str, Any], a: float, b: float) -> None:
     dist = make(spec)
     lo, hi = min(a, b), max(a, b)
-    assert dist.quantile(lo) <= dist.quantile(hi)
+    # numerical inverses (scipy.special.gammaincinv) may wobble by an ulp between adjacent q
+    assert dist.quantile(lo) <= dist.quantile(hi) * (1 + 1e-12)
 
 
 # --------------------------------------------------------------------------------------
@@ -721,7 +722,7 @@ def test_quantile_is_monotone(spec: dict[str, Any], a: float, b: float) -> None:
         ({"kind": "bounded_pareto", "alpha": 0, "lower": 1, "upper": 2}, "greater than 0"),
         ({"kind": "uniform", "low": "10s", "high": "5s"}, "at least low"),
         ({"kind": "weibull", "shape": 0, "scale": "1m"}, "greater than 0"),
-        ({"kind": "weibull", "shape": 1, "scale": 0}, "scale must be positive"),
+        ({"kind": "weibull", "shape": 1, "scale": 0}, "must be positive"),
         ({"kind": "gamma", "shape": -1, "scale": "1m"}, "greater than 0"),
         ({"kind": "fixed", "value": "2s", "jitter": "1s"}, "jitter"),
         ({"kind": "exponential", "mean": "1s", "median": "1s"}, "median"),

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator.engine.admission import Limits, run_admission
 from simulator.engine.model import TokenBucket
@@ -155,3 +157,53 @@ def test_end_exactly_at_start_does_not_overlap() -> None:
     start, end = arrays([0, 5], [5, 10])
     assert peak_overlap(start, end) == 1
     assert peak_weighted_overlap(start, end, np.ones(2)) == 1.0
+
+
+@st.composite
+def engine_cases(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+    n = draw(st.integers(1, 60))
+    gaps = draw(st.lists(st.floats(0, 3), min_size=n, max_size=n))
+    request = np.cumsum(np.asarray(gaps))
+    latency = np.asarray(draw(st.lists(st.floats(0, 2), min_size=n, max_size=n)))
+    run = np.asarray(draw(st.lists(st.floats(0, 10), min_size=n, max_size=n)))
+    vcpu = np.asarray(draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 4.0]), min_size=n, max_size=n)))
+    return request, latency, run, vcpu
+
+
+@settings(max_examples=200)
+@given(
+    case=engine_cases(),
+    quota=st.integers(1, 6),
+    vcpu_quota=st.sampled_from([None, 4.0, 6.5]),
+    reject=st.booleans(),
+    timeout=st.sampled_from([None, 0.0, 2.5]),
+    rate=st.sampled_from([None, TokenBucket(2.0, 1), TokenBucket(0.5, 3)]),
+)
+def test_engine_invariants(
+    case: tuple[np.ndarray, ...],
+    quota: int,
+    vcpu_quota: float | None,
+    reject: bool,
+    timeout: float | None,
+    rate: TokenBucket | None,
+) -> None:
+    """Whatever the input: times are ordered, no quota is ever exceeded, admission is FIFO."""
+    request, latency, run, vcpu = case
+    limits = Limits(quota, (vcpu_quota,), reject, None if reject else timeout, rate)
+    result = run_admission(request, latency, run, limits, [vcpu])
+    served = ~np.isnan(result.admit_s)
+    admit, start, ready, end = (
+        getattr(result, c)[served] for c in ("admit_s", "launch_start_s", "ready_s", "end_s")
+    )
+    assert np.all(request[served] <= admit)
+    assert np.all(admit <= start)
+    np.testing.assert_allclose(ready - start, latency[served], atol=1e-9)
+    np.testing.assert_allclose(end - ready, run[served], atol=1e-9)
+    assert np.all(np.diff(admit) >= 0)  # first in, first out
+    assert peak_overlap(admit, end) <= quota
+    if vcpu_quota is not None:
+        assert peak_weighted_overlap(admit, end, vcpu[served]) <= vcpu_quota + 1e-9
+    if not reject and timeout is None:
+        assert served.all()  # a queue without timeout serves everyone
+    if not reject and timeout is not None:
+        assert np.all(admit - request[served] <= timeout + 1e-9)

@@ -66,9 +66,10 @@ def per_replication(result: ss.SimulationResult, statistic) -> np.ndarray:  # ty
     return np.asarray(values)
 
 
-def check(estimates: np.ndarray, expected: float, max_se: float) -> None:
+def check(name: str, estimates: np.ndarray, expected: float, max_se: float) -> None:
     mean = estimates.mean()
     se = estimates.std(ddof=1) / math.sqrt(estimates.size)
+    print(f"{name}: {mean:.5g} +/- {se:.2g} (se, {estimates.size} replications) vs {expected:.5g}")
     assert se < max_se, f"standard error {se:.4g} too large for a meaningful check"
     assert abs(mean - expected) <= Z * se, (
         f"estimate {mean:.5g} vs theory {expected:.5g} (se {se:.3g})"
@@ -78,7 +79,7 @@ def check(estimates: np.ndarray, expected: float, max_se: float) -> None:
 def test_erlang_b_blocking() -> None:
     result = run_mmc("reject")
     blocked = per_replication(result, lambda u, keep: float(np.isnan(u.admit_s[keep]).mean()))
-    check(blocked, erlang_b(SERVERS, OFFERED), max_se=0.003)
+    check("Erlang-B blocking", blocked, erlang_b(SERVERS, OFFERED), max_se=0.003)
     assert result.runs["theory"][0].usage.engine_path == "event"  # type: ignore[union-attr]
 
 
@@ -91,7 +92,7 @@ def test_erlang_c_probability_of_waiting(mmc_queue: ss.SimulationResult) -> None
     waited = per_replication(
         mmc_queue, lambda u, keep: float((u.admit_s[keep] > u.request_s[keep]).mean())
     )
-    check(waited, erlang_c(SERVERS, OFFERED), max_se=0.01)
+    check("Erlang-C P(wait)", waited, erlang_c(SERVERS, OFFERED), max_se=0.01)
 
 
 def test_erlang_c_mean_wait(mmc_queue: ss.SimulationResult) -> None:
@@ -99,7 +100,7 @@ def test_erlang_c_mean_wait(mmc_queue: ss.SimulationResult) -> None:
     waits = per_replication(
         mmc_queue, lambda u, keep: float((u.admit_s[keep] - u.request_s[keep]).mean())
     )
-    check(waits, expected, max_se=0.01)
+    check("Erlang-C mean wait (s)", waits, expected, max_se=0.01)
 
 
 def test_littles_law(mmc_queue: ss.SimulationResult) -> None:
@@ -114,14 +115,14 @@ def test_littles_law(mmc_queue: ss.SimulationResult) -> None:
 
     queue_gap = per_replication(mmc_queue, lambda u, keep: gap(u, keep, u.request_s, u.admit_s))
     system_gap = per_replication(mmc_queue, lambda u, keep: gap(u, keep, u.admit_s, u.end_s))
-    check(queue_gap, 0.0, max_se=0.02)
-    check(system_gap, 0.0, max_se=0.05)
+    check("Little, queue: L - lambda W", queue_gap, 0.0, max_se=0.02)
+    check("Little, system: L - lambda W", system_gap, 0.0, max_se=0.05)
     # and the system level is the offered load
     busy = per_replication(
         mmc_queue,
         lambda u, keep: time_weighted_mean(u.admit_s - WARMUP, u.end_s - WARMUP, HORIZON - WARMUP),
     )
-    check(busy, OFFERED, max_se=0.05)
+    check("busy slots", busy, OFFERED, max_se=0.05)
 
 
 def test_ciw_agrees_on_mean_wait(mmc_queue: ss.SimulationResult) -> None:
@@ -147,4 +148,7 @@ def test_ciw_agrees_on_mean_wait(mmc_queue: ss.SimulationResult) -> None:
         ours.std(ddof=1) / math.sqrt(ours.size), theirs.std(ddof=1) / math.sqrt(theirs.size)
     )
     assert se < 0.02
+    print(
+        f"mean wait: sandsim {ours.mean():.5g}, ciw {theirs.mean():.5g} (se of difference {se:.2g})"
+    )
     assert abs(ours.mean() - theirs.mean()) <= Z * se

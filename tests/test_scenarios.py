@@ -17,19 +17,20 @@ from simulator.workload import sample_workloads
 from support import scenario_dict, shared_data, workload
 
 SCENARIOS = sorted(bundled_dir("scenarios").glob("*.yaml"))
+REQUIRED_PROFILES = (
+    "azure-aci",
+    "azure-aci-ai-sandboxes",
+    "aws-lambda",
+    "aws-fargate",
+    "gcp-cloud-run",
+    "e2b",
+    "modal",
+)
 
 
 def test_every_price_table_and_profile_loads_with_sources() -> None:
     catalog = load_catalog()
-    assert {
-        "azure-aci",
-        "azure-aci-ai-sandboxes",
-        "aws-lambda",
-        "aws-fargate",
-        "gcp-cloud-run",
-        "e2b",
-        "modal",
-    } <= set(catalog.profiles)
+    assert set(REQUIRED_PROFILES) <= set(catalog.profiles)
     for table in catalog.price_tables.values():
         assert table.offering in catalog.profiles
         rates = [
@@ -69,15 +70,7 @@ def test_coding_agent_fleet_matches_its_description() -> None:
     assert fleet.arrivals.expected_count(86400) == pytest.approx(20000)
     assert fleet.duration.quantile(0.5) == pytest.approx(45)  # type: ignore[union-attr]
     assert fleet.duration.quantile(0.95) == pytest.approx(600)  # type: ignore[union-attr]
-    assert {p.profile for p in scenario.platforms} >= {
-        "azure-aci",
-        "azure-aci-ai-sandboxes",
-        "aws-lambda",
-        "aws-fargate",
-        "gcp-cloud-run",
-        "e2b",
-        "modal",
-    }
+    assert {p.profile for p in scenario.platforms} >= set(REQUIRED_PROFILES)
 
 
 def test_same_workload_on_every_platform() -> None:
