@@ -188,40 +188,54 @@ class Exponential(_Distribution):
 
 
 class LogNormal(_Distribution):
-    """Durations whose logarithm is normal: give ``median`` and ``p95``, or ``mu`` and ``sigma``.
+    """Durations whose logarithm is normal: give ``median`` and one upper percentile (``p90``,
+    ``p95`` or ``p99``), or ``mu`` and ``sigma``.
 
     ``mu`` and ``sigma`` are the mean and standard deviation of the natural log of seconds.
     """
 
     kind: Literal["lognormal"] = "lognormal"
     median: DurationS | None = None
-    """The median duration, e.g. "45s" (with ``p95``)."""
+    """The median duration, e.g. "45s" (with one of ``p90``, ``p95``, ``p99``)."""
+    p90: DurationS | None = None
+    """The 90th percentile; must exceed ``median``."""
     p95: DurationS | None = None
     """The 95th percentile, e.g. "10m"; must exceed ``median``."""
+    p99: DurationS | None = None
+    """The 99th percentile; must exceed ``median``."""
     mu: float | None = None
-    """Mean of ln(seconds) (with ``sigma``), instead of median and p95."""
+    """Mean of ln(seconds) (with ``sigma``), instead of median and a percentile."""
     sigma: float | None = None
     """Standard deviation of ln(seconds); must be positive."""
 
     @model_validator(mode="after")
     def _one_parameterisation(self) -> LogNormal:
-        by_quantiles = self.median is not None or self.p95 is not None
+        uppers = self._uppers()
+        by_quantiles = self.median is not None or bool(uppers)
         by_logs = self.mu is not None or self.sigma is not None
         if by_quantiles == by_logs:
-            raise ValueError("give either median and p95, or mu and sigma (not both, not neither)")
+            raise ValueError(
+                "give either median and one of p90/p95/p99, or mu and sigma (not both, not neither)"
+            )
         if by_quantiles:
-            if self.median is None or self.p95 is None:
-                raise ValueError("give both median and p95")
+            if self.median is None or len(uppers) != 1:
+                raise ValueError("give median and exactly one of p90, p95, p99")
             if self.median <= 0:
                 raise ValueError("median must be positive")
-            if self.p95 <= self.median:
-                raise ValueError(f"p95 ({self.p95}s) must be larger than median ({self.median}s)")
+            ((name, value, _),) = uppers
+            if value <= self.median:
+                raise ValueError(f"{name} ({value}s) must be larger than median ({self.median}s)")
         else:
             if self.mu is None or self.sigma is None:
                 raise ValueError("give both mu and sigma")
             if self.sigma <= 0:
                 raise ValueError("sigma must be positive")
         return self
+
+    def _uppers(self) -> list[tuple[str, float, float]]:
+        """The upper percentiles given: (name, value, probability)."""
+        given = [("p90", self.p90, 0.90), ("p95", self.p95, 0.95), ("p99", self.p99, 0.99)]
+        return [(name, value, q) for name, value, q in given if value is not None]
 
     @property
     def log_mu(self) -> float:
@@ -237,8 +251,8 @@ class LogNormal(_Distribution):
         if self.sigma is not None:
             return self.sigma
         assert self.median is not None
-        assert self.p95 is not None
-        return math.log(self.p95 / self.median) / Z95
+        ((_, value, q),) = self._uppers()
+        return math.log(value / self.median) / float(special.ndtri(q))
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         return rng.lognormal(self.log_mu, self.log_sigma, n)

@@ -17,6 +17,7 @@ from .scenario import Scenario
 SCENARIO_SECTIONS = [
     "Scenario",
     "Workload",
+    "SessionSpec",
     "Shape",
     "GpuRequest",
     "PoissonArrivals",

@@ -8,12 +8,13 @@ from .distributions import FloatArray
 
 
 def peak_overlap(start_s: FloatArray, end_s: FloatArray) -> int:
-    """Most intervals [start, end) open at once; ``start_s`` must be sorted.
+    """Most intervals [start, end) open at once.
 
     The peak is reached at some start; intervals ending exactly then have left already.
     """
     if start_s.size == 0:
         return 0
+    start_s = np.sort(start_s)
     ends_before = np.searchsorted(np.sort(end_s), start_s, side="right")
     return int((np.arange(1, start_s.size + 1) - ends_before).max())
 

@@ -23,6 +23,12 @@ pre-started sandbox."""
 OverQuota = Literal["queue", "reject"]
 """What a platform does with a request when the concurrency quota is full."""
 LAUNCH_MODES: tuple[LaunchMode, ...] = ("cold", "snapshot", "warm")
+LaunchPathName = Literal["cold", "snapshot", "warm", "resume"]
+"""The launch paths a profile may describe: the three modes, and resuming a paused sandbox."""
+SessionMode = Literal["held", "pause_resume", "per_call"]
+"""How a platform serves an agent session's think gaps: held (billed while idle),
+pause_resume (paused at no idle cost and resumed for the next call), per_call (a new
+sandbox or invocation per tool call)."""
 
 
 class LaunchPart(FrozenModel):
@@ -107,6 +113,15 @@ class PlanLimits(FrozenModel):
     """Where the limits come from."""
 
 
+class PauseCost(FrozenModel):
+    """How long pausing a sandbox takes: a memory snapshot is written out."""
+
+    per_gib: DurationS
+    """Pause time per GiB of sandbox memory."""
+    provenance: Provenance
+    """Where the figure comes from."""
+
+
 class PlatformProfile(FrozenModel):
     """Everything the engine needs to know about a platform, except its prices."""
 
@@ -124,8 +139,8 @@ class PlatformProfile(FrozenModel):
     """The price table used when a scenario names none."""
     default_launch_mode: LaunchMode = "cold"
     """The launch mode used when a scenario names none."""
-    launch: dict[LaunchMode, LaunchPath]
-    """Launch latency parts per mode the platform supports."""
+    launch: dict[LaunchPathName, LaunchPath]
+    """Launch latency parts per mode the platform supports (and "resume" for pause_resume)."""
     quota: Quota
     """The concurrency quota."""
     launch_rate: LaunchRateLimit | None = None
@@ -136,6 +151,12 @@ class PlatformProfile(FrozenModel):
     """The vCPU and memory sizes the platform sells."""
     gpus: tuple[GpuOption, ...] = ()
     """GPU types offered, if any."""
+    session_modes: tuple[SessionMode, ...] = ("held",)
+    """How the platform can serve agent sessions."""
+    default_session_mode: SessionMode = "held"
+    """The session mode used when a scenario names none."""
+    pause: PauseCost | None = None
+    """Time to pause a sandbox (pause_resume), billed and holding its slot."""
     plans: dict[str, PlanLimits] = Field(default_factory=dict)
     """Vendor plans and their limits, chosen in the scenario with ``plan``."""
     default_plan: str | None = None
@@ -149,4 +170,8 @@ class PlatformProfile(FrozenModel):
             )
         if self.default_plan is not None and self.default_plan not in self.plans:
             raise ValueError(f"default_plan {self.default_plan!r} is not one of the plans")
+        if self.default_session_mode not in self.session_modes:
+            raise ValueError("default_session_mode must be one of session_modes")
+        if "pause_resume" in self.session_modes and "resume" not in self.launch:
+            raise ValueError("a platform with pause_resume sessions needs a launch.resume path")
         return self

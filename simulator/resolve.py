@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .catalog import Catalog, load_catalog
 from .engine.model import PlatformModel, TokenBucket
 from .errors import InputError, InputErrors
-from .platforms import LaunchMode, LaunchPath, OverQuota, PlatformProfile
+from .platforms import LaunchMode, LaunchPath, OverQuota, PlatformProfile, SessionMode
 from .pricing import Component, Discount, PriceTable
 from .scenario import PlatformChoice, Scenario
 from .shapes import RoundedShape, ShapeNotAllowed, round_shape
@@ -49,6 +49,7 @@ class ResolvedPlatform:
     queue_timeout_s: float | None
     launch_rate: TokenBucket | None
     launch_mode: LaunchMode
+    session_mode: SessionMode
     max_lifetime_s: float | None
     discount: DiscountChoice
     workload_indices: tuple[int, ...]
@@ -86,6 +87,14 @@ class ResolvedPlatform:
             vcpu_per_workload=tuple(shape.vcpu if shape else 0.0 for shape in self.shapes),
             gpu_per_workload=tuple(
                 float(shape.gpu_count) if shape else 0.0 for shape in self.shapes
+            ),
+            session_mode=self.session_mode,
+            resume_path=self.profile.launch.get("resume"),
+            pause_s_per_workload=tuple(
+                self.profile.pause.per_gib * shape.memory_gib
+                if self.profile.pause and shape
+                else 0.0
+                for shape in self.shapes
             ),
         )
 
@@ -213,6 +222,14 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
     else:
         rate = None
 
+    session_mode = choice.session_mode or profile.default_session_mode
+    if session_mode not in profile.session_modes:
+        raise InputError(
+            f"{profile.id} cannot serve sessions as {session_mode!r}",
+            source=source,
+            field=f"{field}.session_mode",
+            fix=f"use one of {list(profile.session_modes)}",
+        )
     mode = choice.launch_mode or profile.default_launch_mode
     if mode not in profile.launch:
         raise InputError(
@@ -306,6 +323,7 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
         else (None if choice.queue_timeout == "none" else choice.queue_timeout),
         launch_rate=rate,
         launch_mode=mode,
+        session_mode=session_mode,
         max_lifetime_s=lifetime,
         discount=_pick_discount(choice, table, field, source),
         workload_indices=indices,

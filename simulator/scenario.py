@@ -20,7 +20,7 @@ from .distributions import DistributionSpec, Empirical, Mixture
 from .errors import InputError
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
-from .platforms import LaunchMode, OverQuota
+from .platforms import LaunchMode, OverQuota, SessionMode
 from .units import DurationS, SizeGiB
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -52,6 +52,25 @@ class Shape(FrozenModel):
         return self
 
 
+class SessionSpec(FrozenModel):
+    """An agent session: a task made of tool calls separated by think gaps.
+
+    The agent holds a sandbox for the whole task; how the gaps are billed depends on the
+    platform's session mode (held, pause_resume, per_call).
+    """
+
+    tool_calls: DistributionSpec
+    """Tool calls per session, a distribution of counts (plain numbers, not seconds);
+    samples are rounded up to a whole number of at least one."""
+    call_duration: DistributionSpec
+    """How long each tool call runs in the sandbox."""
+    think_gap: DistributionSpec
+    """Time between one call's end and the next call's start, while the model reasons
+    (and, for gaps at turn boundaries, while the user answers)."""
+    parallel_sandboxes: int = Field(default=1, ge=1)
+    """Sandboxes the session fans out to in parallel, each running its own calls."""
+
+
 class Workload(FrozenModel):
     """One kind of sandbox a team's agents request: when, for how long, and how big."""
 
@@ -64,7 +83,11 @@ class Workload(FrozenModel):
     arrivals: ArrivalSpec
     """When sandboxes are requested."""
     duration: DistributionSpec | None = None
-    """How long each sandbox runs once ready; may be omitted when a trace gives durations."""
+    """How long each sandbox runs once ready; may be omitted when a trace gives durations
+    or when the workload is made of sessions."""
+    session: SessionSpec | None = None
+    """Make each arrival an agent session of tool calls and think gaps instead of a
+    one-shot sandbox."""
     shape: Shape
     """vCPU, memory and GPUs per sandbox."""
     template: str | None = None
@@ -75,8 +98,12 @@ class Workload(FrozenModel):
     @model_validator(mode="after")
     def _duration_given(self) -> Workload:
         trace_durations = isinstance(self.arrivals, TraceArrivals) and self.arrivals.duration_column
-        if self.duration is None and not trace_durations:
-            raise ValueError("give a duration distribution (or a trace with a duration_column)")
+        if self.session is not None and (self.duration is not None or trace_durations):
+            raise ValueError("a session workload takes its durations from session; remove duration")
+        if self.duration is None and not trace_durations and self.session is None:
+            raise ValueError(
+                "give a duration distribution (or a session, or a trace with a duration_column)"
+            )
         if self.max_lifetime is not None and self.max_lifetime <= 0:
             raise ValueError("max_lifetime must be positive")
         return self
@@ -121,6 +148,10 @@ class PlatformChoice(FrozenModel):
     """With queue: how long a request waits before it fails, replacing the platform's; "none" to wait forever."""
     launch_mode: LaunchMode | None = None
     """How sandboxes start: "cold", "snapshot" or "warm"; defaults to the platform's."""
+    session_mode: SessionMode | None = None
+    """How sessions use the platform: "held" (one sandbox for the whole session, billed
+    through think gaps), "pause_resume" (paused in the gaps, resumed for each call) or
+    "per_call" (a fresh sandbox or invocation per tool call); defaults to the platform's."""
     launch_rate: LaunchRateOverride | Literal["unlimited"] | None = None
     """Launch rate limit replacing the platform's, or "unlimited"."""
     max_lifetime: DurationS | None = None

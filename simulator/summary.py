@@ -75,12 +75,39 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
         }
 
     workloads = [result.scenario.workloads[i] for i in resolved.workload_indices]
+    session_runs = [m.sessions for m in metrics if m.sessions is not None]
+    sessions: dict[str, Any] | None = None
+    if session_runs:
+        waiting = np.concatenate([s.waiting_s for s in session_runs])
+        span = np.concatenate([s.span_s for s in session_runs])
+        count = sum(s.count for s in session_runs)
+        session_cost = float(
+            items[items["workload"].isin([w.name for w in workloads if w.session is not None])][
+                "cost_usd"
+            ].sum()
+        )
+        sessions = {
+            "mode": resolved.session_mode,
+            "count": count / replications,
+            "activations_per_session": sum(s.activations for s in session_runs) / count,
+            "failed": sum(s.failed for s in session_runs) / replications,
+            "waiting_s": {
+                "mean": _number(float(waiting.mean())),
+                **_quantiles(waiting, {"p50": 0.5, "p95": 0.95}),
+            },
+            "span_s": {
+                "mean": _number(float(span.mean())),
+                **_quantiles(span, {"p50": 0.5, "p95": 0.95}),
+            },
+            "cost_usd_per_session": _number(session_cost / count) if count else None,
+        }
     rate = resolved.launch_rate
     return {
         "profile": resolved.profile.id,
         "price_table": resolved.price_table.id,
         "plan": resolved.plan,
         "launch_mode": resolved.launch_mode,
+        "session_mode": resolved.session_mode,
         "quota": resolved.quota,
         "vcpu_quota": resolved.vcpu_quota,
         "gpu_quota": resolved.gpu_quota,
@@ -125,6 +152,7 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             "mean": float(np.mean([m.queue_mean for m in metrics])),
             "peak": int(max(m.queue_peak for m in metrics)),
         },
+        "sessions": sessions,
         "cost_usd": {
             "horizon": cost_band(horizon_costs),
             "per_month": cost_band(horizon_costs * per_month),

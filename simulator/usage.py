@@ -17,8 +17,8 @@ from .distributions import FloatArray
 
 COMPLETED, TIMED_OUT, REJECTED = 0, 1, 2
 OUTCOMES: tuple[str, ...] = ("completed", "timed_out", "rejected")
-MODE_CODES: dict[str, int] = {"cold": 0, "snapshot": 1, "warm": 2}
-MODES: tuple[str, ...] = ("cold", "snapshot", "warm")
+MODE_CODES: dict[str, int] = {"cold": 0, "snapshot": 1, "warm": 2, "resume": 3}
+MODES: tuple[str, ...] = ("cold", "snapshot", "warm", "resume")
 TimeColumn = Literal["request", "admission", "launch_start", "ready", "end"]
 
 
@@ -46,6 +46,12 @@ class Usage:
     engine_path: Literal["vector", "event"]
     """Which evaluation produced the table: the event engine, or the exact vector form
     used when no quota binds."""
+    track_index: npt.NDArray[np.int64] | None = None
+    """Session track of each row (-1 for one-shot requests); None when there are no sessions."""
+    session_index: npt.NDArray[np.int64] | None = None
+    """Session of each row (-1 for one-shot requests); None when there are no sessions."""
+    call_index: npt.NDArray[np.int32] | None = None
+    """Position of each row within its track; None when there are no sessions."""
 
     @property
     def size(self) -> int:

@@ -19,8 +19,69 @@ from .scenario import Scenario, Workload
 
 
 @dataclass(frozen=True)
+class SessionTracks:
+    """Agent sessions of one replication, as tracks: one per sandbox a session holds.
+
+    A track's calls are stored flat: calls ``offsets[t]`` to ``offsets[t + 1]`` belong to
+    track ``t``; ``gap_after_s`` is the think gap after each call (0 after the last).
+    """
+
+    start_s: FloatArray
+    """When each track's session starts (its first call is requested), sorted."""
+    workload_index: npt.NDArray[np.int32]
+    session_index: npt.NDArray[np.int64]
+    """The session a track belongs to (sessions that fan out have several tracks)."""
+    offsets: npt.NDArray[np.int64]
+    call_s: FloatArray
+    gap_after_s: FloatArray
+
+    @property
+    def size(self) -> int:
+        """Number of tracks."""
+        return int(self.start_s.size)
+
+    @property
+    def calls_per_track(self) -> npt.NDArray[np.int64]:
+        """Tool calls in each track."""
+        return np.diff(self.offsets)
+
+    def span_s(self) -> FloatArray:
+        """Each track's calls and gaps back to back: the session's length with instant launches."""
+        busy = (
+            np.add.reduceat(self.call_s + self.gap_after_s, self.offsets[:-1])
+            if self.size
+            else np.empty(0)
+        )
+        return np.asarray(busy, dtype=np.float64)
+
+    def subset(self, keep: npt.NDArray[np.bool_]) -> SessionTracks:
+        """Only the tracks flagged in ``keep``."""
+        counts = self.calls_per_track[keep]
+        call_keep = np.repeat(keep, self.calls_per_track)
+        return SessionTracks(
+            self.start_s[keep],
+            self.workload_index[keep],
+            self.session_index[keep],
+            np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+            self.call_s[call_keep],
+            self.gap_after_s[call_keep],
+        )
+
+
+EMPTY_TRACKS = SessionTracks(
+    np.empty(0),
+    np.empty(0, np.int32),
+    np.empty(0, np.int64),
+    np.zeros(1, np.int64),
+    np.empty(0),
+    np.empty(0),
+)
+
+
+@dataclass(frozen=True)
 class SampledWorkload:
-    """All sandbox requests of one replication, sorted by request time."""
+    """All sandbox requests of one replication: one-shot requests sorted by request time,
+    and agent sessions as tracks of tool calls."""
 
     horizon_s: float
     request_s: FloatArray
@@ -30,10 +91,12 @@ class SampledWorkload:
     workload_index: npt.NDArray[np.int32]
     """Index into ``workload_names`` of each request."""
     workload_names: tuple[str, ...]
+    tracks: SessionTracks = EMPTY_TRACKS
+    """Session workloads' tracks (empty when there are none)."""
 
     @property
     def size(self) -> int:
-        """Number of requests."""
+        """Number of one-shot requests."""
         return int(self.request_s.size)
 
     def subset(self, workload_indices: list[int]) -> SampledWorkload:
@@ -47,6 +110,7 @@ class SampledWorkload:
             self.duration_s[keep],
             self.workload_index[keep],
             self.workload_names,
+            self.tracks.subset(np.isin(self.tracks.workload_index, workload_indices)),
         )
 
 
@@ -66,20 +130,91 @@ def sample_one(
     return times, durations
 
 
+def sample_tracks(
+    workload: Workload,
+    index: int,
+    horizon_s: float,
+    seed: int,
+    replication: int,
+    first_session: int,
+) -> SessionTracks:
+    """The sessions of one session workload: start times, calls and gaps per track."""
+    session = workload.session
+    assert session is not None
+    starts = workload.arrivals.sample(
+        stream(seed, replication, "arrivals", workload.name), horizon_s
+    )
+    fan_out = session.parallel_sandboxes
+    track_start = np.repeat(starts, fan_out)
+    session_index = np.repeat(np.arange(starts.size, dtype=np.int64) + first_session, fan_out)
+    counts_rng = stream(seed, replication, "tool_calls", workload.name)
+    counts = np.maximum(1, np.ceil(session.tool_calls.sample(counts_rng, track_start.size))).astype(
+        np.int64
+    )
+    total = int(counts.sum())
+    calls = session.call_duration.sample(
+        stream(seed, replication, "call_durations", workload.name), total
+    )
+    gaps = session.think_gap.sample(stream(seed, replication, "think_gaps", workload.name), total)
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    gaps[offsets[1:] - 1] = 0.0  # nothing follows a track's last call
+    return SessionTracks(
+        track_start,
+        np.full(track_start.size, index, dtype=np.int32),
+        session_index,
+        offsets,
+        calls,
+        gaps,
+    )
+
+
+def _merge_tracks(parts: list[SessionTracks]) -> SessionTracks:
+    """Tracks of several workloads in one table, sorted by start (calls move with them)."""
+    if not parts:
+        return EMPTY_TRACKS
+    counts = np.concatenate([p.calls_per_track for p in parts])
+    offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    starts = np.concatenate([p.start_s for p in parts])
+    order = np.argsort(starts, kind="stable")
+    ordered_counts = counts[order]
+    new_offsets = np.concatenate(([0], np.cumsum(ordered_counts))).astype(np.int64)
+    # call j of ordered track k comes from offsets[order[k]] + (j - new_offsets[k])
+    shift = np.repeat(offsets[:-1][order] - new_offsets[:-1], ordered_counts)
+    source = shift + np.arange(int(ordered_counts.sum()), dtype=np.int64)
+    return SessionTracks(
+        starts[order],
+        np.concatenate([p.workload_index for p in parts])[order],
+        np.concatenate([p.session_index for p in parts])[order],
+        new_offsets,
+        np.concatenate([p.call_s for p in parts])[source],
+        np.concatenate([p.gap_after_s for p in parts])[source],
+    )
+
+
 def sample_workloads(scenario: Scenario, replication: int) -> SampledWorkload:
-    """Every workload of the scenario, merged in request-time order."""
-    times, durations, indices = [], [], []
+    """Every workload of the scenario: one-shot requests merged in request-time order,
+    sessions as tracks sorted by start."""
+    times, durations, indices, tracks = [], [], [], []
+    sessions = 0
     for index, workload in enumerate(scenario.workloads):
+        if workload.session is not None:
+            part = sample_tracks(
+                workload, index, scenario.horizon, scenario.seed, replication, sessions
+            )
+            sessions = int(part.session_index.max()) + 1 if part.size else sessions
+            tracks.append(part)
+            continue
         t, d = sample_one(workload, scenario.horizon, scenario.seed, replication)
         times.append(t)
         durations.append(d)
         indices.append(np.full(t.size, index, dtype=np.int32))
-    all_times = np.concatenate(times)
+    all_times = np.concatenate(times) if times else np.empty(0)
     order = np.argsort(all_times, kind="stable")
     return SampledWorkload(
         horizon_s=scenario.horizon,
         request_s=all_times[order],
-        duration_s=np.concatenate(durations)[order],
-        workload_index=np.concatenate(indices)[order],
+        duration_s=np.concatenate(durations)[order] if durations else np.empty(0),
+        workload_index=np.concatenate(indices)[order] if indices else np.empty(0, np.int32),
         workload_names=tuple(w.name for w in scenario.workloads),
+        tracks=_merge_tracks(tracks),
     )

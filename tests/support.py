@@ -54,16 +54,29 @@ def theory_catalog(
     over_quota: str = "queue",
     latency_s: float = 0.0,
     vcpu_rate_usd: float = 1e-5,
+    resume_s: float = 0.0,
+    pause_per_gib_s: float = 0.0,
+    launch_rate: tuple[float, int] | None = None,
 ) -> Any:
-    """A catalog with one test platform: instant launches, a quota, simple per-second prices.
+    """A catalog with one test platform: fixed launch latency, a quota, simple prices.
 
-    Queueing-theory checks need zero launch latency, which no real platform has.
+    Queueing-theory checks need zero launch latency, which no real platform has. The
+    platform serves sessions in every mode (resume and pause times are parameters).
     """
     from simulator.catalog import Catalog
     from simulator.platforms import PlatformProfile
     from simulator.pricing import PriceTable
 
     provenance = {"source": "test fixture", "as_of": "2026-11-27"}
+
+    def path(name: str, seconds: float) -> dict[str, Any]:
+        part = {
+            "name": name,
+            "latency": {"kind": "fixed", "value": seconds},
+            "provenance": provenance,
+        }
+        return {"parts": [part]}
+
     profile = PlatformProfile.model_validate(
         {
             "id": "theory",
@@ -71,22 +84,19 @@ def theory_catalog(
             "vendor": "tests",
             "isolation": "none",
             "default_price_table": "theory-prices",
-            "launch": {
-                "cold": {
-                    "parts": [
-                        {
-                            "name": "instant",
-                            "latency": {"kind": "fixed", "value": latency_s},
-                            "provenance": provenance,
-                        }
-                    ]
-                }
-            },
+            "launch": {"cold": path("instant", latency_s), "resume": path("resume", resume_s)},
             "quota": {
                 "concurrency": concurrency,
                 "over_quota": over_quota,
                 "provenance": provenance,
             },
+            "launch_rate": (
+                {"per_second": launch_rate[0], "burst": launch_rate[1], "provenance": provenance}
+                if launch_rate
+                else None
+            ),
+            "session_modes": ["held", "pause_resume", "per_call"],
+            "pause": {"per_gib": pause_per_gib_s, "provenance": provenance},
             "shapes": {
                 "kind": "steps",
                 "vcpu_min": 0.25,
@@ -106,7 +116,7 @@ def theory_catalog(
             "name": "Theory test prices",
             "region": "test",
             "as_of": "2026-11-27",
-            "billing": {"increment": 1e-6, "bills_from": "admission", **provenance},
+            "billing": {"increment": 1e-6, "bills_from": "launch_start", **provenance},
             "vcpu": {"usd": vcpu_rate_usd, **provenance},
         }
     )

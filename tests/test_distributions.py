@@ -706,7 +706,7 @@ def test_quantile_is_monotone(spec: dict[str, Any], a: float, b: float) -> None:
         ({"kind": "lognormal", "median": "45s", "p95": "45s"}, "p95"),
         ({"kind": "lognormal", "median": "45s", "p95": "30s"}, "p95"),
         ({"kind": "lognormal", "median": 0, "p95": "30s"}, "median must be positive"),
-        ({"kind": "lognormal", "median": "45s"}, "give both median and p95"),
+        ({"kind": "lognormal", "median": "45s"}, "exactly one of p90, p95, p99"),
         ({"kind": "lognormal", "mu": 1.0, "sigma": 0.0}, "sigma must be positive"),
         (
             {"kind": "lognormal", "median": "45s", "p95": "10m", "mu": 1.0, "sigma": 1.0},
@@ -841,3 +841,15 @@ def test_empirical_from_csv_with_no_rows_is_rejected(tmp_path: Path) -> None:
     _write_csv(tmp_path / "runs.csv", "duration_s\n")
     with pytest.raises(ValidationError, match="at least one"):
         make({"kind": "empirical", "path": "runs.csv"}, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("name", "q"), [("p90", 0.90), ("p95", 0.95), ("p99", 0.99)])
+def test_lognormal_by_median_and_any_upper_percentile(name: str, q: float) -> None:
+    dist = make({"kind": "lognormal", "median": "166ms", name: "4.4s"})
+    assert dist.quantile(0.5) == pytest.approx(0.166, rel=1e-12)
+    assert dist.quantile(q) == pytest.approx(4.4, rel=1e-12)
+
+
+def test_lognormal_refuses_two_upper_percentiles() -> None:
+    with pytest.raises(ValidationError, match="exactly one"):
+        make({"kind": "lognormal", "median": "1s", "p90": "2s", "p99": "5s"})

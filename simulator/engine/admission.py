@@ -102,6 +102,7 @@ class AdmissionGate:
         self._head = 0
         self._in_system = 0
         self._driver_pending = False
+        self._simple_queue = not self._reject and self._timeout == math.inf and not self._resources
         nan = math.nan
         self.admit_s = [nan] * self._n
         self.launch_start_s = [nan] * self._n
@@ -142,8 +143,9 @@ class AdmissionGate:
         self.ready_s[index] = ready
         self.end_s[index] = end
         self._in_system += 1
-        for k, (_, use) in enumerate(self._resources):
-            self._in_use[k] += use[index]
+        if self._resources:
+            for k, (_, use) in enumerate(self._resources):
+                self._in_use[k] += use[index]
         # equivalent to env.schedule(event, URGENT, end - now), without the call overhead;
         # URGENT puts a departure before an arrival at the same instant
         heappush(
@@ -158,9 +160,11 @@ class AdmissionGate:
         timeout = self._timeout
         head = self._head
         n = self._n
+        quota = self._quota
+        plain = not self._resources  # the common case: only a sandbox count
         while head < n:
             at = request[head]
-            if self._fits(head):
+            if (self._in_system < quota) if plain else self._fits(head):
                 self._admit(head, at if at > now else now)
             elif now >= at + timeout:
                 pass  # waited as long as it would: gave up, rejected (its times stay NaN)
@@ -187,11 +191,21 @@ class AdmissionGate:
 
     def _on_departure(self, event: _Departure) -> None:
         self._in_system -= 1
-        index = event.index
-        for k, (_, use) in enumerate(self._resources):
-            self._in_use[k] -= use[index]
-        if self._head < self._n:
-            self._process()
+        if self._resources:
+            index = event.index
+            for k, (_, use) in enumerate(self._resources):
+                self._in_use[k] -= use[index]
+        head = self._head
+        if head >= self._n:
+            return
+        if self._simple_queue and self._request[head] <= self.env._now:
+            # the hot path under load: the freed slot goes to the waiting head, and the
+            # quota is full again, so nothing else can change
+            self._admit(head, self.env._now)
+            self._head = head + 1
+            if self._in_system >= self._quota:
+                return
+        self._process()
 
     def result(self) -> AdmissionResult:
         """The recorded times as arrays."""

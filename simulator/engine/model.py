@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..platforms import LaunchMode, LaunchPath, OverQuota
+from ..platforms import LaunchMode, LaunchPath, OverQuota, SessionMode
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,12 @@ class PlatformModel:
     """vCPU one sandbox of each workload counts against a vCPU quota (its rounded shape)."""
     gpu_per_workload: tuple[float, ...]
     """GPUs one sandbox of each workload counts against a GPU quota."""
+    session_mode: SessionMode = "held"
+    """How sessions use the platform."""
+    resume_path: LaunchPath | None = None
+    """Launch parts of resuming a paused sandbox (pause_resume)."""
+    pause_s_per_workload: tuple[float, ...] = ()
+    """Pause time of one sandbox of each workload (pause_resume)."""
 
     @property
     def resource_quotas(self) -> tuple[float | None, ...]:

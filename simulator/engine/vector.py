@@ -57,3 +57,15 @@ def quota_binds(
         ):
             return True
     return False
+
+
+def token_bucket_conforms(request_s: FloatArray, rate: TokenBucket) -> bool:
+    """True if launching sorted requests on arrival never waits for a token.
+
+    The bucket (capacity b, rate r, full at first) never runs dry if and only if, with
+    y_k = r t_k - k, no earlier y exceeds a later one by more than b - 1.
+    """
+    if request_s.size == 0:
+        return True
+    y = rate.per_second * request_s - np.arange(request_s.size)
+    return bool((np.maximum.accumulate(y) - y).max() <= rate.burst - 1 + 1e-9)
