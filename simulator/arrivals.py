@@ -167,6 +167,8 @@ class TraceArrivals(FrozenModel):
                 f"cannot find the trace file {resolved}; the path is relative to the scenario"
             )
         frame = pd.read_csv(resolved)
+        if frame.empty:
+            raise ValueError(f"{resolved} has no rows of requests")
         for column in (self.timestamp_column, self.duration_column):
             if column is not None and column not in frame.columns:
                 raise ValueError(
@@ -179,9 +181,9 @@ class TraceArrivals(FrozenModel):
             durations = pd.to_numeric(frame[self.duration_column], errors="coerce").to_numpy(
                 np.float64
             )
-            if np.isnan(durations).any() or (durations < 0).any():
+            if not np.isfinite(durations).all() or (durations < 0).any():
                 raise ValueError(
-                    f"{resolved} column {self.duration_column!r} must hold non-negative seconds"
+                    f"{resolved} column {self.duration_column!r} must hold finite, non-negative seconds"
                 )
             self._durations = durations[np.argsort(self._times, kind="stable")]
         self._times = np.sort(self._times, kind="stable")
@@ -215,11 +217,18 @@ class TraceArrivals(FrozenModel):
 
 
 def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str) -> FloatArray:
+    """Request times in seconds from the origin; blank or unreadable cells name their line."""
+    blank = column.isna() | (column.astype(str).str.strip() == "")
+    if blank.any():
+        line = int(np.flatnonzero(blank.to_numpy())[0]) + 2  # header is line 1
+        raise ValueError(f"line {line} has no timestamp; every request needs one")
     numeric = pd.to_numeric(column, errors="coerce")
     as_seconds = time_format == "seconds" or (time_format == "auto" and not numeric.isna().any())
     if as_seconds:
-        if numeric.isna().any():
-            raise ValueError("timestamps must all be numbers of seconds")
+        bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(np.float64, na_value=np.nan))
+        if bad.any():
+            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise ValueError(f"line {line}: timestamps must all be finite numbers of seconds")
         values = numeric.to_numpy(np.float64)
         if origin == "first":
             return values - values.min()
@@ -231,10 +240,16 @@ def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str)
             raise ValueError(
                 f"origin {origin!r}: with numeric timestamps give 'first', 'midnight' or a number"
             ) from None
+    text = column.astype(str)
+    has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    if has_zone.any() and not has_zone.all():
+        raise ValueError("some timestamps carry a time zone and some do not; give all or none")
     try:
-        stamps = pd.to_datetime(column, format="ISO8601")
+        stamps = pd.to_datetime(column, format="ISO8601", utc=bool(has_zone.all()))
     except (ValueError, TypeError) as error:
         raise ValueError(f"cannot read timestamps as date-times ({error})") from None
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)  # compare in UTC
     if origin == "first":
         zero = stamps.min()
     elif origin == "midnight":
@@ -246,6 +261,8 @@ def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str)
             raise ValueError(
                 f"origin {origin!r} is not 'first', 'midnight' or a date-time"
             ) from None
+        if zero.tzinfo is not None:
+            zero = zero.tz_convert("UTC").tz_localize(None)
     nanoseconds = (stamps - zero).to_numpy(dtype="timedelta64[ns]").astype(np.int64)
     return nanoseconds.astype(np.float64) / 1e9
 

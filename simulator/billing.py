@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .distributions import FloatArray
+from .errors import InputError
 from .pricing import Component, PriceTable
 from .shapes import RoundedShape
 from .units import MONTH_S
@@ -91,6 +92,14 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
         start, usage.end_s[launched], table.billing.increment, table.billing.minimum
     )
     workload = usage.workload_index[launched]
+    if not np.isfinite(seconds).all():
+        bad = usage.workload_names[int(workload[~np.isfinite(seconds)][0])]
+        raise InputError(
+            f"sandboxes of workload {bad!r} run for an infinite or undefined time on {inputs.platform_id}",
+            source="scenario",
+            field=f"workloads[{bad}]",
+            fix="check the duration distribution and any trace durations (they must be finite seconds)",
+        )
     periods = billing_periods(usage.horizon_s)
     period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
     n_workloads = len(usage.workload_names)

@@ -43,6 +43,11 @@ def _usd(value: float | None) -> str:
     return f"${value:,.2f}"
 
 
+def _count(value: float) -> str:
+    """A mean count per replication: whole where it is, else with one decimal."""
+    return f"{value:,.0f}" if abs(value - round(value)) < 0.05 else f"{value:,.1f}"
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else format_duration(value)
 
@@ -87,6 +92,7 @@ def _platform_table(result: SimulationResult, summary: dict[str, Any]) -> Table:
         ("ready p50", "right"),
         ("p95", "right"),
         ("p99", "right"),
+        ("rate wait", "right"),
         ("queue wait", "right"),
         ("conc. mean", "right"),
         ("peak", "right"),
@@ -99,12 +105,13 @@ def _platform_table(result: SimulationResult, summary: dict[str, Any]) -> Table:
         horizon, month = cost["horizon"], cost["per_month"]
         table.add_row(
             platform_id,
-            f"{counts['launched']:,.0f}",
-            f"{counts['rejected']:,.0f}",
-            f"{counts['timed_out']:,.0f}",
+            _count(counts["launched"]),
+            _count(counts["rejected"] + counts["abandoned"]),
+            _count(counts["timed_out"]),
             _seconds(ttr["p50"]),
             _seconds(ttr["p95"]),
             _seconds(ttr["p99"]),
+            _seconds(p["rate_limit_wait_s"]["mean"]),
             _seconds(p["queue_wait_s"]["mean"]),
             f"{p['concurrency']['mean']:.1f}",
             str(p["concurrency"]["peak"]),
@@ -146,6 +153,8 @@ def run(
 ) -> None:
     """Simulate SCENARIO (a YAML file, or a bundled scenario's name) on its platforms."""
     loaded = load_scenario(scenario)
+    target = Path(out_dir) if out_dir else Path("results") / loaded.name
+    _check_writable(target)
     progress = None
     if not quiet and not as_json and err.is_terminal:
 
@@ -164,7 +173,6 @@ def run(
     if progress is not None:
         err.print()
     summary = result.summary()
-    target = Path(out_dir) if out_dir else Path("results") / loaded.name
     paths = result.write(target)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -173,11 +181,28 @@ def run(
         return
     out.print(_platform_table(result, summary))
     out.print(
-        "Time to ready = request to ready (queueing, rate limit and launch). Spend in USD; a month is 30 days."
+        "Counts are per replication; rejected includes requests that gave up waiting. Time to "
+        "ready = request to ready (rate limit, quota queue and launch). Spend in USD; a month is 30 days."
     )
     for note in summary["warnings"]:
         out.print(f"[yellow]note[/yellow]: {note}")
     out.print(f"wrote {paths['summary']} and {paths['line_items']}")
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse an output folder that cannot be written, before spending time simulating."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".sandsim-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(
+            f"cannot write outputs there ({error.strerror or error})",
+            source="--out",
+            field=str(folder),
+            fix="give a folder you can write to",
+        ) from None
 
 
 @cli.command()
@@ -391,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cli.main(args=args, prog_name="sandsim", standalone_mode=False)
     except InputError as error:
-        err.print(f"[red]error[/red]: {error.render()}", markup=True, highlight=False)
+        err.print("[red]error[/red]: ", end="")
+        err.print(error.render(), markup=False, highlight=False)
         return EXIT_INPUT
     except click.exceptions.UsageError as error:
         err.print(

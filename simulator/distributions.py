@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +31,24 @@ Z95 = float(stats.norm.ppf(0.95))
 """The standard normal 95th percentile, used to turn (median, p95) into sigma."""
 
 
+MAX_MEAN_S = 1e9
+"""A mean above this (about 32 years) is a unit mistake, not a workload."""
+
+
 class _Distribution(FrozenModel):
     """Shared behaviour: bulk sampling and moments from the subclass's formulas."""
+
+    def check_plausible(self, what: str) -> None:
+        """Refuse a distribution whose mean is a unit mistake rather than a workload."""
+        try:
+            mean = self.mean
+        except (OverflowError, ValueError, ZeroDivisionError):
+            mean = math.inf
+        if not math.isfinite(mean) or mean > MAX_MEAN_S:
+            raise ValueError(
+                f"the mean {what} is infinite or over 30 years; check the units "
+                "(durations are seconds, and lognormal mu and sigma are of ln(seconds))"
+            )
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         """Draw ``n`` independent values."""
@@ -414,27 +430,19 @@ class Empirical(_Distribution):
     """The CSV column holding durations in seconds."""
     _observations: FloatArray = PrivateAttr(default_factory=lambda: np.empty(0))
 
-    @model_validator(mode="before")
-    @classmethod
-    def _load(cls, data: Any, info: ValidationInfo) -> Any:
-        if (
-            isinstance(data, dict)
-            and data.get("path") is not None
-            and data.get("values") is not None
-        ):
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo) -> Empirical:
+        if self.path is not None and self.values is not None:
             raise ValueError(
                 "give observed durations either inline (values) or in a file (path), not both"
             )
-        if isinstance(data, dict) and data.get("path") is not None and data.get("values") is None:
-            column = data.get("column", "duration_s")
-            data = {**data, "values": tuple(_read_csv_column(data["path"], column, info))}
-        return data
-
-    @model_validator(mode="after")
-    def _check(self) -> Empirical:
-        if not self.values:
+        observed = (
+            self.values if self.path is None else _read_csv_column(self.path, self.column, info)
+        )
+        if not observed:
             raise ValueError("give at least one observed duration in values, or a CSV path")
-        self._observations = np.sort(np.asarray(self.values, dtype=np.float64))
+        # the file's values stay out of the model (its dump keeps the path, not the data)
+        self._observations = np.sort(np.asarray(observed, dtype=np.float64))
         return self
 
     @property

@@ -18,6 +18,7 @@ SCENARIO_SECTIONS = [
     "Scenario",
     "Workload",
     "SessionSpec",
+    "Template",
     "Shape",
     "GpuRequest",
     "PoissonArrivals",

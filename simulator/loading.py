@@ -30,8 +30,33 @@ _FIXES = {
     "dict_type": "write a mapping (key: value lines)",
     "list_type": "write a list (lines starting with '- ')",
     "value_error": "change the value as the message says (fields are described in docs/scenarios.md)",
+    "string_pattern_mismatch": "use letters, digits, '.', '_' and '-', starting with a letter or digit",
+    "finite_number": "write a finite number",
     "tuple_type": "write a list (lines starting with '- ')",
 }
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+
+def _construct_unique_mapping(
+    loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False
+) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
 
 
 def read_yaml(path: Path) -> Any:
@@ -47,7 +72,7 @@ def read_yaml(path: Path) -> Any:
             f"cannot read the file ({error})", source=path, fix="point at a YAML file"
         ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None

@@ -8,7 +8,88 @@ import numpy as np
 
 from .distributions import FloatArray
 from .intervals import peak_overlap, time_weighted_mean
-from .usage import REJECTED, TIMED_OUT, Usage
+from .sketch import LogSketch
+from .usage import ABANDONED, MODE_CODES, REJECTED, TIMED_OUT, Usage
+
+CDF_POINTS = np.linspace(0.0, 1.0, 21)
+"""Quantiles at which a burst's time-to-ready CDF is reported."""
+
+
+@dataclass(frozen=True)
+class BurstMetrics:
+    """How one burst came up: when its sandboxes were ready, and what held them back."""
+
+    requested: int
+    ready: int
+    t_first_ready_s: float
+    t50_ready_s: float
+    t99_ready_s: float
+    t_all_ready_s: float
+    """Until the last sandbox was ready (inf if some never were)."""
+    cdf_s: FloatArray
+    """Time to ready at the quantiles CDF_POINTS, from the burst's start."""
+    waits_s: dict[str, float]
+    """Total seconds the burst's sandboxes spent in each wait: quota, rate_limit,
+    host_slots, fetch."""
+
+    @property
+    def bottleneck(self) -> str:
+        """The wait that held the burst back most, or "launch latency" if waits were minor."""
+        name, total = max(self.waits_s.items(), key=lambda item: item[1])
+        return name if total > 0 else "launch latency"
+
+
+def burst_metrics(usage: Usage, workload_index: int, at_s: float) -> BurstMetrics:
+    """Readiness of one burst workload's sandboxes, timed from the burst's start."""
+    rows = usage.workload_index == workload_index
+    if usage.call_index is not None:
+        rows &= usage.call_index == 0  # a session's first sandbox
+    ready = usage.ready_s[rows] - at_s
+    served = ready[~np.isnan(ready)]
+    if served.size == 0:
+        nan = float("nan")
+        return BurstMetrics(
+            int(rows.sum()), 0, nan, nan, nan, nan, np.full(CDF_POINTS.size, np.nan), {}
+        )
+    complete = served.size == int(rows.sum())
+
+    def total(values: FloatArray | None) -> float:
+        return float(np.nansum(values[rows])) if values is not None else 0.0
+
+    waits = {
+        "quota": total(usage.admit_s - usage.quota_arrival_s),
+        "rate_limit": total(usage.quota_arrival_s - usage.request_s),
+        "host_slots": total(usage.host_wait_s),
+        "fetch": total(usage.fetch_s),
+    }
+    return BurstMetrics(
+        requested=int(rows.sum()),
+        ready=int(served.size),
+        t_first_ready_s=float(served.min()),
+        t50_ready_s=float(np.quantile(served, 0.5)),
+        t99_ready_s=float(np.quantile(served, 0.99)),
+        t_all_ready_s=float(served.max()) if complete else float("inf"),
+        cdf_s=np.quantile(served, CDF_POINTS),
+        waits_s=waits,
+    )
+
+
+def launch_counts(usage: Usage) -> dict[str, int]:
+    """Launches by kind, and cache misses (launches whose host lacked the artifact)."""
+    launched = usage.launched
+    counts = {
+        "warm_hits": int(np.count_nonzero(launched & (usage.launch_mode == MODE_CODES["warm"]))),
+        "snapshot_restores": int(
+            np.count_nonzero(launched & (usage.launch_mode == MODE_CODES["snapshot"]))
+        ),
+        "cold_boots": int(np.count_nonzero(launched & (usage.launch_mode == MODE_CODES["cold"]))),
+        "resumes": int(np.count_nonzero(launched & (usage.launch_mode == MODE_CODES["resume"]))),
+        "cache_misses": int(np.count_nonzero(usage.cache_miss))
+        if usage.cache_miss is not None
+        else 0,
+        "fetches": usage.fetches,
+    }
+    return counts
 
 
 @dataclass(frozen=True)
@@ -19,12 +100,14 @@ class RunMetrics:
     launched: int
     rejected: int
     timed_out: int
-    time_to_ready_s: FloatArray
-    """Ready minus request, per launched sandbox."""
-    queue_wait_s: FloatArray
-    """Admission minus request (waiting for a quota slot), per launched sandbox."""
-    rate_limit_wait_s: FloatArray
-    """Launch start minus admission (waiting for a launch token), per launched sandbox."""
+    abandoned: int
+    """Requests that left the queue after waiting its timeout."""
+    time_to_ready_s: LogSketch
+    """Ready minus request, over launched sandboxes."""
+    queue_wait_s: LogSketch
+    """Time waiting for a quota slot, over launched or abandoned requests."""
+    rate_limit_wait_s: LogSketch
+    """Time waiting for a launch token, over launched sandboxes."""
     concurrency_mean: float
     """Time-weighted mean of sandboxes holding a slot (launching or running) over the horizon."""
     concurrency_peak: int
@@ -33,8 +116,14 @@ class RunMetrics:
     queue_peak: int
     sojourn_mean_s: float
     """Mean time from admission to end, per launched sandbox (for Little's law)."""
+    ready_after_horizon: int = 0
+    """Launched sandboxes requested within the horizon but ready only after it."""
     sessions: SessionMetrics | None = None
     """Per-session figures, when the workload has sessions."""
+    launches: dict[str, int] | None = None
+    """Launches by kind and cache misses (see ``launch_counts``)."""
+    bursts: dict[str, BurstMetrics] | None = None
+    """Per burst workload (by name): how it came up."""
 
 
 @dataclass(frozen=True)
@@ -52,27 +141,47 @@ class SessionMetrics:
     """Sessions cut short by a rejected call."""
 
 
-def run_metrics(usage: Usage) -> RunMetrics:
-    """Figures of one run; time-weighted means are exact integrals over the horizon."""
+def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetrics:
+    """Figures of one run; time-weighted means are exact integrals over the horizon.
+
+    ``bursts`` maps the index of each burst workload to its start time. Waits for the
+    quota count from when a request reached it (after any launch token); requests that
+    gave up after the queue timeout count with the time they waited.
+    """
     launched = usage.launched
     request = usage.request_s[launched]
+    arrival = usage.quota_arrival_s[launched]
     admit = usage.admit_s[launched]
     end = usage.end_s[launched]
-    waited = admit > request
+    abandoned = usage.outcome == ABANDONED
+    if usage.left_queue_s is not None and abandoned.any():
+        queued_from = np.concatenate((arrival, usage.quota_arrival_s[abandoned]))
+        queued_until = np.concatenate((admit, usage.left_queue_s[abandoned]))
+    else:
+        queued_from, queued_until = arrival, admit
+    waited = queued_until > queued_from
     return RunMetrics(
         requested=usage.size,
         launched=int(launched.sum()),
         rejected=usage.count(REJECTED),
         timed_out=usage.count(TIMED_OUT),
-        time_to_ready_s=usage.ready_s[launched] - request,
-        queue_wait_s=admit - request,
-        rate_limit_wait_s=usage.launch_start_s[launched] - admit,
+        abandoned=int(abandoned.sum()),
+        time_to_ready_s=LogSketch.of(usage.ready_s[launched] - request),
+        queue_wait_s=LogSketch.of(queued_until - queued_from),
+        rate_limit_wait_s=LogSketch.of(arrival - request),
         concurrency_mean=time_weighted_mean(admit, end, usage.horizon_s),
         concurrency_peak=peak_overlap(admit, end),
-        queue_mean=time_weighted_mean(request[waited], admit[waited], usage.horizon_s),
-        queue_peak=peak_overlap(request[waited], admit[waited]),
+        queue_mean=time_weighted_mean(queued_from[waited], queued_until[waited], usage.horizon_s),
+        queue_peak=peak_overlap(queued_from[waited], queued_until[waited]),
         sojourn_mean_s=float(np.mean(end - admit)) if end.size else 0.0,
+        ready_after_horizon=int(np.count_nonzero(usage.ready_s[launched] > usage.horizon_s)),
         sessions=session_metrics(usage),
+        launches=launch_counts(usage),
+        bursts={
+            usage.workload_names[w]: burst_metrics(usage, w, at)
+            for w, at in (bursts or {}).items()
+            if np.any(usage.workload_index == w)
+        },
     )
 
 

@@ -14,6 +14,7 @@ class FrozenModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
         use_attribute_docstrings=True,
         validate_default=True,
     )

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from .distributions import DistributionSpec, FloatArray
 from .model_base import FrozenModel, Provenance
 from .shapes import GpuOption, ShapeRules
-from .units import DurationS
+from .units import DurationS, SizeGiB
 
 LaunchMode = Literal["cold", "snapshot", "warm"]
 """cold: boot from an image; snapshot: restore from a memory snapshot; warm: hand over a
@@ -50,10 +50,18 @@ class LaunchPath(FrozenModel):
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         """Total launch latency of ``n`` launches: the sum of independent parts."""
+        return self.sample_with_offsets(rng, n)[0]
+
+    def sample_with_offsets(
+        self, rng: np.random.Generator, n: int
+    ) -> tuple[FloatArray, dict[str, FloatArray]]:
+        """Total latency of ``n`` launches, and when each part starts (from the launch start)."""
         total = np.zeros(n, dtype=np.float64)
+        offsets: dict[str, FloatArray] = {}
         for part in self.parts:
+            offsets[part.name] = total.copy()
             total += part.latency.sample(rng, n)
-        return total
+        return total, offsets
 
     @property
     def mean_s(self) -> float:
@@ -113,6 +121,90 @@ class PlanLimits(FrozenModel):
     """Where the limits come from."""
 
 
+class PipelineParts(FrozenModel):
+    """The steps of a launch through a pipeline, each a distribution with its source.
+
+    cold = control_plane, host admission, fetch image if missing, vmm_start, guest_boot,
+    app_init; snapshot = control_plane, host admission, fetch snapshot if missing,
+    vmm_start, restore; warm = handover of a pre-started sandbox.
+    """
+
+    control_plane: LaunchPart
+    """The API call and scheduling, before a host is chosen."""
+    vmm_start: LaunchPart
+    """Starting the VMM (or sandbox runtime) process on the host."""
+    guest_boot: LaunchPart | None = None
+    """Booting the guest kernel to user space (cold)."""
+    app_init: LaunchPart | None = None
+    """Starting the agent's runtime in the guest (cold)."""
+    restore: LaunchPart | None = None
+    """Restoring guest memory from a snapshot (snapshot); eager restores add the
+    snapshot's size over ``restore_bandwidth_gib_s``."""
+    handover: LaunchPart | None = None
+    """Handing over a pre-started sandbox (warm)."""
+
+    def modes(self) -> list[LaunchMode]:
+        """The launch modes these parts support."""
+        modes: list[LaunchMode] = []
+        if self.guest_boot is not None:
+            modes.append("cold")
+        if self.restore is not None:
+            modes.append("snapshot")
+        if self.handover is not None:
+            modes.append("warm")
+        return modes
+
+    def uncontended_path(self, mode: LaunchMode) -> LaunchPath:
+        """The steps of a mode when nothing waits and the artifact is cached."""
+        steps = {
+            "cold": [self.control_plane, self.vmm_start, self.guest_boot, self.app_init],
+            "snapshot": [self.control_plane, self.vmm_start, self.restore],
+            "warm": [self.handover],
+        }[mode]
+        return LaunchPath(parts=tuple(part for part in steps if part is not None))
+
+
+class LaunchPipeline(FrozenModel):
+    """The capacity behind launches: hosts (or launch cells) with launch slots, a creation
+    rate, an artifact cache, and the bandwidth that fills it.
+
+    Bursts, cache misses and slow fetches then show up by themselves instead of being
+    typed in as latencies.
+    """
+
+    hosts: int = Field(ge=1)
+    """Hosts (or launch cells) that launch sandboxes."""
+    placement: Literal["least_loaded", "round_robin", "cache_affinity"] = "least_loaded"
+    """How a launch picks its host: fewest launches in progress, in turn, or fewest among
+    hosts that already hold (or are fetching) the artifact."""
+    launch_slots_per_host: int | None = Field(default=None, ge=1)
+    """Launches a host runs at once; more wait in its FIFO queue (null: no limit)."""
+    creation_rate_per_host: LaunchRateLimit | None = None
+    """A token bucket on launches per host (Firecracker: about 150 microVMs per second)."""
+    cache_per_host: SizeGiB = 0.0
+    """Bytes of images and snapshots a host keeps (least recently used are evicted)."""
+    preloaded: bool = False
+    """Every template's artifacts are in every host's cache at the start."""
+    host_bandwidth_gib_s: float = Field(gt=0)
+    """Fetch bandwidth into one host, GiB per second, shared fairly by its fetches."""
+    shared_bandwidth_gib_s: float | None = Field(default=None, gt=0)
+    """Total bandwidth of the registry or blob store, GiB per second (null: no limit)."""
+    restore: Literal["eager", "lazy"] = "eager"
+    """eager: all guest memory is loaded before the sandbox is ready; lazy: pages are
+    faulted in on first use, which slows the first seconds of the run."""
+    restore_bandwidth_gib_s: float | None = Field(default=None, gt=0)
+    """Eager restore: GiB per second loaded into guest memory (null: in the restore part)."""
+    lazy_working_set: float = Field(default=0.3, gt=0, le=1)
+    """Lazy restore: share of the snapshot the run touches and faults in."""
+    lazy_fault_bandwidth_gib_s: float | None = Field(default=None, gt=0)
+    """Lazy restore: GiB per second of page faults served; the run is longer by the
+    working set over this (null: no slowdown)."""
+    parts: PipelineParts
+    """The latency of each step."""
+    provenance: Provenance
+    """Where the host count, slots, rates, cache and bandwidth figures come from."""
+
+
 class PauseCost(FrozenModel):
     """How long pausing a sandbox takes: a memory snapshot is written out."""
 
@@ -139,8 +231,11 @@ class PlatformProfile(FrozenModel):
     """The price table used when a scenario names none."""
     default_launch_mode: LaunchMode = "cold"
     """The launch mode used when a scenario names none."""
-    launch: dict[LaunchPathName, LaunchPath]
-    """Launch latency parts per mode the platform supports (and "resume" for pause_resume)."""
+    launch: dict[LaunchPathName, LaunchPath] = Field(default_factory=dict)
+    """Launch latency parts per mode the platform supports (and "resume" for pause_resume).
+    With a pipeline, the modes' paths are derived from its parts unless given."""
+    pipeline: LaunchPipeline | None = None
+    """The capacity behind launches; when given, launches contend for it."""
     quota: Quota
     """The concurrency quota."""
     launch_rate: LaunchRateLimit | None = None
@@ -164,6 +259,13 @@ class PlatformProfile(FrozenModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> PlatformProfile:
+        if self.pipeline is not None:
+            derived = {
+                mode: self.pipeline.parts.uncontended_path(mode)
+                for mode in self.pipeline.parts.modes()
+            }
+            # frozen model: fill in the derived paths once, at validation
+            object.__setattr__(self, "launch", {**derived, **self.launch})
         if self.default_launch_mode not in self.launch:
             raise ValueError(
                 f"default_launch_mode {self.default_launch_mode!r} has no entry under launch"

@@ -7,7 +7,7 @@ written per second or per hour; sandsim works in USD per second internally.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,8 +17,11 @@ from .units import DurationS, PositiveDurationS
 Component = Literal["vcpu", "memory", "gpu", "requests", "plan"]
 """The line-item components of a bill."""
 COMPONENTS: tuple[Component, ...] = ("vcpu", "memory", "gpu", "requests", "plan")
-BillsFrom = Literal["request", "admission", "launch_start", "ready"]
-"""The lifecycle event a platform starts billing at."""
+BillsFrom = Annotated[
+    str, Field(pattern=r"^(request|admission|launch_start|ready|part:[a-z0-9_]+)$")
+]
+"""The lifecycle event a platform starts billing at, or ``part:<name>``: when that launch
+part begins (e.g. ``part:artifact_fetch`` for "from the start of the image pull")."""
 
 
 class ResourceRate(Provenance):
@@ -50,7 +53,8 @@ class BillingRules(Provenance):
     minimum: DurationS = 0.0
     """Shortest billed time per sandbox (60s on Fargate)."""
     bills_from: BillsFrom
-    """When billing starts: request, admission (quota slot taken), launch_start or ready."""
+    """When billing starts: request, admission (quota slot taken), launch_start, ready, or
+    part:<name> (when that launch part begins; from ready if a launch skips the part)."""
 
 
 class FreeTier(Provenance):

@@ -90,6 +90,16 @@ class ResolvedPlatform:
             ),
             session_mode=self.session_mode,
             resume_path=self.profile.launch.get("resume"),
+            pipeline=self.profile.pipeline,
+            template_per_workload=tuple(w.template_id for w in scenario.workloads),
+            image_gib_per_workload=tuple(
+                scenario.template_of(w).image_size for w in scenario.workloads
+            ),
+            snapshot_gib_per_workload=tuple(
+                scenario.template_of(w).snapshot_size
+                or (shape.memory_gib if shape else w.shape.memory)
+                for w, shape in zip(scenario.workloads, self.shapes, strict=True)
+            ),
             pause_s_per_workload=tuple(
                 self.profile.pause.per_gib * shape.memory_gib
                 if self.profile.pause and shape

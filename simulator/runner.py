@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from .arrivals import BurstArrivals
 from .billing import LINE_ITEM_COLUMNS, BillingInputs, bill
 from .catalog import Catalog
 from .engine import run_platform
@@ -190,6 +191,11 @@ def simulate(
     resolved = tuple(resolve_platforms(scenario, catalog))
     result = SimulationResult(scenario, catalog, resolved, {p.id: [] for p in resolved})
     models = {p.id: p.engine_model(scenario) for p in resolved}
+    bursts = {
+        index: workload.arrivals.at
+        for index, workload in enumerate(scenario.workloads)
+        if isinstance(workload.arrivals, BurstArrivals)
+    }
     inputs = {p.id: billing_inputs(scenario, p) for p in resolved}
     for replication in range(scenario.replications):
         sampled = sample_workloads(scenario, replication)
@@ -205,7 +211,7 @@ def simulate(
             result.runs[platform.id].append(
                 PlatformRun(
                     replication,
-                    run_metrics(usage),
+                    run_metrics(usage, bursts),
                     bill(usage, inputs[platform.id]),
                     usage if keep_usage else None,
                     usage.engine_path,
@@ -216,13 +222,40 @@ def simulate(
     return result
 
 
+MAX_ACTIVATIONS = 10_000_000
+"""Sandbox launches one replication may simulate (about 5 GiB of memory in the event engine)."""
+
+
+def expected_activations(scenario: Scenario) -> float:
+    """Mean sandbox launches per replication if every session call were its own launch."""
+    total = 0.0
+    for workload in scenario.workloads:
+        count = workload.arrivals.expected_count(scenario.horizon)
+        if workload.session is not None:
+            calls = workload.session.tool_calls.mean + 0.5  # rounded up to whole calls
+            count *= calls * workload.session.parallel_sandboxes
+        total += count
+    return total
+
+
 def check_horizon_covers(scenario: Scenario) -> None:
-    """Refuse a horizon so short that no workload can request anything."""
+    """Refuse a horizon in which nothing is requested, or so much that a replication would
+    not fit in memory."""
+    source = str(scenario.source or "scenario")
     expected = sum(w.arrivals.expected_count(scenario.horizon) for w in scenario.workloads)
     if expected <= 0:
         raise InputError(
             "no sandbox is requested within the horizon",
-            source=str(scenario.source or "scenario"),
+            source=source,
             field="horizon",
             fix="lengthen the horizon or move the bursts/trace into it",
+        )
+    activations = expected_activations(scenario)
+    if activations > MAX_ACTIVATIONS:
+        raise InputError(
+            f"about {activations:,.0f} sandbox launches per replication, more than the "
+            f"{MAX_ACTIVATIONS:,} one replication can simulate in memory",
+            source=source,
+            field="horizon",
+            fix="simulate a shorter horizon (a representative day or week) and read the per-month figures",
         )

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .arrivals import ArrivalSpec, TraceArrivals
 from .catalog import bundled_dir
 from .distributions import DistributionSpec, Empirical, Mixture
-from .errors import InputError
+from .errors import InputError, InputErrors
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
 from .platforms import LaunchMode, OverQuota, SessionMode
@@ -50,6 +50,16 @@ class Shape(FrozenModel):
         if self.memory <= 0:
             raise ValueError("memory must be positive")
         return self
+
+
+class Template(FrozenModel):
+    """What a sandbox starts from: the image a cold boot fetches, the memory snapshot a
+    restore fetches. Sizes matter only on platforms with a launch pipeline."""
+
+    image_size: SizeGiB = 1.0
+    """Size of the image fetched for a cold boot (compressed, as pulled)."""
+    snapshot_size: SizeGiB | None = None
+    """Size of the memory snapshot fetched for a restore; defaults to the sandbox's memory."""
 
 
 class SessionSpec(FrozenModel):
@@ -106,6 +116,12 @@ class Workload(FrozenModel):
             )
         if self.max_lifetime is not None and self.max_lifetime <= 0:
             raise ValueError("max_lifetime must be positive")
+        if self.duration is not None:
+            self.duration.check_plausible("duration")
+        if self.session is not None:
+            self.session.tool_calls.check_plausible("number of tool calls")
+            self.session.call_duration.check_plausible("call duration")
+            self.session.think_gap.check_plausible("think gap")
         return self
 
     @property
@@ -201,6 +217,9 @@ class Scenario(FrozenModel):
     pricing_dir: str | None = None
     """A folder of your own price tables (negotiated rates), relative to the scenario;
     they add to the bundled tables and replace those with the same id."""
+    templates: dict[str, Template] = Field(default_factory=dict)
+    """Image and snapshot sizes by template name (workloads name their template); a
+    template not listed here gets the defaults."""
     workloads: tuple[Workload, ...] = Field(min_length=1)
     """The sandbox workloads."""
     platforms: tuple[PlatformChoice, ...] = Field(min_length=1)
@@ -208,18 +227,61 @@ class Scenario(FrozenModel):
     _base_dir: Path = PrivateAttr(default=Path("."))
     _source: Path | None = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _check(self) -> Scenario:
-        if self.horizon <= 0:
-            raise ValueError("horizon must be positive")
-        _unique([w.name for w in self.workloads], "workload name")
-        _unique([p.id for p in self.platforms], "platform id")
-        names = {w.name for w in self.workloads}
-        for platform in self.platforms:
-            unknown = sorted(set(platform.workloads or ()) - names)
+    @field_validator("horizon")
+    @classmethod
+    def _positive_horizon(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("horizon must be positive, e.g. 1d")
+        return value
+
+    def cross_check(self, source: str | Path | None) -> Scenario:
+        """Checks that span fields (unique names, references between entries), reported
+        with the field they concern."""
+        problems = []
+        for kind, values in (
+            ("workloads", [w.name for w in self.workloads]),
+            ("platforms", [p.id for p in self.platforms]),
+        ):
+            seen: set[str] = set()
+            for index, value in enumerate(values):
+                if value in seen:
+                    problems.append(
+                        InputError(
+                            f"{value!r} is used twice",
+                            source=source,
+                            field=f"{kind}[{index}].{'name' if kind == 'workloads' else 'id'}",
+                            fix="give each entry its own name (a second entry of one profile needs an id)",
+                        )
+                    )
+                seen.add(value)
+        names = [w.name for w in self.workloads]
+        for index, platform in enumerate(self.platforms):
+            unknown = sorted(set(platform.workloads or ()) - set(names))
             if unknown:
-                raise ValueError(f"platform {platform.id!r} names unknown workloads {unknown}")
+                problems.append(
+                    InputError(
+                        f"unknown workloads {unknown}",
+                        source=source,
+                        field=f"platforms[{index}].workloads",
+                        fix=f"use names of workloads: {', '.join(names)}",
+                    )
+                )
+        if self.pricing_path is not None and not self.pricing_path.is_dir():
+            problems.append(
+                InputError(
+                    f"price table folder {self.pricing_path} not found",
+                    source=source,
+                    field="pricing_dir",
+                    fix="point at a folder of YAML price tables (relative to the scenario file)",
+                )
+            )
+        if problems:
+            raise InputErrors(problems)
         return self
+
+    def template_of(self, workload: Workload) -> Template:
+        """A workload's template sizes (defaults where the scenario lists none)."""
+        return self.templates.get(workload.template_id, Template())
 
     @property
     def base_dir(self) -> Path:
@@ -269,7 +331,7 @@ class Scenario(FrozenModel):
         except ValidationError as error:
             raise errors_from_validation(error, flag) from None
         updated._base_dir, updated._source = self._base_dir, self._source
-        return updated
+        return updated.cross_check(flag)
 
     def only_platforms(self, ids: list[str]) -> Scenario:
         """A copy keeping only the named platforms, in the order given."""
@@ -282,14 +344,6 @@ class Scenario(FrozenModel):
                 fix=f"use one of: {', '.join(by_id)}",
             )
         return self.with_overrides({"platforms": [by_id[i] for i in ids]}, flag="--platform")
-
-
-def _unique(values: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{what} {value!r} is used twice; each must be unique")
-        seen.add(value)
 
 
 def _walk_distributions(dist: Any) -> list[Any]:
@@ -322,7 +376,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     path = resolve_scenario_path(name_or_path)
     scenario = validate_file(Scenario, read_yaml(path), path)
     scenario._base_dir, scenario._source = path.parent, path
-    return scenario
+    return scenario.cross_check(path)
 
 
 def scenario_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Scenario:
@@ -332,4 +386,4 @@ def scenario_from_dict(data: dict[str, Any], base_dir: str | Path = ".") -> Scen
     except ValidationError as error:
         raise errors_from_validation(error, "scenario") from None
     scenario._base_dir = Path(base_dir)
-    return scenario
+    return scenario.cross_check("scenario")

@@ -7,8 +7,10 @@ give a byte-identical summary.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,9 @@ from scipy import stats
 
 from . import __version__
 from .catalog import file_sha256
+from .metrics import CDF_POINTS
 from .pricing import COMPONENTS
+from .sketch import LogSketch
 from .units import MONTH_S
 
 if TYPE_CHECKING:
@@ -39,6 +43,10 @@ def _quantiles(values: np.ndarray, names: dict[str, float]) -> dict[str, float |
     return {name: _number(v) for name, v in zip(names, picked, strict=True)}
 
 
+def _sketch_quantiles(sketch: LogSketch, names: dict[str, float]) -> dict[str, float | None]:
+    return {name: _number(sketch.quantile(q)) for name, q in names.items()}
+
+
 def cost_band(values: np.ndarray) -> dict[str, Any]:
     """Mean, P5, P50, P95 across replications and a 95% confidence interval of the mean."""
     band: dict[str, Any] = {"mean": _number(float(values.mean()))}
@@ -55,9 +63,9 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
     resolved = result.platform(platform_id)
     runs = result.runs[platform_id]
     metrics = [run.metrics for run in runs]
-    ttr = np.concatenate([m.time_to_ready_s for m in metrics])
-    wait = np.concatenate([m.queue_wait_s for m in metrics])
-    rate_wait = np.concatenate([m.rate_limit_wait_s for m in metrics])
+    ttr = reduce(LogSketch.merge, [m.time_to_ready_s for m in metrics])
+    wait = reduce(LogSketch.merge, [m.queue_wait_s for m in metrics])
+    rate_wait = reduce(LogSketch.merge, [m.rate_limit_wait_s for m in metrics])
     per_month = MONTH_S / result.scenario.horizon
     horizon_costs = np.array([run.line_items["cost_usd"].sum() for run in runs])
     items = result.line_items()
@@ -129,20 +137,21 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             "launched": float(np.mean([m.launched for m in metrics])),
             "rejected": float(np.mean([m.rejected for m in metrics])),
             "timed_out": float(np.mean([m.timed_out for m in metrics])),
+            "abandoned": float(np.mean([m.abandoned for m in metrics])),
         },
         "time_to_ready_s": {
-            "mean": _number(float(ttr.mean())) if ttr.size else None,
-            **_quantiles(ttr, {"p50": 0.5, "p95": 0.95, "p99": 0.99}),
-            "max": _number(float(ttr.max())) if ttr.size else None,
+            "mean": _number(ttr.mean),
+            **_sketch_quantiles(ttr, {"p50": 0.5, "p95": 0.95, "p99": 0.99}),
+            "max": _number(ttr.maximum) if ttr.count else None,
         },
         "queue_wait_s": {
-            "mean": _number(float(wait.mean())) if wait.size else None,
-            **_quantiles(wait, {"p95": 0.95}),
-            "p_wait": _number(float((wait > 0).mean())) if wait.size else None,
+            "mean": _number(wait.mean),
+            **_sketch_quantiles(wait, {"p95": 0.95}),
+            "p_wait": _number(wait.share_positive),
         },
         "rate_limit_wait_s": {
-            "mean": _number(float(rate_wait.mean())) if rate_wait.size else None,
-            **_quantiles(rate_wait, {"p95": 0.95}),
+            "mean": _number(rate_wait.mean),
+            **_sketch_quantiles(rate_wait, {"p95": 0.95}),
         },
         "concurrency": {
             "mean": float(np.mean([m.concurrency_mean for m in metrics])),
@@ -153,6 +162,18 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             "peak": int(max(m.queue_peak for m in metrics)),
         },
         "sessions": sessions,
+        "launch": {
+            key: float(np.mean([(m.launches or {}).get(key, 0) for m in metrics]))
+            for key in (
+                "warm_hits",
+                "snapshot_restores",
+                "cold_boots",
+                "resumes",
+                "cache_misses",
+                "fetches",
+            )
+        },
+        "burst": _bursts(metrics),
         "cost_usd": {
             "horizon": cost_band(horizon_costs),
             "per_month": cost_band(horizon_costs * per_month),
@@ -161,6 +182,57 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             "by_team": split("team", sorted({w.team for w in workloads})),
         },
     }
+
+
+def _bursts(metrics: list[Any]) -> dict[str, Any]:
+    """Per burst workload: readiness times averaged over replications, the CDF, the bottleneck."""
+    names = sorted({name for m in metrics for name in (m.bursts or {})})
+    out: dict[str, Any] = {}
+    for name in names:
+        runs = [m.bursts[name] for m in metrics if m.bursts and name in m.bursts]
+        waits = {
+            key: float(np.mean([r.waits_s.get(key, 0.0) for r in runs])) for key in runs[0].waits_s
+        }
+        bottlenecks = sorted({r.bottleneck for r in runs})
+        out[name] = {
+            "requested": float(np.mean([r.requested for r in runs])),
+            "ready": float(np.mean([r.ready for r in runs])),
+            "t_first_ready_s": _number(float(np.mean([r.t_first_ready_s for r in runs]))),
+            "t50_ready_s": _number(float(np.mean([r.t50_ready_s for r in runs]))),
+            "t99_ready_s": _number(float(np.mean([r.t99_ready_s for r in runs]))),
+            "t_all_ready_s": _number(float(np.mean([r.t_all_ready_s for r in runs]))),
+            "cdf_s": {
+                f"p{round(q * 100)}": _number(float(v))
+                for q, v in zip(CDF_POINTS, np.mean([r.cdf_s for r in runs], axis=0), strict=True)
+            },
+            "waits_s": waits,
+            "bottleneck": bottlenecks[0] if len(bottlenecks) == 1 else bottlenecks,
+        }
+    return out
+
+
+def _profiles_summary(result: SimulationResult) -> dict[str, Any]:
+    profiles = {}
+    for resolved in result.platforms:
+        path = result.catalog.file_of(f"platform:{resolved.profile.id}")
+        profiles[resolved.profile.id] = {
+            "name": resolved.profile.name,
+            "file_sha256": file_sha256(path) if path else None,
+        }
+    return dict(sorted(profiles.items()))
+
+
+def inputs_hash(summary: dict[str, Any]) -> str:
+    """SHA-256 over everything a run read: the scenario and its data, every price table
+    and platform profile file. Equal hashes (and versions) mean equal inputs."""
+    payload = {
+        "scenario": summary["scenario_hash"],
+        "pricing": {k: v["file_sha256"] for k, v in summary["pricing"].items()},
+        "platform_profiles": {k: v["file_sha256"] for k, v in summary["platform_profiles"].items()},
+        "seed": summary["seed"],
+        "replications": summary["replications"],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def _pricing_summary(result: SimulationResult) -> dict[str, Any]:
@@ -180,8 +252,22 @@ def _pricing_summary(result: SimulationResult) -> dict[str, Any]:
     return dict(sorted(tables.items()))
 
 
+def _assumed_limits(resolved: Any) -> list[str]:
+    """Names of a profile's limits and shapes whose figures are assumptions."""
+    profile = resolved.profile
+    items = [
+        ("quota", profile.quota.provenance),
+        ("launch rate", profile.launch_rate.provenance if profile.launch_rate else None),
+        ("max lifetime", profile.max_lifetime.provenance if profile.max_lifetime else None),
+        ("shapes", profile.shapes.provenance),
+        ("pipeline", profile.pipeline.provenance if profile.pipeline else None),
+    ]
+    return [name for name, provenance in items if provenance is not None and provenance.assumed]
+
+
 def _warnings(result: SimulationResult) -> list[str]:
     notes = []
+    horizon = result.scenario.horizon
     for resolved in result.platforms:
         assumed = resolved.price_table.assumed_items
         if assumed:
@@ -191,20 +277,36 @@ def _warnings(result: SimulationResult) -> list[str]:
         parts = [p.name for p in resolved.launch_path.parts if p.provenance.assumed]
         if parts:
             notes.append(f"{resolved.id}: assumed launch latency parts ({', '.join(parts)})")
-        runs = result.runs[resolved.id]
-        timed_out = sum(run.metrics.timed_out for run in runs)
-        if timed_out:
-            share = timed_out / max(1, sum(run.metrics.launched for run in runs))
+        limits = _assumed_limits(resolved)
+        if limits:
+            notes.append(f"{resolved.id}: assumed platform figures ({', '.join(limits)})")
+        if resolved.launch_mode == "warm" and not getattr(resolved.choice, "pools", None):
             notes.append(
-                f"{resolved.id}: {timed_out / len(runs):.4g} sandboxes per replication "
-                f"({share:.3g} of launched) hit the maximum lifetime"
+                f"{resolved.id}: warm launches assume an unlimited pre-started pool whose idle "
+                "time is not billed; describe pools under the platform to count their cost"
             )
-        rejected = sum(run.metrics.rejected for run in runs)
-        if rejected:
-            share = rejected / max(1, sum(run.metrics.requested for run in runs))
+        runs = result.runs[resolved.id]
+        count = len(runs)
+        for _name, attribute, what in (
+            ("timed_out", "timed_out", "hit the maximum lifetime"),
+            ("rejected", "rejected", "were rejected at the quota"),
+            ("abandoned", "abandoned", "gave up waiting in the queue"),
+        ):
+            total = sum(getattr(run.metrics, attribute) for run in runs)
+            if total:
+                base = sum(run.metrics.requested for run in runs)
+                notes.append(
+                    f"{resolved.id}: {total / count:.4g} requests per replication "
+                    f"({total / max(1, base):.3g} of requested) {what}"
+                )
+        late = sum(run.metrics.ready_after_horizon for run in runs)
+        launched = sum(run.metrics.launched for run in runs)
+        if launched and late / launched > 0.01:
             notes.append(
-                f"{resolved.id}: {rejected / len(runs):.4g} requests per replication "
-                f"({share:.3g} of requested) were rejected at the quota"
+                f"{resolved.id}: {late / launched:.3g} of launched sandboxes were ready only after "
+                f"the {horizon / 3600:g} h horizon ended: the platform cannot keep up with the "
+                "demand (see rate_limit_wait_s and queue_wait_s), so the per-month spend assumes "
+                "a backlog that keeps growing"
             )
     return notes
 
@@ -212,7 +314,7 @@ def _warnings(result: SimulationResult) -> list[str]:
 def build_summary(result: SimulationResult) -> dict[str, Any]:
     """The summary.json document."""
     scenario = result.scenario
-    return {
+    summary = {
         "schema_version": SCHEMA_VERSION,
         "sandsim_version": __version__,
         "scenario_name": scenario.name,
@@ -228,11 +330,14 @@ def build_summary(result: SimulationResult) -> dict[str, Any]:
             "memory": "GiB",
         },
         "pricing": _pricing_summary(result),
+        "platform_profiles": _profiles_summary(result),
         "platforms": {pid: _platform_summary(result, pid) for pid in result.platform_ids},
         "warnings": _warnings(result),
         "scenario": scenario.resolved_dict(),
         "data_files": scenario.data_files(),
     }
+    summary["inputs_hash"] = inputs_hash(summary)
+    return summary
 
 
 def summary_json(summary: dict[str, Any]) -> str:

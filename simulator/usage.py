@@ -15,8 +15,9 @@ import numpy.typing as npt
 
 from .distributions import FloatArray
 
-COMPLETED, TIMED_OUT, REJECTED = 0, 1, 2
-OUTCOMES: tuple[str, ...] = ("completed", "timed_out", "rejected")
+COMPLETED, TIMED_OUT, REJECTED, ABANDONED = 0, 1, 2, 3
+OUTCOMES: tuple[str, ...] = ("completed", "timed_out", "rejected", "abandoned")
+"""rejected: no room at the quota on arrival; abandoned: left the queue after its timeout."""
 MODE_CODES: dict[str, int] = {"cold": 0, "snapshot": 1, "warm": 2, "resume": 3}
 MODES: tuple[str, ...] = ("cold", "snapshot", "warm", "resume")
 TimeColumn = Literal["request", "admission", "launch_start", "ready", "end"]
@@ -52,6 +53,23 @@ class Usage:
     """Session of each row (-1 for one-shot requests); None when there are no sessions."""
     call_index: npt.NDArray[np.int32] | None = None
     """Position of each row within its track; None when there are no sessions."""
+    host_wait_s: FloatArray | None = None
+    """Launch pipeline: time waiting for a host's launch slot and creation token."""
+    fetch_s: FloatArray | None = None
+    """Launch pipeline: time waiting for the image or snapshot to arrive on the host."""
+    cache_miss: npt.NDArray[np.bool_] | None = None
+    """Launch pipeline: the host did not have the artifact."""
+    fetches: int = 0
+    """Launch pipeline: fetches made (launches waiting on the same fetch count once)."""
+    fetched_gib: float = 0.0
+    """Launch pipeline: GiB fetched."""
+    token_s: FloatArray | None = None
+    """When the launch rate limit let each request through (None: no rate limit)."""
+    part_offset_s: dict[str, FloatArray] | None = None
+    """When each launch part began, from the launch start, by part name (NaN where a
+    sandbox's launch did not include the part); lets billing start at a named part."""
+    left_queue_s: FloatArray | None = None
+    """When abandoned requests left the queue (NaN for the others; None: no queue timeout)."""
 
     @property
     def size(self) -> int:
@@ -60,11 +78,23 @@ class Usage:
 
     @property
     def launched(self) -> npt.NDArray[np.bool_]:
-        """Mask of sandboxes that were not rejected."""
-        return self.outcome != REJECTED
+        """Mask of sandboxes that were admitted (not rejected, not abandoned)."""
+        return (self.outcome != REJECTED) & (self.outcome != ABANDONED)
 
-    def column(self, name: TimeColumn) -> FloatArray:
-        """A time column by lifecycle name."""
+    @property
+    def quota_arrival_s(self) -> FloatArray:
+        """When each request reached the quota: after its launch token, if rate limited."""
+        return self.token_s if self.token_s is not None else self.request_s
+
+    def column(self, name: str) -> FloatArray:
+        """A time column by lifecycle name, or ``part:<name>`` for when that launch part
+        began (from ready where the sandbox's launch did not include the part)."""
+        if name.startswith("part:"):
+            part = name.removeprefix("part:")
+            offsets = (self.part_offset_s or {}).get(part)
+            if offsets is None:
+                return self.ready_s
+            return np.where(np.isnan(offsets), self.ready_s, self.launch_start_s + offsets)
         return {
             "request": self.request_s,
             "admission": self.admit_s,

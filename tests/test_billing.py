@@ -31,6 +31,7 @@ import simulator.engine
 import simulator.runner
 from simulator.billing import (
     ROUNDING_TOLERANCE,
+    ULPS_OF_NOISE,
     BillingInputs,
     bill,
     billed_seconds,
@@ -300,8 +301,10 @@ def test_billed_seconds_properties(
     ends = starts + np.asarray(durations)
     raw = ends - starts  # what is actually billed: the float difference of timestamps
     billed = billed_seconds(starts, ends, increment, minimum)
-    # slack: a duration within ROUNDING_TOLERANCE increments above a multiple rounds down
-    slack = ROUNDING_TOLERANCE * increment + 1e-15 * raw
+    # slack: a duration within the rounding slack above a multiple rounds down; the slack is
+    # ROUNDING_TOLERANCE increments, or a few ulps of the timestamps when they are larger
+    noise = ULPS_OF_NOISE * np.finfo(np.float64).eps * np.maximum(np.abs(starts), np.abs(ends))
+    slack = np.maximum(ROUNDING_TOLERANCE * increment, noise) + 1e-15 * raw
     assert np.all(billed >= raw - slack), "billed below the raw duration"
     assert np.all(billed >= minimum), "billed below the minimum"
     above = raw > minimum
@@ -969,12 +972,20 @@ def test_simulated_bill_equals_usage_times_rates(
         assert usage is not None
         launched = usage.outcome != REJECTED
         assert usage.count(TIMED_OUT) > 0
-        start = {
-            "request": usage.request_s,
-            "admission": usage.admit_s,
-            "launch_start": usage.launch_start_s,
-            "ready": usage.ready_s,
-        }[table.billing.bills_from]
+        bills_from = table.billing.bills_from
+        if bills_from.startswith("part:"):
+            # from the start of a named launch part: launch start plus the parts before it
+            assert usage.part_offset_s is not None
+            offset = usage.part_offset_s[bills_from.removeprefix("part:")]
+            assert np.all(offset[launched] > 0)  # the part comes after the control plane
+            start = np.where(np.isnan(offset), usage.ready_s, usage.launch_start_s + offset)
+        else:
+            start = {
+                "request": usage.request_s,
+                "admission": usage.admit_s,
+                "launch_start": usage.launch_start_s,
+                "ready": usage.ready_s,
+            }[bills_from]
         raw = usage.end_s[launched] - start[launched]
         h, m = table.billing.increment, table.billing.minimum
         seconds = float(np.maximum(m, np.ceil(raw / h) * h).sum())

@@ -206,4 +206,27 @@ def test_engine_invariants(
     if not reject and timeout is None:
         assert served.all()  # a queue without timeout serves everyone
     if not reject and timeout is not None:
-        assert np.all(admit - request[served] <= timeout + 1e-9)
+        # the timeout counts from reaching the quota, after the launch token
+        assert np.all(admit - result.token_s[served] <= timeout + 1e-9)
+
+
+def test_a_throttled_request_holds_no_quota_slot() -> None:
+    # quota 2, one launch token per second: launches are spaced by the token, and a
+    # request waiting for its token does not occupy a slot meanwhile
+    request, latency, run = arrays([0, 0, 0], [0, 0, 0], [0.5, 0.5, 0.5])
+    result = run_admission(request, latency, run, Limits(quota=2, launch_rate=TokenBucket(1.0, 1)))
+    assert result.token_s.tolist() == [0, 1, 2]
+    assert result.admit_s.tolist() == [0, 1, 2]
+
+
+def test_reject_sees_every_departure_at_the_same_instant() -> None:
+    # two sandboxes end at 5 exactly when a third arrives: both departures free room first
+    request, latency, run = arrays([0, 0, 5, 5], [0, 0, 0, 0], [5, 5, 1, 1])
+    result = run_admission(request, latency, run, Limits(quota=2, reject_over_quota=True))
+    assert not np.isnan(result.admit_s).any()
+
+
+def test_gave_up_requests_are_marked() -> None:
+    request, latency, run = arrays([0, 1], [0, 0], [10, 1])
+    result = run_admission(request, latency, run, Limits(quota=1, queue_timeout_s=2.0))
+    assert result.gave_up.tolist() == [False, True]

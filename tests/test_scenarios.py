@@ -214,13 +214,19 @@ def test_gpu_without_a_price_is_refused() -> None:
                     "profile": "gcp-cloud-run-gpu",
                     "price_table": "gcp-cloud-run-gpu-instance-us-central1",
                 },
-                {"profile": "modal"},
+                {"profile": "modal", "price_table": "modal-gpu-sandboxes"},
             ],
         )
     )
     ss.simulate(scenario, replications=1)  # both price the L4
     scenario = ss.scenario_from_dict(scenario_dict(workloads=[gpu], platforms=[{"profile": "e2b"}]))
     with pytest.raises(InputError, match="GPU"):
+        ss.simulate(scenario)
+    # Modal's CPU-sandbox table does not price GPUs; the error names the table that does
+    scenario = ss.scenario_from_dict(
+        scenario_dict(workloads=[gpu], platforms=[{"profile": "modal"}])
+    )
+    with pytest.raises(InputError, match="modal-gpu-sandboxes"):
         ss.simulate(scenario)
 
 

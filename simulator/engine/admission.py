@@ -1,16 +1,20 @@
 """Quota admission and launch rate limiting, driven by SimPy callbacks.
 
-Requests are pre-sampled and sorted, so the engine needs no process per sandbox. The
-gate counts what is admitted and not yet departed (sandboxes, and vCPU where a quota
-counts vCPU); departures only ever lower those counts, so while the next request in
-line fits, it can be admitted at its own request time even if the clock has not
-reached it yet (the true counts then can only be lower). Only when it does not fit
-does the gate wait: for a departure event (queue), or for the request's own time
-(reject: the clock must reach it to know whether room freed). So a queueing platform
-steps exactly one SimPy event per sandbox, its departure. A queued request that would
-wait longer than the queue timeout leaves and counts as rejected. The launch rate
-limit is a token bucket in its GCRA form (theoretical arrival time), which needs no
-events at all. Admission is strictly first in, first out.
+A request first passes the platform's launch rate limit (a token bucket: a throttled
+create holds no quota slot), then the concurrency quota (queue, queue with a timeout, or
+reject). The token bucket is computed in its closed form (GCRA) for all requests at
+once, which needs no events. The quota gate then sees requests in the order their
+tokens were granted.
+
+Requests are pre-sampled and sorted, so the gate needs no process per sandbox. It counts
+what is admitted and not yet departed (sandboxes, and summed resources where a quota
+counts vCPU or GPUs); departures only ever lower those counts, so while the next request
+in line fits, it can be admitted at its own time even if the clock has not reached it
+yet (the true counts then can only be lower). Only when it does not fit does the gate
+wait: for a departure event (queue), or for the request's own time (reject: the clock
+must reach it to know whether room freed). So a queueing platform steps exactly one
+SimPy event per sandbox, its departure. A queued request that would wait longer than
+the queue timeout gives up. Admission is strictly first in, first out.
 """
 
 from __future__ import annotations
@@ -34,12 +38,17 @@ MILLI = 1000
 
 @dataclass(frozen=True)
 class AdmissionResult:
-    """Times of each request (NaN when rejected)."""
+    """Times of each request (NaN where it never got that far)."""
 
+    token_s: FloatArray
+    """When the launch rate limit let the request through (its request time if none)."""
     admit_s: FloatArray
+    """When it took a quota slot, and its launch began."""
     launch_start_s: FloatArray
     ready_s: FloatArray
     end_s: FloatArray
+    gave_up: np.ndarray
+    """True where the request left the queue after waiting the queue timeout."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,22 @@ class Limits:
     reject_over_quota: bool = False
     queue_timeout_s: float | None = None
     launch_rate: TokenBucket | None = None
+
+
+def token_bucket_starts(request_s: FloatArray, rate: TokenBucket | None) -> FloatArray:
+    """When sorted requests get a launch token (GCRA, first come first served).
+
+    The theoretical arrival time after request j is TAT_j = max(t_j, TAT_{j-1}) + T, whose
+    closed form is (j + 1) T + max_{i <= j} (t_i - i T); request j passes at
+    max(t_j, TAT_{j-1} - tolerance).
+    """
+    if rate is None or request_s.size == 0:
+        return request_s.copy()
+    interval = rate.interval_s
+    index = np.arange(request_s.size, dtype=np.float64)
+    tat_after = (index + 1) * interval + np.maximum.accumulate(request_s - index * interval)
+    tat_before = np.concatenate(([-np.inf], tat_after[:-1]))
+    return np.maximum(request_s, tat_before - rate.tolerance_s)
 
 
 class _Departure:
@@ -71,19 +96,19 @@ class _Departure:
 
 
 class AdmissionGate:
-    """Concurrency quotas (queue or reject) and a launch token bucket on one SimPy clock."""
+    """A FIFO concurrency quota (queue, timeout or reject) on one SimPy clock."""
 
     def __init__(
         self,
         env: simpy.Environment,
-        request_s: FloatArray,
+        arrival_s: FloatArray,
         launch_latency_s: FloatArray,
         run_s: FloatArray,
         resource_use: list[FloatArray],
         limits: Limits,
     ) -> None:
         self.env = env
-        self._request = request_s.tolist()
+        self._request = arrival_s.tolist()
         self._latency = launch_latency_s.tolist()
         self._run = run_s.tolist()
         self._n = len(self._request)
@@ -97,17 +122,15 @@ class AdmissionGate:
         self._in_use = [0] * len(self._resources)
         self._reject = limits.reject_over_quota
         self._timeout = limits.queue_timeout_s if limits.queue_timeout_s is not None else math.inf
-        self._rate = limits.launch_rate
-        self._tat = -math.inf
         self._head = 0
         self._in_system = 0
         self._driver_pending = False
         self._simple_queue = not self._reject and self._timeout == math.inf and not self._resources
         nan = math.nan
         self.admit_s = [nan] * self._n
-        self.launch_start_s = [nan] * self._n
         self.ready_s = [nan] * self._n
         self.end_s = [nan] * self._n
+        self.gave_up = [False] * self._n
         self._queue = cast(list[Any], env._queue)
         self._eid = env._eid
         self._departure_callbacks: EventCallbacks = [self._on_departure]
@@ -117,7 +140,7 @@ class AdmissionGate:
 
     def start(self) -> None:
         """Admit what can be admitted at once and wait for the rest."""
-        self._process()
+        self._process(from_departure=False)
 
     def _fits(self, index: int) -> bool:
         if self._in_system >= self._quota:
@@ -128,18 +151,9 @@ class AdmissionGate:
         return True
 
     def _admit(self, index: int, at_s: float) -> None:
-        rate = self._rate
-        if rate is None:
-            start = at_s
-        else:
-            tat = self._tat
-            earliest = tat - rate.tolerance_s
-            start = at_s if at_s >= earliest else earliest
-            self._tat = (at_s if at_s > tat else tat) + rate.interval_s
-        ready = start + self._latency[index]
+        ready = at_s + self._latency[index]
         end = ready + self._run[index]
         self.admit_s[index] = at_s
-        self.launch_start_s[index] = start
         self.ready_s[index] = ready
         self.end_s[index] = end
         self._in_system += 1
@@ -153,8 +167,13 @@ class AdmissionGate:
             (end, URGENT, next(self._eid), _Departure(self._departure_callbacks, index)),
         )
 
-    def _process(self) -> None:
-        """Admit requests in order while the head surely fits; drop those whose time is up."""
+    def _process(self, from_departure: bool) -> None:
+        """Admit requests in order while the head surely fits; drop those whose time is up.
+
+        A departure does not reject a request arriving at that very instant: other
+        departures at the same instant may still free room, so the arrival's own wake-up
+        (which runs after all of them) decides.
+        """
         now = self.env._now
         request = self._request
         timeout = self._timeout
@@ -166,9 +185,9 @@ class AdmissionGate:
             at = request[head]
             if (self._in_system < quota) if plain else self._fits(head):
                 self._admit(head, at if at > now else now)
-            elif now >= at + timeout:
-                pass  # waited as long as it would: gave up, rejected (its times stay NaN)
-            elif self._reject and at <= now:
+            elif now >= at + timeout and not (from_departure and now == at + timeout):
+                self.gave_up[head] = True  # waited as long as it would: its times stay NaN
+            elif self._reject and (at < now or (at == now and not from_departure)):
                 pass  # no room when it arrived: rejected
             else:
                 break
@@ -187,7 +206,7 @@ class AdmissionGate:
 
     def _on_wakeup(self, _event: Event) -> None:
         self._driver_pending = False
-        self._process()
+        self._process(from_departure=False)
 
     def _on_departure(self, event: _Departure) -> None:
         self._in_system -= 1
@@ -205,16 +224,7 @@ class AdmissionGate:
             self._head = head + 1
             if self._in_system >= self._quota:
                 return
-        self._process()
-
-    def result(self) -> AdmissionResult:
-        """The recorded times as arrays."""
-        return AdmissionResult(
-            np.asarray(self.admit_s, dtype=np.float64),
-            np.asarray(self.launch_start_s, dtype=np.float64),
-            np.asarray(self.ready_s, dtype=np.float64),
-            np.asarray(self.end_s, dtype=np.float64),
-        )
+        self._process(from_departure=True)
 
 
 def run_admission(
@@ -224,13 +234,14 @@ def run_admission(
     limits: Limits,
     resource_use: list[FloatArray] | None = None,
 ) -> AdmissionResult:
-    """Simulate admission, rate limiting, launch and run of sorted requests on a SimPy clock.
+    """Simulate the launch rate limit, quota admission, launch and run of sorted requests.
 
     ``resource_use`` holds one array per entry of ``limits.resource_quotas``: what each
     request counts against that limit.
     """
+    token = token_bucket_starts(request_s, limits.launch_rate)
     env = simpy.Environment()
-    gate = AdmissionGate(env, request_s, launch_latency_s, run_s, list(resource_use or []), limits)
+    gate = AdmissionGate(env, token, launch_latency_s, run_s, list(resource_use or []), limits)
     gate.start()
     step = env.step
     try:
@@ -238,4 +249,12 @@ def run_admission(
             step()
     except EmptySchedule:
         pass
-    return gate.result()
+    admit = np.asarray(gate.admit_s, dtype=np.float64)
+    return AdmissionResult(
+        token_s=token,
+        admit_s=admit,
+        launch_start_s=admit.copy(),
+        ready_s=np.asarray(gate.ready_s, dtype=np.float64),
+        end_s=np.asarray(gate.end_s, dtype=np.float64),
+        gave_up=np.asarray(gate.gave_up, dtype=bool),
+    )

@@ -98,6 +98,8 @@ class DynamicEngine:
         self._n = n
         nan = math.nan
         self.request_s: list[float] = acts.request_s.tolist()
+        self.token_s = [nan] * n
+        self.gave_up = [False] * n
         self.admit_s = [nan] * n
         self.start_s = [nan] * n
         self.ready_s = [nan] * n
@@ -127,7 +129,7 @@ class DynamicEngine:
         self._driver_at = math.inf
         self.launcher = launcher
         self._end_callbacks: EventCallbacks = [self._on_end]
-        self._start_callbacks: EventCallbacks = [self._on_start]
+        self._token_callbacks: EventCallbacks = [self._on_token]
         self._timeout_callbacks: EventCallbacks = [self._on_timeout]
         launcher.attach(self)
 
@@ -164,6 +166,25 @@ class DynamicEngine:
         self._schedule_driver()
 
     def _arrive(self, index: int) -> None:
+        """A request first waits for a launch token (holding no slot), then for the quota."""
+        now = self.env._now
+        rate = self._rate
+        token = now
+        if rate is not None:
+            tat = self._tat
+            earliest = tat - rate.tolerance_s
+            token = now if now >= earliest else earliest
+            self._tat = (now if now > tat else tat) + rate.interval_s
+        if token > now:
+            self.at(token, self._token_callbacks, index)
+        else:
+            self._at_quota(index)
+
+    def _on_token(self, event: _Call) -> None:
+        self._at_quota(event.argument)
+
+    def _at_quota(self, index: int) -> None:
+        self.token_s[index] = self.env._now
         if not self._waiting and self._fits(index):
             self._admit(index)
         elif self._reject:
@@ -172,7 +193,7 @@ class DynamicEngine:
             self._waiting.append(index)
             self._waiting_flag[index] = True
             if self._timeout < math.inf:
-                self.at(self.request_s[index] + self._timeout, self._timeout_callbacks, index)
+                self.at(self.env._now + self._timeout, self._timeout_callbacks, index)
 
     # ---------------------------------------------------------------- admission
     def _fits(self, index: int) -> bool:
@@ -186,30 +207,17 @@ class DynamicEngine:
     def _admit(self, index: int) -> None:
         now = self.env._now
         self.admit_s[index] = now
+        self.start_s[index] = now
         self._in_system += 1
         for k, (_, use) in enumerate(self._resources):
             self._in_use[k] += use[index]
-        rate = self._rate
-        start = now
-        if rate is not None:
-            tat = self._tat
-            earliest = tat - rate.tolerance_s
-            start = now if now >= earliest else earliest
-            self._tat = (now if now > tat else tat) + rate.interval_s
-        if start > now:
-            self.at(start, self._start_callbacks, index)
-        else:
-            self.start_s[index] = now
-            self.launcher.launch(index)
-
-    def _on_start(self, event: _Call) -> None:
-        self.start_s[event.argument] = self.env._now
-        self.launcher.launch(event.argument)
+        self.launcher.launch(index)
 
     def _on_timeout(self, event: _Call) -> None:
         index = event.argument
         if self._waiting_flag[index]:
             self._waiting_flag[index] = False  # gave up; the queue skips it
+            self.gave_up[index] = True
             self._drain()
 
     def _drain(self) -> None:
@@ -262,6 +270,8 @@ class DynamicEngine:
             pass
         request = np.asarray(self.request_s, dtype=np.float64)
         return DynamicResult(
+            token_s=np.asarray(self.token_s, dtype=np.float64),
+            gave_up=np.asarray(self.gave_up, dtype=bool),
             admit_s=np.asarray(self.admit_s, dtype=np.float64),
             launch_start_s=np.asarray(self.start_s, dtype=np.float64),
             ready_s=np.asarray(self.ready_s, dtype=np.float64),

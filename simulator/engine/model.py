@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..platforms import LaunchMode, LaunchPath, OverQuota, SessionMode
+from ..platforms import LaunchMode, LaunchPath, LaunchPipeline, OverQuota, SessionMode
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,14 @@ class PlatformModel:
     """Launch parts of resuming a paused sandbox (pause_resume)."""
     pause_s_per_workload: tuple[float, ...] = ()
     """Pause time of one sandbox of each workload (pause_resume)."""
+    pipeline: LaunchPipeline | None = None
+    """The capacity behind launches (None: launch latency is a plain distribution)."""
+    template_per_workload: tuple[str, ...] = ()
+    """Template name of each workload (artifacts are cached and fetched per template)."""
+    image_gib_per_workload: tuple[float, ...] = ()
+    """Image size fetched by a cold boot, per workload."""
+    snapshot_gib_per_workload: tuple[float, ...] = ()
+    """Snapshot size fetched by a restore, per workload."""
 
     @property
     def resource_quotas(self) -> tuple[float | None, ...]:

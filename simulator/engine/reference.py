@@ -55,4 +55,6 @@ def run_reference(
 
     env.process(source())
     env.run()
-    return AdmissionResult(admit, admit.copy(), ready, end)
+    return AdmissionResult(
+        request_s.copy(), admit, admit.copy(), ready, end, np.zeros(n, dtype=bool)
+    )

@@ -8,17 +8,19 @@ up front), and the general event engine (requests made during the run by session
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Literal
 
 import numpy as np
 
 from ..distributions import FloatArray
-from ..usage import COMPLETED, MODE_CODES, REJECTED, TIMED_OUT, Usage
+from ..usage import ABANDONED, COMPLETED, MODE_CODES, REJECTED, TIMED_OUT, Usage
 from ..workload import SampledWorkload
 from .activations import PATH_RESUME, Activations, chain_without_waits, expand
 from .admission import AdmissionResult, Limits, run_admission
 from .dynamic import DynamicEngine, FixedLatencyLauncher
 from .model import PlatformModel
+from .pipeline import COLD, SNAPSHOT, WARM, PipelineLauncher
 from .vector import quota_binds, run_vector, token_bucket_conforms
 
 
@@ -37,11 +39,13 @@ def run_platform(
     pause = model.pause_s_per_workload or (0.0,) * len(workload.workload_names)
     acts = expand(workload, model.session_mode, pause)
     n = acts.size
-    latency = model.launch_path.sample(rng, n)
+    latency, part_offsets = model.launch_path.sample_with_offsets(rng, n)
     resume = acts.path == PATH_RESUME
     if resume.any():
         assert model.resume_path is not None, "pause_resume needs a resume launch path"
         latency[resume] = model.resume_path.sample(rng, int(resume.sum()))
+        for offsets in part_offsets.values():
+            offsets[resume] = np.nan  # a resume takes none of the launch path's parts
     caps = np.asarray(model.lifetime_cap_s, dtype=np.float64)[acts.workload_index]
     call_run = np.minimum(acts.call_s, caps)
     use = [
@@ -56,7 +60,15 @@ def run_platform(
         launch_rate=model.launch_rate,
     )
     path: Literal["vector", "event"]
-    if not acts.chained:
+    result: AdmissionResult
+    record = None
+    if model.pipeline is not None:
+        launcher = _pipeline_launcher(model, acts, latency, resume, rng)
+        engine = DynamicEngine(acts, call_run, limits, use, launcher)
+        dynamic = engine.run()
+        request_s, result, path = dynamic.request_s, dynamic, "event"
+        record = launcher.record()
+    elif not acts.chained:
         request_s = acts.request_s
         result, path = _independent(
             model, acts, latency, call_run, use, limits, workload.horizon_s, force_event_engine
@@ -71,6 +83,7 @@ def run_platform(
     outcome = np.full(n, COMPLETED, dtype=np.int8)
     outcome[timed_out] = TIMED_OUT
     outcome[rejected] = REJECTED
+    outcome[rejected & result.gave_up] = ABANDONED
     mode = np.where(resume, MODE_CODES["resume"], MODE_CODES[model.launch_mode]).astype(np.int8)
     has_sessions = workload.tracks.size > 0
     keep = requested
@@ -90,6 +103,48 @@ def run_platform(
         track_index=acts.track_index[keep] if has_sessions else None,
         session_index=acts.session_index[keep] if has_sessions else None,
         call_index=acts.call_index[keep] if has_sessions else None,
+        host_wait_s=record.host_wait_s[keep] if record else None,
+        fetch_s=record.fetch_s[keep] if record else None,
+        cache_miss=record.cache_miss[keep] if record else None,
+        fetches=record.cache_misses if record else 0,
+        fetched_gib=record.fetched_gib if record else 0.0,
+        token_s=result.token_s[keep] if model.launch_rate is not None else None,
+        part_offset_s=(
+            {name: offsets[keep] for name, offsets in part_offsets.items()}
+            if model.pipeline is None
+            else ({"artifact_fetch": record.fetch_started_offset_s[keep]} if record else None)
+        ),
+        left_queue_s=(
+            np.where(outcome == ABANDONED, result.token_s + model.queue_timeout_s, np.nan)[keep]
+            if model.queue_timeout_s is not None
+            else None
+        ),
+    )
+
+
+def _pipeline_launcher(
+    model: PlatformModel,
+    acts: Activations,
+    latency: FloatArray,
+    resume: np.ndarray,
+    rng: np.random.Generator,
+) -> PipelineLauncher:
+    """A launcher through the platform's pipeline; resumes bypass it (the paused sandbox
+    is restored where it is)."""
+    assert model.pipeline is not None
+    kind_code = {"cold": COLD, "snapshot": SNAPSHOT, "warm": WARM}[model.launch_mode]
+    kind = np.full(acts.size, kind_code, dtype=np.int8)
+    artifact_kind = "image" if kind_code == COLD else "snapshot"
+    sizes = model.image_gib_per_workload if kind_code == COLD else model.snapshot_gib_per_workload
+    templates = model.template_per_workload
+    names = [f"{artifact_kind}:{templates[w]}" for w in range(len(templates))]
+    artifact_name = [names[w] for w in acts.workload_index.tolist()]
+    artifact_gib = np.asarray(sizes, dtype=np.float64)[acts.workload_index]
+    used = set(acts.workload_index.tolist())
+    all_artifacts = {names[w]: sizes[w] for w in sorted(used)}
+    direct = np.where(resume, latency, np.nan)
+    return PipelineLauncher(
+        model.pipeline, kind, artifact_name, artifact_gib, all_artifacts, rng, direct
     )
 
 
@@ -120,15 +175,8 @@ def _independent(
         result = run_admission(request, lat, run, limits, sorted_use)
     back = np.empty_like(order)
     back[order] = np.arange(order.size)
-    return (
-        AdmissionResult(
-            result.admit_s[back],
-            result.launch_start_s[back],
-            result.ready_s[back],
-            result.end_s[back],
-        ),
-        path,
-    )
+    reordered = {f.name: getattr(result, f.name)[back] for f in fields(result)}
+    return AdmissionResult(**reordered), path
 
 
 def _chained(
@@ -144,14 +192,21 @@ def _chained(
     if not force_event_engine:
         request, ready, end = chain_without_waits(acts, latency, call_run)
         order = np.argsort(request, kind="stable")
-        candidate = AdmissionResult(request[order], request[order], ready[order], end[order])
+        none = np.zeros(acts.size, dtype=bool)
+        candidate = AdmissionResult(
+            request[order], request[order], request[order], ready[order], end[order], none
+        )
         conforms = model.launch_rate is None or token_bucket_conforms(
             request[order], model.launch_rate
         )
         if conforms and not quota_binds(
             candidate, model.quota, model.resource_quotas, [u[order] for u in use]
         ):
-            return request, AdmissionResult(request.copy(), request.copy(), ready, end), "vector"
+            return (
+                request,
+                AdmissionResult(request.copy(), request.copy(), request.copy(), ready, end, none),
+                "vector",
+            )
     engine = DynamicEngine(acts, call_run, limits, use, FixedLatencyLauncher(latency))
     result = engine.run()
     return result.request_s, result, "event"

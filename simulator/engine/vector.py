@@ -12,33 +12,24 @@ import numpy as np
 
 from ..distributions import FloatArray
 from ..intervals import peak_overlap, peak_weighted_overlap
-from .admission import AdmissionResult
+from .admission import AdmissionResult, token_bucket_starts
 from .model import TokenBucket
-
-
-def token_bucket_starts(request_s: FloatArray, rate: TokenBucket | None) -> FloatArray:
-    """Launch start times of sorted requests under a token bucket (GCRA, FIFO).
-
-    The theoretical arrival time after request j is TAT_j = max(t_j, TAT_{j-1}) + T, whose
-    closed form is (j + 1) T + max_{i <= j} (t_i - i T); request j starts at
-    max(t_j, TAT_{j-1} - tolerance).
-    """
-    if rate is None or request_s.size == 0:
-        return request_s.copy()
-    interval = rate.interval_s
-    index = np.arange(request_s.size, dtype=np.float64)
-    tat_after = (index + 1) * interval + np.maximum.accumulate(request_s - index * interval)
-    tat_before = np.concatenate(([-np.inf], tat_after[:-1]))
-    return np.maximum(request_s, tat_before - rate.tolerance_s)
 
 
 def run_vector(
     request_s: FloatArray, launch_latency_s: FloatArray, run_s: FloatArray, rate: TokenBucket | None
 ) -> AdmissionResult:
-    """Admission on arrival, then rate limit, launch and run, for every request."""
-    start = token_bucket_starts(request_s, rate)
-    ready = start + launch_latency_s
-    return AdmissionResult(request_s.copy(), start, ready, ready + run_s)
+    """The rate limit, then admission as soon as the token is granted, launch and run."""
+    token = token_bucket_starts(request_s, rate)
+    ready = token + launch_latency_s
+    return AdmissionResult(
+        token,
+        token.copy(),
+        token.copy(),
+        ready,
+        ready + run_s,
+        np.zeros(request_s.size, dtype=bool),
+    )
 
 
 def quota_binds(

@@ -1,0 +1,308 @@
+"""Launches through contended machinery: hosts, launch slots, creation rates, caches, fetches.
+
+A launch (cold or snapshot) goes: control plane; pick a host; wait for a launch slot and
+the host's creation token (FIFO per host); fetch the artifact (image or memory snapshot)
+unless the host has it, sharing the host's and the store's bandwidth with other fetches,
+and joining a fetch of the same artifact already under way; start the VMM; boot and
+initialise (cold) or restore (snapshot); release the slot; ready. A warm launch hands
+over a pre-started sandbox. Each step's latency is sampled from the profile's parts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..distributions import FloatArray
+from ..platforms import LaunchPart, LaunchPipeline
+from .dynamic import DynamicEngine
+from .fetch import FetchNetwork, Flow
+
+COLD, SNAPSHOT, WARM = 0, 1, 2
+"""Launch kinds the pipeline serves."""
+BLOCK = 4096
+"""Latencies are sampled from each part's distribution in blocks of this size."""
+
+
+class PartSampler:
+    """Draws one part's latencies in blocks from the launcher's random stream."""
+
+    def __init__(self, part: LaunchPart | None, rng: np.random.Generator) -> None:
+        self._part = part
+        self._rng = rng
+        self._block: list[float] = []
+        self._next = 0
+
+    def draw(self) -> float:
+        """The next latency (0 when the part is absent)."""
+        if self._part is None:
+            return 0.0
+        if self._next >= len(self._block):
+            self._block = self._part.latency.sample(self._rng, BLOCK).tolist()
+            self._next = 0
+        value = self._block[self._next]
+        self._next += 1
+        return value
+
+
+@dataclass
+class Host:
+    """One launch host: its slots, creation-rate state, cache, and queue."""
+
+    busy_slots: int = 0
+    tat: float = -math.inf
+    queue: deque[int] = field(default_factory=deque)
+    cache: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    cached_gib: float = 0.0
+    fetching: dict[str, Flow] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchRecord:
+    """What each launch went through, for bottleneck attribution and counts."""
+
+    host_wait_s: FloatArray
+    """Waiting for a host's launch slot and creation token."""
+    fetch_s: FloatArray
+    """Waiting for the artifact (own fetch, or a fetch already under way)."""
+    cache_miss: np.ndarray
+    """True where the host did not have the artifact."""
+    host: np.ndarray
+    """Host index of each launch (-1: not launched through a host)."""
+    cache_misses: int
+    fetched_gib: float
+    fetch_started_offset_s: FloatArray
+    """When the artifact step began, from the launch start (NaN where it did not happen)."""
+
+
+class PipelineLauncher:
+    """Turns launch starts into ready times through a launch pipeline."""
+
+    def __init__(
+        self,
+        pipeline: LaunchPipeline,
+        kind: np.ndarray,
+        artifact_name: list[str],
+        artifact_gib: FloatArray,
+        all_artifacts: dict[str, float],
+        rng: np.random.Generator,
+        direct_latency_s: FloatArray | None = None,
+    ) -> None:
+        """``direct_latency_s`` gives, where not NaN, a latency that bypasses the pipeline
+        (resuming a paused sandbox on the host it is paused on)."""
+        self._pipeline = pipeline
+        self._kind = kind.tolist()
+        self._artifact = artifact_name
+        self._artifact_gib = artifact_gib.tolist()
+        n = len(self._kind)
+        self._direct = direct_latency_s.tolist() if direct_latency_s is not None else [math.nan] * n
+        parts = pipeline.parts
+        self._control_plane = PartSampler(parts.control_plane, rng)
+        self._vmm = PartSampler(parts.vmm_start, rng)
+        self._boot = PartSampler(parts.guest_boot, rng)
+        self._init = PartSampler(parts.app_init, rng)
+        self._restore = PartSampler(parts.restore, rng)
+        self._handover = PartSampler(parts.handover, rng)
+        self._hosts = [Host() for _ in range(pipeline.hosts)]
+        self._round_robin = 0
+        self._slots = pipeline.launch_slots_per_host or n + 1
+        rate = pipeline.creation_rate_per_host
+        self._interval = 1.0 / rate.per_second if rate else 0.0
+        self._tolerance = (rate.burst - 1) * self._interval if rate else 0.0
+        if pipeline.preloaded:
+            for host in self._hosts:
+                for name, size in all_artifacts.items():
+                    self._insert(host, name, size)
+        self._host_of = [-1] * n
+        self._launch_started = [math.nan] * n
+        self._queued_at = [math.nan] * n
+        self._admitted_at = [math.nan] * n
+        self._fetch_started = [math.nan] * n
+        self._fetch_done = [math.nan] * n
+        self._miss = [False] * n
+        self._engine: DynamicEngine | None = None
+        self._network: FetchNetwork | None = None
+
+    # ------------------------------------------------------------- wiring
+    def attach(self, engine: DynamicEngine) -> None:
+        self._engine = engine
+        self._network = FetchNetwork(
+            self._pipeline.host_bandwidth_gib_s,
+            self._pipeline.shared_bandwidth_gib_s,
+            lambda: engine.now,
+            self._call_at,
+        )
+
+    def _call_at(self, time_s: float, function: Callable[[], None]) -> None:
+        engine = self._engine
+        assert engine is not None
+        engine.at(time_s, [lambda _event: function()], 0)
+
+    def _later(self, delay_s: float, function: Callable[[int], None], index: int) -> None:
+        engine = self._engine
+        assert engine is not None
+        engine.at(engine.now + delay_s, [lambda event: function(event.argument)], index)
+
+    # ------------------------------------------------------------- steps
+    def launch(self, index: int) -> None:
+        engine = self._engine
+        assert engine is not None
+        direct = self._direct[index]
+        if direct == direct:  # not NaN
+            engine.ready(index, engine.now + direct)
+            return
+        if self._kind[index] == WARM:
+            engine.ready(index, engine.now + self._handover.draw())
+            return
+        self._launch_started[index] = engine.now
+        self._later(self._control_plane.draw(), self._place, index)
+
+    def finished(self, index: int) -> None:
+        return None
+
+    def _place(self, index: int) -> None:
+        host_index = self._choose_host(self._artifact[index])
+        self._host_of[index] = host_index
+        host = self._hosts[host_index]
+        self._queued_at[index] = self._now()
+        if host.busy_slots < self._slots and not host.queue:
+            self._take_slot(index, host_index)
+        else:
+            host.queue.append(index)
+
+    def _choose_host(self, artifact: str) -> int:
+        placement = self._pipeline.placement
+        hosts = self._hosts
+        if placement == "round_robin":
+            chosen = self._round_robin
+            self._round_robin = (chosen + 1) % len(hosts)
+            return chosen
+
+        def load(i: int) -> int:
+            return hosts[i].busy_slots + len(hosts[i].queue)
+
+        if placement == "cache_affinity":
+            holders = [
+                i for i, h in enumerate(hosts) if artifact in h.cache or artifact in h.fetching
+            ]
+            if holders:
+                return min(holders, key=load)
+        return min(range(len(hosts)), key=load)
+
+    def _take_slot(self, index: int, host_index: int) -> None:
+        host = self._hosts[host_index]
+        host.busy_slots += 1
+        now = self._now()
+        start = now
+        if self._interval > 0:
+            earliest = host.tat - self._tolerance
+            start = now if now >= earliest else earliest
+            host.tat = (now if now > host.tat else host.tat) + self._interval
+        self._admitted_at[index] = start
+        if start > now:
+            self._later(start - now, self._fetch, index)
+        else:
+            self._fetch(index)
+
+    def _fetch(self, index: int) -> None:
+        host_index = self._host_of[index]
+        host = self._hosts[host_index]
+        artifact = self._artifact[index]
+        self._fetch_started[index] = self._now()
+        if artifact in host.cache:
+            host.cache.move_to_end(artifact)  # least recently used goes first
+            self._fetch_done[index] = self._now()
+            self._start_vmm(index)
+            return
+        self._miss[index] = True
+        flow = host.fetching.get(artifact)
+        if flow is not None:
+            flow.waiters.append(index)  # join the fetch already under way
+            return
+        flow = Flow(host=host_index, artifact=artifact, remaining_gib=self._artifact_gib[index])
+        flow.waiters.append(index)
+        flow.done = lambda: self._fetched(flow)
+        host.fetching[artifact] = flow
+        assert self._network is not None
+        self._network.start(flow)
+
+    def _fetched(self, flow: Flow) -> None:
+        host = self._hosts[flow.host]
+        del host.fetching[flow.artifact]
+        size = self._artifact_gib[flow.waiters[0]]
+        self._insert(host, flow.artifact, size)
+        now = self._now()
+        for index in flow.waiters:
+            self._fetch_done[index] = now
+            self._start_vmm(index)
+
+    def _insert(self, host: Host, artifact: str, size_gib: float) -> None:
+        """Cache an artifact, evicting the least recently used to make room."""
+        capacity = self._pipeline.cache_per_host
+        if size_gib > capacity:
+            return  # too big to keep: every launch fetches it
+        while host.cached_gib + size_gib > capacity + 1e-12 and host.cache:
+            _, evicted = host.cache.popitem(last=False)
+            host.cached_gib -= evicted
+        host.cache[artifact] = size_gib
+        host.cached_gib += size_gib
+
+    def _start_vmm(self, index: int) -> None:
+        pipeline = self._pipeline
+        delay = self._vmm.draw()
+        if self._kind[index] == COLD:
+            delay += self._boot.draw() + self._init.draw()
+        else:
+            delay += self._restore.draw()
+            if pipeline.restore == "eager" and pipeline.restore_bandwidth_gib_s:
+                delay += self._artifact_gib[index] / pipeline.restore_bandwidth_gib_s
+        self._later(delay, self._launched, index)
+
+    def _launched(self, index: int) -> None:
+        host_index = self._host_of[index]
+        host = self._hosts[host_index]
+        host.busy_slots -= 1
+        if host.queue:
+            self._take_slot(host.queue.popleft(), host_index)
+        pipeline = self._pipeline
+        extra = 0.0
+        if (
+            self._kind[index] == SNAPSHOT
+            and pipeline.restore == "lazy"
+            and pipeline.lazy_fault_bandwidth_gib_s
+        ):
+            extra = (
+                pipeline.lazy_working_set
+                * self._artifact_gib[index]
+                / pipeline.lazy_fault_bandwidth_gib_s
+            )
+        engine = self._engine
+        assert engine is not None
+        engine.ready(index, self._now(), extra)
+
+    def _now(self) -> float:
+        engine = self._engine
+        assert engine is not None
+        return engine.now
+
+    # ------------------------------------------------------------- results
+    def record(self) -> LaunchRecord:
+        """What the launches went through."""
+        queued = np.asarray(self._queued_at)
+        admitted = np.asarray(self._admitted_at)
+        started = np.asarray(self._fetch_started)
+        done = np.asarray(self._fetch_done)
+        network = self._network
+        return LaunchRecord(
+            host_wait_s=np.nan_to_num(admitted - queued, nan=0.0),
+            fetch_s=np.nan_to_num(done - started, nan=0.0),
+            cache_miss=np.asarray(self._miss),
+            host=np.asarray(self._host_of),
+            cache_misses=network.fetches if network else 0,
+            fetched_gib=network.bytes_fetched_gib if network else 0.0,
+            fetch_started_offset_s=started - np.asarray(self._launch_started),
+        )

@@ -1,0 +1,172 @@
+"""Bad input of every kind exits 2 with file, field and fix, never a traceback or exit 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import simulator as ss
+from simulator.cli import EXIT_INPUT, EXIT_OK, main
+
+BASE = """
+name: t
+horizon: 1h
+replications: 1
+workloads:
+  - name: w
+    arrivals: {arrivals}
+    duration: {duration}
+    shape: {{vcpu: 1, memory: 2GiB}}
+platforms:
+  - profile: aws-lambda
+"""
+
+
+def scenario(
+    tmp_path: Path,
+    arrivals: str = "{kind: poisson, per_hour: 60}",
+    duration: str = "{kind: fixed, value: 2s}",
+    name: str = "s.yaml",
+) -> Path:
+    path = tmp_path / name
+    path.write_text(BASE.format(arrivals=arrivals, duration=duration))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    return code, captured.err
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "duration", "expected"),
+    [
+        ("{kind: poisson, per_hour: .inf}", "{kind: fixed, value: 2s}", "per_hour"),
+        ("{kind: poisson, per_hour: .nan}", "{kind: fixed, value: 2s}", "per_hour"),
+        ("{kind: poisson, per_hour: 60}", "{kind: lognormal, mu: 800, sigma: 1}", "30 years"),
+        ("{kind: poisson, per_hour: 60}", "{kind: weibull, shape: 0.001, scale: 1s}", "30 years"),
+        ("{kind: poisson, per_hour: 60}", "{kind: fixed, value: inf}", "duration"),
+        ("{kind: burst, count: 1000000000, at: 0s}", "{kind: fixed, value: 2s}", "in memory"),
+    ],
+)
+def test_absurd_values_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arrivals: str, duration: str, expected: str
+) -> None:
+    code, err = run(
+        capsys, "run", str(scenario(tmp_path, arrivals, duration)), "--out", str(tmp_path / "o")
+    )
+    assert code == EXIT_INPUT
+    assert expected in err
+
+
+def test_trace_problems_name_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = {
+        "blank.csv": ("t,d\n2026-01-01T00:00:00,1\n,2\n", "line 3"),
+        "blank_numeric.csv": ("t,d\n1,1\n\n3,2\n,4\n", "line"),
+        "header.csv": ("t,d\n", "no rows"),
+        "inf.csv": ("t,d\n1,inf\n2,3\n", "finite"),
+    }
+    for name, (text, expected) in cases.items():
+        (tmp_path / name).write_text(text)
+        path = scenario(
+            tmp_path,
+            f"{{kind: trace, path: {name}, timestamp_column: t, duration_column: d}}",
+            "{kind: fixed, value: 1s}",
+            name + ".yaml",
+        )
+        text_yaml = path.read_text().replace("    duration: {kind: fixed, value: 1s}\n", "")
+        path.write_text(text_yaml)
+        code, err = run(capsys, "validate", str(path))
+        assert code == EXIT_INPUT, name
+        assert expected in err, (name, err)
+
+
+def test_timezone_aware_trace_replays(tmp_path: Path) -> None:
+    (tmp_path / "tz.csv").write_text("t\n2026-01-01T10:00:00+02:00\n2026-01-01T08:30:00Z\n")
+    path = scenario(
+        tmp_path, "{kind: trace, path: tz.csv, timestamp_column: t, origin: '2026-01-01T00:00:00Z'}"
+    )
+    path.write_text(path.read_text().replace("horizon: 1h", "horizon: 1d"))
+    sampled = ss.sample_workloads(ss.load_scenario(path), 0)
+    assert sampled.request_s.tolist() == [8 * 3600, 8.5 * 3600]
+
+
+def test_markup_in_names_is_printed_literally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(capsys, "run", str(tmp_path / "[red]nofile.yaml"))
+    assert code == EXIT_INPUT
+    assert "[red]nofile.yaml" in err
+    path = tmp_path / "h.yaml"
+    path.write_text(
+        BASE.format(
+            arrivals="{kind: poisson, per_hour: 1}", duration="{kind: fixed, value: 1s}"
+        ).replace("horizon: 1h", 'horizon: "[/b]"')
+    )
+    code, err = run(capsys, "run", str(path))
+    assert code == EXIT_INPUT
+    assert "[/b]" in err
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        BASE.format(arrivals="{kind: poisson, per_hour: 1}", duration="{kind: fixed, value: 1s}")
+        + "platforms:\n  - profile: e2b\n"
+    )
+    code, err = run(capsys, "validate", str(path))
+    assert code == EXIT_INPUT
+    assert "given twice" in err
+
+
+def test_unwritable_output_is_refused_before_simulating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("")
+    code, err = run(
+        capsys, "run", str(scenario(tmp_path)), "--out", str(tmp_path / "afile" / "sub")
+    )
+    assert code == EXIT_INPUT
+    assert "--out" in err
+
+
+def test_cross_field_errors_name_their_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = scenario(tmp_path)
+    path.write_text(path.read_text() + "    workloads: [nope]\npricing_dir: missing\n")
+    code, err = run(capsys, "validate", str(path))
+    assert code == EXIT_INPUT
+    assert "platforms[0].workloads" in err
+    assert "pricing_dir" in err
+    path.write_text(
+        BASE.format(
+            arrivals="{kind: poisson, per_hour: 1}", duration="{kind: fixed, value: 1s}"
+        ).replace("horizon: 1h", "horizon: 0s")
+    )
+    code, err = run(capsys, "validate", str(path))
+    assert code == EXIT_INPUT
+    assert "horizon" in err
+
+
+def test_empirical_file_survives_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "observed.csv").write_text("duration_s\n1\n2\n30\n")
+    path = scenario(tmp_path, duration="{kind: empirical, path: observed.csv}")
+    code, err = run(
+        capsys,
+        "run",
+        str(path),
+        "--seed",
+        "3",
+        "--replications",
+        "2",
+        "--out",
+        str(tmp_path / "o"),
+        "--quiet",
+    )
+    assert code == EXIT_OK, err

@@ -1,0 +1,276 @@
+"""The launch pipeline against hand-computed cases: host rates, slots, caches, fetches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from simulator.engine import PlatformModel, run_platform
+from simulator.engine.fetch import max_min_rates
+from simulator.platforms import LaunchPipeline
+from simulator.workload import SampledWorkload
+
+PROVENANCE = {"source": "test", "as_of": "2026-11-27"}
+
+
+def part(name: str, seconds: float) -> dict[str, Any]:
+    return {"name": name, "latency": {"kind": "fixed", "value": seconds}, "provenance": PROVENANCE}
+
+
+def pipeline(**fields: Any) -> LaunchPipeline:
+    parts = {
+        "control_plane": part("control_plane", 0.0),
+        "vmm_start": part("vmm_start", 0.0),
+        "guest_boot": part("guest_boot", 0.0),
+        "app_init": part("app_init", 0.0),
+        "restore": part("restore", 0.0),
+        "handover": part("handover", 0.0),
+    }
+    parts.update(fields.pop("parts", {}))
+    spec = {"hosts": 1, "host_bandwidth_gib_s": 1.0, "parts": parts, "provenance": PROVENANCE}
+    spec.update(fields)
+    return LaunchPipeline.model_validate(spec)
+
+
+def model(
+    pipe: LaunchPipeline,
+    mode: str = "snapshot",
+    *,
+    image_gib: float = 1.0,
+    snapshot_gib: float = 1.0,
+    templates: tuple[str, ...] = ("t",),
+) -> PlatformModel:
+    n = len(templates)
+    return PlatformModel(
+        platform_id="p",
+        quota=None,
+        vcpu_quota=None,
+        gpu_quota=None,
+        over_quota="queue",
+        queue_timeout_s=None,
+        launch_rate=None,
+        launch_mode=mode,  # type: ignore[arg-type]
+        launch_path=pipe.parts.uncontended_path(mode),  # type: ignore[arg-type]
+        lifetime_cap_s=(float("inf"),) * n,
+        vcpu_per_workload=(1.0,) * n,
+        gpu_per_workload=(0.0,) * n,
+        pipeline=pipe,
+        template_per_workload=templates,
+        image_gib_per_workload=(image_gib,) * n,
+        snapshot_gib_per_workload=(snapshot_gib,) * n,
+    )
+
+
+def workload(
+    times: list[float] | np.ndarray,
+    duration: float = 1.0,
+    workloads: list[int] | None = None,
+    names: tuple[str, ...] = ("w",),
+) -> SampledWorkload:
+    request = np.asarray(times, dtype=np.float64)
+    index = np.asarray(workloads if workloads is not None else [0] * request.size, dtype=np.int32)
+    return SampledWorkload(100.0, request, np.full(request.size, duration), index, names)
+
+
+def ready(pipe: LaunchPipeline, times: list[float] | np.ndarray, **kwargs: Any) -> np.ndarray:
+    usage = run_platform(model(pipe, **kwargs), workload(times), np.random.default_rng(0))
+    return usage.ready_s
+
+
+def test_burst_takes_n_over_hosts_times_rate() -> None:
+    """N launches on h hosts creating r per second: the last starts at (N/h - 1)/r."""
+    n, hosts, rate = 1000, 4, 50.0
+    pipe = pipeline(
+        hosts=hosts,
+        creation_rate_per_host={"per_second": rate, "burst": 1, "provenance": PROVENANCE},
+        preloaded=True,
+        cache_per_host="10GiB",
+        parts={"restore": part("restore", 0.1)},
+    )
+    times = ready(pipe, np.zeros(n))
+    assert times.max() == pytest.approx((n / hosts - 1) / rate + 0.1)
+    assert np.median(times) == pytest.approx((n / hosts / 2 - 1) / rate + 0.1, abs=1 / rate)
+
+
+def test_launch_slots_limit_concurrent_launches() -> None:
+    pipe = pipeline(
+        launch_slots_per_host=2,
+        preloaded=True,
+        cache_per_host="10GiB",
+        parts={"restore": part("restore", 1.0)},
+    )
+    times = np.sort(ready(pipe, np.zeros(6)))
+    np.testing.assert_allclose(times, [1, 1, 2, 2, 3, 3])
+
+
+def test_cache_miss_then_hit() -> None:
+    pipe = pipeline(cache_per_host="10GiB", host_bandwidth_gib_s=0.5)
+    times = ready(pipe, [0.0, 10.0], snapshot_gib=2.0)
+    np.testing.assert_allclose(times, [4.0, 10.0])  # 2 GiB at 0.5 GiB/s, then cached
+
+
+def test_concurrent_misses_share_one_fetch() -> None:
+    pipe = pipeline(cache_per_host="10GiB", host_bandwidth_gib_s=1.0)
+    usage = run_platform(
+        model(pipe, snapshot_gib=2.0), workload(np.zeros(10)), np.random.default_rng(0)
+    )
+    np.testing.assert_allclose(usage.ready_s, 2.0)
+    assert usage.fetches == 1
+    assert usage.cache_miss is not None
+    assert usage.cache_miss.all()
+
+
+def test_no_cache_fetches_every_time() -> None:
+    pipe = pipeline(cache_per_host=0, host_bandwidth_gib_s=1.0)
+    usage = run_platform(
+        model(pipe, snapshot_gib=1.0), workload([0.0, 5.0]), np.random.default_rng(0)
+    )
+    np.testing.assert_allclose(usage.ready_s, [1.0, 6.0])
+    assert usage.fetches == 2
+
+
+def test_host_links_share_bandwidth_fairly() -> None:
+    # two different artifacts fetched into one host at once: each at half the link
+    pipe = pipeline(cache_per_host="10GiB", host_bandwidth_gib_s=1.0)
+    usage = run_platform(
+        model(pipe, snapshot_gib=1.0, templates=("a", "b")),
+        workload([0.0, 0.0], workloads=[0, 1], names=("wa", "wb")),
+        np.random.default_rng(0),
+    )
+    np.testing.assert_allclose(usage.ready_s, [2.0, 2.0])
+
+
+def test_shared_store_caps_all_hosts() -> None:
+    # 4 hosts, 1 GiB/s each, the store gives 2 GiB/s in all: each fetch runs at 0.5 GiB/s
+    pipe = pipeline(
+        hosts=4,
+        cache_per_host="10GiB",
+        host_bandwidth_gib_s=1.0,
+        shared_bandwidth_gib_s=2.0,
+        placement="round_robin",
+    )
+    np.testing.assert_allclose(ready(pipe, np.zeros(4)), 2.0)
+
+
+def test_max_min_rates() -> None:
+    assert max_min_rates({0: 1, 1: 2}, 1.0, None) == {0: 1.0, 1: 0.5}
+    # store of 1.2: host 1 (two flows) saturates its link at 0.5 each? no: level 0.4 < 0.5
+    rates = max_min_rates({0: 1, 1: 2}, 1.0, 1.2)
+    assert rates == pytest.approx({0: 0.4, 1: 0.4})
+    rates = max_min_rates({0: 1, 1: 4}, 1.0, 2.0)
+    assert rates == pytest.approx(
+        {0: 1.0, 1: 0.25}
+    )  # host 1 is link-bound at 0.25; host 0 takes the rest
+
+
+def test_lru_eviction() -> None:
+    pipe = pipeline(cache_per_host="3GiB", host_bandwidth_gib_s=1.0)
+    usage = run_platform(
+        model(pipe, snapshot_gib=2.0, templates=("a", "b")),
+        workload([0.0, 10.0, 20.0], workloads=[0, 1, 0], names=("wa", "wb")),
+        np.random.default_rng(0),
+    )
+    assert usage.cache_miss is not None
+    assert usage.cache_miss.tolist() == [True, True, True]  # b pushed a out
+    pipe = pipeline(cache_per_host="4GiB", host_bandwidth_gib_s=1.0)
+    usage = run_platform(
+        model(pipe, snapshot_gib=2.0, templates=("a", "b")),
+        workload([0.0, 10.0, 20.0], workloads=[0, 1, 0], names=("wa", "wb")),
+        np.random.default_rng(0),
+    )
+    assert usage.cache_miss.tolist() == [True, True, False]  # type: ignore[union-attr]
+
+
+def test_lazy_restore_slows_the_first_seconds_of_the_run() -> None:
+    eager = pipeline(
+        preloaded=True, cache_per_host="10GiB", restore="eager", restore_bandwidth_gib_s=4.0
+    )
+    lazy = pipeline(
+        preloaded=True,
+        cache_per_host="10GiB",
+        restore="lazy",
+        lazy_working_set=0.25,
+        lazy_fault_bandwidth_gib_s=0.5,
+    )
+    e = run_platform(
+        model(eager, snapshot_gib=4.0), workload([0.0], duration=10.0), np.random.default_rng(0)
+    )
+    z = run_platform(
+        model(lazy, snapshot_gib=4.0), workload([0.0], duration=10.0), np.random.default_rng(0)
+    )
+    assert e.ready_s[0] == pytest.approx(1.0)
+    assert e.end_s[0] == pytest.approx(11.0)
+    assert z.ready_s[0] == pytest.approx(0.0)
+    assert z.end_s[0] == pytest.approx(12.0)
+
+
+def test_cold_boot_fetches_the_image_and_boots() -> None:
+    pipe = pipeline(
+        cache_per_host="10GiB",
+        parts={
+            "vmm_start": part("v", 0.01),
+            "guest_boot": part("b", 0.125),
+            "app_init": part("i", 0.5),
+            "control_plane": part("c", 0.05),
+        },
+    )
+    times = ready(pipe, [0.0], mode="cold", image_gib=3.0)
+    assert times[0] == pytest.approx(0.05 + 3.0 + 0.01 + 0.125 + 0.5)
+
+
+def test_warm_hands_over() -> None:
+    pipe = pipeline(parts={"handover": part("h", 0.02)})
+    np.testing.assert_allclose(ready(pipe, [0.0, 1.0], mode="warm"), [0.02, 1.02])
+
+
+@pytest.mark.parametrize("bandwidths", [(0.5, 1.0, 4.0)])
+def test_more_bandwidth_never_slows_launches(bandwidths: tuple[float, ...]) -> None:
+    rng = np.random.default_rng(4)
+    times = np.sort(rng.uniform(0, 20, 300))
+    previous = None
+    for bandwidth in bandwidths:
+        pipe = pipeline(
+            hosts=3,
+            cache_per_host="3GiB",
+            host_bandwidth_gib_s=bandwidth,
+            shared_bandwidth_gib_s=2 * bandwidth,
+        )
+        usage = run_platform(
+            model(pipe, snapshot_gib=1.5, templates=("a", "b", "c")),
+            workload(
+                times, workloads=list(rng.integers(0, 3, times.size)), names=("wa", "wb", "wc")
+            ),
+            np.random.default_rng(0),
+        )
+        ttr = usage.ready_s - usage.request_s
+        if previous is not None:
+            assert ttr.mean() <= previous.mean() + 1e-9
+            assert ttr.max() <= previous.max() + 1e-9
+        previous = ttr
+
+
+def test_snapshot_never_slower_than_cold_boot_with_the_same_parts() -> None:
+    parts = {
+        "guest_boot": part("b", 0.125),
+        "app_init": part("i", 0.4),
+        "restore": part("r", 0.05),
+        "vmm_start": part("v", 0.012),
+    }
+    pipe = pipeline(
+        hosts=2,
+        launch_slots_per_host=8,
+        cache_per_host="10GiB",
+        host_bandwidth_gib_s=1.0,
+        parts=parts,
+    )
+    times = np.sort(np.random.default_rng(1).uniform(0, 5, 200))
+    cold = run_platform(
+        model(pipe, "cold", image_gib=1.0), workload(times), np.random.default_rng(0)
+    )
+    snap = run_platform(
+        model(pipe, "snapshot", snapshot_gib=1.0), workload(times), np.random.default_rng(0)
+    )
+    assert np.all(snap.ready_s <= cold.ready_s + 1e-9)
+    assert snap.ready_s.mean() < cold.ready_s.mean()
