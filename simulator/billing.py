@@ -102,14 +102,55 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
         )
     periods = billing_periods(usage.horizon_s)
     period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
+    rows = _quantity_rows(usage, inputs, len(periods), period, workload, seconds, "")
+    idle = usage.pool_idle
+    if idle is not None and idle.billed.any():
+        # idle pooled sandboxes bill from their launch until handed over or torn down
+        billed = idle.billed
+        idle_seconds = billed_seconds(
+            idle.launch_start_s[billed],
+            idle.end_s[billed],
+            table.billing.increment,
+            table.billing.minimum,
+        )
+        idle_period = np.minimum(
+            (idle.launch_start_s[billed] // MONTH_S).astype(np.int64), len(periods) - 1
+        )
+        rows += _quantity_rows(
+            usage,
+            inputs,
+            len(periods),
+            idle_period,
+            idle.workload_index[billed],
+            idle_seconds,
+            POOL_SUFFIX,
+        )
+    columns = ["period", "workload", "team", "component", "item", "unit", "quantity"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+POOL_SUFFIX = ":pool-idle"
+"""Marks the line items of warm pools' idle time (e.g. item ``vcpu:pool-idle``)."""
+
+
+def _quantity_rows(
+    usage: Usage,
+    inputs: BillingInputs,
+    n_periods: int,
+    period: np.ndarray,
+    workload: np.ndarray,
+    seconds: FloatArray,
+    suffix: str,
+) -> list[dict[str, object]]:
+    """Quantities per period x workload x item for a set of billed sandboxes."""
+    table = inputs.table
     n_workloads = len(usage.workload_names)
     key = period * n_workloads + workload
-    size = len(periods) * n_workloads
+    size = n_periods * n_workloads
     sandboxes = np.bincount(key, minlength=size).astype(np.float64)
     seconds_sum = np.bincount(key, weights=seconds, minlength=size)
-
-    rows = []
-    for k in range(len(periods)):
+    rows: list[dict[str, object]] = []
+    for k in range(n_periods):
         for w in range(n_workloads):
             shape = inputs.shapes[w]
             slot = k * n_workloads + w
@@ -124,17 +165,17 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
                 items.append(("memory", "memory", "GiB-s", s * shape.memory_gib))
             if shape.gpu_type is not None:
                 items.append(("gpu", f"gpu:{shape.gpu_type}", "GPU-s", s * shape.gpu_count))
-            if table.requests is not None:
+            if table.requests is not None and not suffix:
                 items.append(("requests", "requests", "requests", float(sandboxes[slot])))
             rows += [
-                {**base, "component": c, "item": i, "unit": u, "quantity": q}
+                {**base, "component": c, "item": i + suffix, "unit": u, "quantity": q}
                 for c, i, u, q in items
             ]
-    columns = ["period", "workload", "team", "component", "item", "unit", "quantity"]
-    return pd.DataFrame(rows, columns=columns)
+    return rows
 
 
 def _unit_rate(table: PriceTable, item: str) -> float:
+    item = item.removesuffix(POOL_SUFFIX)
     if item == "vcpu":
         return table.vcpu.usd_per_second if table.vcpu else 0.0
     if item == "memory":
@@ -158,7 +199,9 @@ def price_quantities(
     frame["gross_usd"] = frame["quantity"] * frame["rate_usd"]
     frame["free_tier_usd"] = 0.0
     if table.free_tier is not None:
-        for (k, item), group in frame.groupby(["period", "item"]):
+        # the tier covers the month's aggregate of a resource, pooled idle time included
+        resource = frame["item"].str.removesuffix(POOL_SUFFIX)
+        for (k, item), group in frame.groupby([frame["period"], resource]):
             allowance = getattr(table.free_tier, _FREE_TIER_FIELD.get(str(item), ""), 0.0)
             if not allowance:
                 continue

@@ -36,6 +36,7 @@ SCENARIO_SECTIONS = [
     "Mixture",
     "MixtureComponent",
     "PlatformChoice",
+    "PoolSpec",
     "LaunchRateOverride",
 ]
 

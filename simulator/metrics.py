@@ -124,6 +124,8 @@ class RunMetrics:
     """Launches by kind and cache misses (see ``launch_counts``)."""
     bursts: dict[str, BurstMetrics] | None = None
     """Per burst workload (by name): how it came up."""
+    pool_idle_s: float = 0.0
+    """Sandbox-seconds pooled sandboxes spent idle (from their launch)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetr
         queue_peak=peak_overlap(queued_from[waited], queued_until[waited]),
         sojourn_mean_s=float(np.mean(end - admit)) if end.size else 0.0,
         ready_after_horizon=int(np.count_nonzero(usage.ready_s[launched] > usage.horizon_s)),
+        pool_idle_s=usage.pool_idle.idle_seconds() if usage.pool_idle is not None else 0.0,
         sessions=session_metrics(usage),
         launches=launch_counts(usage),
         bursts={

@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from .arrivals import DiurnalArrivals, PoissonArrivals
 from .catalog import Catalog, load_catalog
-from .engine.model import PlatformModel, TokenBucket
+from .engine.model import PlatformModel, PoolModel, TokenBucket
 from .errors import InputError, InputErrors
 from .platforms import LaunchMode, LaunchPath, OverQuota, PlatformProfile, SessionMode
 from .pricing import Component, Discount, PriceTable
-from .scenario import PlatformChoice, Scenario
+from .scenario import PlatformChoice, PoolSpec, Scenario, Workload
 from .shapes import RoundedShape, ShapeNotAllowed, round_shape
 
 
@@ -67,6 +70,27 @@ class ResolvedPlatform:
         """Launch parts of the chosen mode."""
         return self.profile.launch[self.launch_mode]
 
+    def _pool_model(self, scenario: Scenario, spec: PoolSpec) -> PoolModel:
+        """The engine's view of a pool: its workloads' index and rates, and defaults filled in."""
+        served = [scenario.workloads[i] for i in self.workload_indices]
+        matching = [w for w in served if w.template_id == spec.template]
+        names = [w.name for w in scenario.workloads]
+        return PoolModel(
+            template=spec.template,
+            workload_index=names.index(matching[0].name),
+            policy=spec.policy,
+            size=spec.size,
+            refill_per_second=spec.refill_per_second,
+            ttl_s=spec.ttl,
+            reuse=spec.reuse,
+            billed_idle=spec.billed_idle,
+            histogram_bin_s=spec.histogram_bin,
+            histogram_range_s=spec.histogram_range,
+            hourly_rate_per_s=_hourly_rates(matching),
+            lead_s=spec.lead,
+            cover_s=spec.cover if spec.cover is not None else self.launch_path.mean_s,
+        )
+
     def engine_model(self, scenario: Scenario) -> PlatformModel:
         """The engine's view: limits and launch behaviour, no prices."""
         caps = []
@@ -91,6 +115,8 @@ class ResolvedPlatform:
             session_mode=self.session_mode,
             resume_path=self.profile.launch.get("resume"),
             pipeline=self.profile.pipeline,
+            pools=tuple(self._pool_model(scenario, spec) for spec in self.choice.pools),
+            warm_path=self.profile.launch.get("warm"),
             template_per_workload=tuple(w.template_id for w in scenario.workloads),
             image_gib_per_workload=tuple(
                 scenario.template_of(w).image_size for w in scenario.workloads
@@ -107,6 +133,18 @@ class ResolvedPlatform:
                 for shape in self.shapes
             ),
         )
+
+
+def _hourly_rates(workloads: list[Workload]) -> tuple[float, ...]:
+    """Request rate per second in each hour of the day, summed over workloads."""
+    rates = np.zeros(24)
+    for workload in workloads:
+        arrivals = workload.arrivals
+        if isinstance(arrivals, DiurnalArrivals):
+            rates += arrivals.per_day * arrivals.hourly_share / 3600.0
+        elif isinstance(arrivals, PoissonArrivals):
+            rates += arrivals.rate_per_s
+    return tuple(float(r) for r in rates)
 
 
 def _pick_table(
@@ -314,6 +352,50 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
                         fix=f"raise {name.lower()}_quota (request a quota increase) or shrink the shape",
                     )
                 )
+    served_templates = {scenario.workloads[i].template_id: scenario.workloads[i] for i in indices}
+    for p_index, spec in enumerate(choice.pools):
+        where = f"{field}.pools[{p_index}]"
+        if spec.template not in served_templates:
+            problems.append(
+                InputError(
+                    f"no workload on this platform uses template {spec.template!r}",
+                    source=source,
+                    field=f"{where}.template",
+                    fix=f"use one of {sorted(served_templates)}",
+                )
+            )
+            continue
+        if "warm" not in profile.launch:
+            problems.append(
+                InputError(
+                    f"{profile.id} publishes no way to hand over a pre-started sandbox",
+                    source=source,
+                    field=where,
+                    fix="remove the pool, or use a platform with warm launches",
+                )
+            )
+        if spec.policy == "prewarm_diurnal" and not any(
+            isinstance(w.arrivals, DiurnalArrivals | PoissonArrivals)
+            for w in (scenario.workloads[i] for i in indices)
+            if w.template_id == spec.template
+        ):
+            problems.append(
+                InputError(
+                    "prewarm_diurnal needs diurnal or poisson arrivals to size the pool ahead",
+                    source=source,
+                    field=f"{where}.policy",
+                    fix="use fixed, keep_alive or hybrid_histogram for bursts and traces",
+                )
+            )
+    if choice.pools and (choice.launch_mode or profile.default_launch_mode) == "warm":
+        problems.append(
+            InputError(
+                "with pools, launch_mode is how a launch that misses the pool starts",
+                source=source,
+                field=f"{field}.launch_mode",
+                fix="use cold or snapshot",
+            )
+        )
     if problems:
         raise InputErrors(problems)
 

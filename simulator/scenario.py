@@ -139,6 +139,43 @@ class LaunchRateOverride(FrozenModel):
     """Launches allowed back to back when the bucket is full."""
 
 
+class PoolSpec(FrozenModel):
+    """A warm pool of pre-started sandboxes for one template on one platform."""
+
+    template: str
+    """The template the pool holds (a workload's ``template``, or its name if it has none)."""
+    policy: Literal["fixed", "keep_alive", "hybrid_histogram", "prewarm_diurnal"] = "fixed"
+    """fixed: keep ``size`` idle; keep_alive: keep a finished sandbox ``ttl`` for the next task
+    (needs ``reuse``); hybrid_histogram: pre-warm from learned inter-arrival times
+    (Shahrad et al., ATC 2020); prewarm_diurnal: size the pool ahead of a diurnal profile."""
+    size: int = Field(ge=0)
+    """fixed: idle sandboxes kept; other policies: the most kept idle at once."""
+    refill_per_second: float | None = Field(default=None, gt=0)
+    """Pool launches per second (null: as fast as the platform launches)."""
+    ttl: DurationS | None = None
+    """An idle pooled sandbox is torn down after this long (keep_alive: the keep-alive time)."""
+    reuse: int = Field(default=0, ge=0)
+    """Times a sandbox returns to the pool after a task; 0 means every task gets a fresh
+    sandbox (the secure default)."""
+    billed_idle: bool = True
+    """Whether idle pooled sandboxes are billed (they are on every platform sandsim knows)."""
+    lead: DurationS = 300.0
+    """prewarm_diurnal: how far ahead of the rate the pool is sized."""
+    cover: DurationS | None = None
+    """prewarm_diurnal: seconds of requests the pool must cover (default: the platform's
+    mean launch latency, the launches in flight by Little's law)."""
+    histogram_bin: DurationS = 60.0
+    """hybrid_histogram: bin width of the inter-arrival histogram (1 minute in the paper)."""
+    histogram_range: DurationS = 4 * 3600.0
+    """hybrid_histogram: range of the histogram (4 hours in the paper)."""
+
+    @model_validator(mode="after")
+    def _policy_fields(self) -> PoolSpec:
+        if self.policy == "keep_alive" and (self.reuse < 1 or self.ttl is None):
+            raise ValueError("keep_alive keeps finished sandboxes: give reuse >= 1 and a ttl")
+        return self
+
+
 class PlatformChoice(FrozenModel):
     """A platform to compare: a profile, a price table, and the scenario's overrides."""
 
@@ -177,6 +214,9 @@ class PlatformChoice(FrozenModel):
     as 0.15 for a negotiated discount on vCPU, memory and GPU."""
     workloads: tuple[str, ...] | None = None
     """Run only these workloads on this platform (default: all)."""
+    pools: tuple[PoolSpec, ...] = ()
+    """Warm pools of pre-started sandboxes, by template; launches that find one idle are
+    warm hits, the rest launch by ``launch_mode``."""
 
     @model_validator(mode="before")
     @classmethod

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from . import __version__
+from .billing import POOL_SUFFIX
 from .catalog import file_sha256
 from .metrics import CDF_POINTS
 from .pricing import COMPONENTS
@@ -174,12 +175,37 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             )
         },
         "burst": _bursts(metrics),
+        "pool": _pool(resolved, metrics, items, replications, per_month),
         "cost_usd": {
             "horizon": cost_band(horizon_costs),
             "per_month": cost_band(horizon_costs * per_month),
             "by_component": split("component", list(COMPONENTS)),
             "by_workload": split("workload", [w.name for w in workloads]),
             "by_team": split("team", sorted({w.team for w in workloads})),
+        },
+    }
+
+
+def _pool(
+    resolved: Any, metrics: list[Any], items: pd.DataFrame, replications: int, per_month: float
+) -> dict[str, Any] | None:
+    """Warm pools: how often a launch found a sandbox ready, and what the idle time cost."""
+    if not resolved.choice.pools:
+        return None
+    launches = [m.launches or {} for m in metrics]
+    warm = sum(x.get("warm_hits", 0) for x in launches)
+    cold = sum(x.get("cold_boots", 0) for x in launches)
+    main = warm + cold + sum(x.get("snapshot_restores", 0) for x in launches)
+    idle_cost = (
+        float(items[items["item"].str.endswith(POOL_SUFFIX)]["cost_usd"].sum()) / replications
+    )
+    return {
+        "warm_hit_ratio": _number(warm / main) if main else None,
+        "cold_start_share": _number(cold / main) if main else None,
+        "idle_sandbox_hours": float(np.mean([m.pool_idle_s for m in metrics])) / 3600.0,
+        "idle_cost_usd": {
+            "horizon": _number(idle_cost),
+            "per_month": _number(idle_cost * per_month),
         },
     }
 

@@ -24,6 +24,28 @@ TimeColumn = Literal["request", "admission", "launch_start", "ready", "end"]
 
 
 @dataclass(frozen=True)
+class PoolIdle:
+    """Stretches in which pre-started sandboxes waited in a warm pool, one row each: from
+    the sandbox's launch start (or its return after a task) to handover or teardown."""
+
+    workload_index: npt.NDArray[np.int32]
+    launch_start_s: FloatArray
+    ready_s: FloatArray
+    end_s: FloatArray
+    billed: npt.NDArray[np.bool_]
+    """Whether the platform bills this idle time."""
+
+    @property
+    def size(self) -> int:
+        """Number of idle stretches."""
+        return int(self.end_s.size)
+
+    def idle_seconds(self) -> float:
+        """Total sandbox-seconds spent idle in pools (from launch start)."""
+        return float(np.sum(self.end_s - self.launch_start_s))
+
+
+@dataclass(frozen=True)
 class Usage:
     """Per-sandbox timestamps and outcomes of one platform run."""
 
@@ -70,6 +92,8 @@ class Usage:
     sandbox's launch did not include the part); lets billing start at a named part."""
     left_queue_s: FloatArray | None = None
     """When abandoned requests left the queue (NaN for the others; None: no queue timeout)."""
+    pool_idle: PoolIdle | None = None
+    """Idle time of warm pools (None: no pools)."""
 
     @property
     def size(self) -> int:

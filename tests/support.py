@@ -57,6 +57,7 @@ def theory_catalog(
     resume_s: float = 0.0,
     pause_per_gib_s: float = 0.0,
     launch_rate: tuple[float, int] | None = None,
+    handover_s: float = 0.0,
 ) -> Any:
     """A catalog with one test platform: fixed launch latency, a quota, simple prices.
 
@@ -84,7 +85,11 @@ def theory_catalog(
             "vendor": "tests",
             "isolation": "none",
             "default_price_table": "theory-prices",
-            "launch": {"cold": path("instant", latency_s), "resume": path("resume", resume_s)},
+            "launch": {
+                "cold": path("instant", latency_s),
+                "resume": path("resume", resume_s),
+                "warm": path("handover", handover_s),
+            },
             "quota": {
                 "concurrency": concurrency,
                 "over_quota": over_quota,

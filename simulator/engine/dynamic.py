@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -43,8 +44,12 @@ class Launcher(Protocol):
 class FixedLatencyLauncher:
     """Each activation is ready a sampled latency after its launch starts (no contention)."""
 
-    def __init__(self, latency_s: FloatArray) -> None:
+    def __init__(
+        self, latency_s: FloatArray, extra_latency: Callable[[], float] | None = None
+    ) -> None:
+        """``extra_latency`` draws the latency of launches no request asked for (pools)."""
         self._latency = latency_s.tolist()
+        self._extra_latency = extra_latency
         self._engine: DynamicEngine | None = None
 
     def attach(self, engine: DynamicEngine) -> None:
@@ -57,6 +62,21 @@ class FixedLatencyLauncher:
 
     def finished(self, index: int) -> None:
         return None
+
+    def launch_extra(
+        self,
+        kind: int,
+        artifact: str,
+        artifact_gib: float,
+        on_ready: Callable[[float, float], None],
+    ) -> None:
+        """Launch a sandbox for a pool; ``on_ready(launch_start, ready)`` when it is ready."""
+        engine = self._engine
+        assert engine is not None
+        assert self._extra_latency is not None
+        start = engine.now
+        ready = start + self._extra_latency()
+        engine.at(ready, [lambda _event: on_ready(start, ready)], 0)
 
 
 class _Call:
@@ -137,6 +157,10 @@ class DynamicEngine:
     def now(self) -> float:
         """The simulation clock."""
         return self.env._now
+
+    def has_work(self) -> bool:
+        """True while requests are still to come, waiting, or holding a slot."""
+        return bool(self._pending) or self._in_system > 0 or bool(self._waiting)
 
     def at(
         self, time_s: float, callbacks: EventCallbacks, argument: int, priority: int = NORMAL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..platforms import LaunchMode, LaunchPath, LaunchPipeline, OverQuota, SessionMode
 
@@ -23,6 +24,37 @@ class TokenBucket:
     def tolerance_s(self) -> float:
         """How far ahead of the sustained schedule a launch may run (GCRA tolerance)."""
         return (self.burst - 1) * self.interval_s
+
+
+PoolPolicy = Literal["fixed", "keep_alive", "hybrid_histogram", "prewarm_diurnal"]
+
+
+@dataclass(frozen=True)
+class PoolModel:
+    """The engine's view of one template's pool."""
+
+    template: str
+    workload_index: int
+    """The workload its idle time is charged to."""
+    policy: PoolPolicy
+    size: int
+    """fixed: idle sandboxes kept; other policies: the most kept."""
+    refill_per_second: float | None
+    ttl_s: float | None
+    reuse: int
+    """Times a sandbox goes back to the pool after a task (0: always fresh)."""
+    billed_idle: bool = True
+    histogram_bin_s: float = 60.0
+    histogram_range_s: float = 4 * 3600.0
+    head_percentile: float = 5.0
+    tail_percentile: float = 99.0
+    margin: float = 0.1
+    min_samples: int = 10
+    hourly_rate_per_s: tuple[float, ...] = ()
+    """prewarm_diurnal: the template's request rate in each hour of the day."""
+    lead_s: float = 300.0
+    cover_s: float = 0.0
+    update_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +94,10 @@ class PlatformModel:
     """Image size fetched by a cold boot, per workload."""
     snapshot_gib_per_workload: tuple[float, ...] = ()
     """Snapshot size fetched by a restore, per workload."""
+    pools: tuple[PoolModel, ...] = ()
+    """Warm pools by template."""
+    warm_path: LaunchPath | None = None
+    """Launch parts of handing over a pre-started sandbox (warm hits)."""
 
     @property
     def resource_quotas(self) -> tuple[float | None, ...]:

@@ -96,7 +96,7 @@ class PipelineLauncher:
         (resuming a paused sandbox on the host it is paused on)."""
         self._pipeline = pipeline
         self._kind = kind.tolist()
-        self._artifact = artifact_name
+        self._artifact = list(artifact_name)
         self._artifact_gib = artifact_gib.tolist()
         n = len(self._kind)
         self._direct = direct_latency_s.tolist() if direct_latency_s is not None else [math.nan] * n
@@ -117,6 +117,8 @@ class PipelineLauncher:
             for host in self._hosts:
                 for name, size in all_artifacts.items():
                     self._insert(host, name, size)
+        self._n_activations = n
+        self._extra_done: dict[int, Callable[[float, float], None]] = {}
         self._host_of = [-1] * n
         self._launch_started = [math.nan] * n
         self._queued_at = [math.nan] * n
@@ -163,6 +165,34 @@ class PipelineLauncher:
 
     def finished(self, index: int) -> None:
         return None
+
+    def launch_extra(
+        self,
+        kind: int,
+        artifact: str,
+        artifact_gib: float,
+        on_ready: Callable[[float, float], None],
+    ) -> None:
+        """Launch a sandbox that no request asked for (a warm pool's), now, through the same
+        pipeline; ``on_ready(launch_start, ready)`` is called when it is ready."""
+        index = len(self._kind)
+        self._kind.append(kind)
+        self._artifact.append(artifact)
+        self._artifact_gib.append(artifact_gib)
+        self._direct.append(math.nan)
+        self._host_of.append(-1)
+        self._miss.append(False)
+        for times in (
+            self._launch_started,
+            self._queued_at,
+            self._admitted_at,
+            self._fetch_started,
+            self._fetch_done,
+        ):
+            times.append(math.nan)
+        self._extra_done[index] = on_ready
+        self._launch_started[index] = self._now()
+        self._later(self._control_plane.draw(), self._place, index)
 
     def _place(self, index: int) -> None:
         host_index = self._choose_host(self._artifact[index])
@@ -280,6 +310,10 @@ class PipelineLauncher:
                 * self._artifact_gib[index]
                 / pipeline.lazy_fault_bandwidth_gib_s
             )
+        done = self._extra_done.pop(index, None)
+        if done is not None:
+            done(self._launch_started[index], self._now())
+            return
         engine = self._engine
         assert engine is not None
         engine.ready(index, self._now(), extra)
@@ -292,17 +326,18 @@ class PipelineLauncher:
     # ------------------------------------------------------------- results
     def record(self) -> LaunchRecord:
         """What the launches went through."""
-        queued = np.asarray(self._queued_at)
-        admitted = np.asarray(self._admitted_at)
-        started = np.asarray(self._fetch_started)
-        done = np.asarray(self._fetch_done)
+        n = self._n_activations  # pool launches beyond these are not activations
+        queued = np.asarray(self._queued_at[:n])
+        admitted = np.asarray(self._admitted_at[:n])
+        started = np.asarray(self._fetch_started[:n])
+        done = np.asarray(self._fetch_done[:n])
         network = self._network
         return LaunchRecord(
             host_wait_s=np.nan_to_num(admitted - queued, nan=0.0),
             fetch_s=np.nan_to_num(done - started, nan=0.0),
-            cache_miss=np.asarray(self._miss),
-            host=np.asarray(self._host_of),
+            cache_miss=np.asarray(self._miss[:n]),
+            host=np.asarray(self._host_of[:n]),
             cache_misses=network.fetches if network else 0,
             fetched_gib=network.bytes_fetched_gib if network else 0.0,
-            fetch_started_offset_s=started - np.asarray(self._launch_started),
+            fetch_started_offset_s=started - np.asarray(self._launch_started[:n]),
         )

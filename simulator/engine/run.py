@@ -8,19 +8,22 @@ up front), and the general event engine (requests made during the run by session
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Literal
 
 import numpy as np
 
 from ..distributions import FloatArray
-from ..usage import ABANDONED, COMPLETED, MODE_CODES, REJECTED, TIMED_OUT, Usage
+from ..platforms import LaunchPath
+from ..usage import ABANDONED, COMPLETED, MODE_CODES, REJECTED, TIMED_OUT, PoolIdle, Usage
 from ..workload import SampledWorkload
 from .activations import PATH_RESUME, Activations, chain_without_waits, expand
 from .admission import AdmissionResult, Limits, run_admission
-from .dynamic import DynamicEngine, FixedLatencyLauncher
+from .dynamic import DynamicEngine, FixedLatencyLauncher, Launcher
 from .model import PlatformModel
 from .pipeline import COLD, SNAPSHOT, WARM, PipelineLauncher
+from .pool import PooledLauncher
 from .vector import quota_binds, run_vector, token_bucket_conforms
 
 
@@ -62,12 +65,24 @@ def run_platform(
     path: Literal["vector", "event"]
     result: AdmissionResult
     record = None
-    if model.pipeline is not None:
-        launcher = _pipeline_launcher(model, acts, latency, resume, rng)
+    pooled: PooledLauncher | None = None
+    if model.pipeline is not None or model.pools:
+        base: PipelineLauncher | FixedLatencyLauncher
+        if model.pipeline is not None:
+            base = _pipeline_launcher(model, acts, latency, resume, rng)
+        else:
+            base = FixedLatencyLauncher(latency, _block_sampler(model.launch_path, rng))
+        launcher: Launcher = base
+        if model.pools:
+            pooled = _pooled_launcher(model, acts, base, rng)
+            launcher = pooled
         engine = DynamicEngine(acts, call_run, limits, use, launcher)
         dynamic = engine.run()
         request_s, result, path = dynamic.request_s, dynamic, "event"
-        record = launcher.record()
+        if isinstance(base, PipelineLauncher):
+            record = base.record()
+        if pooled is not None:
+            pooled.close()
     elif not acts.chained:
         request_s = acts.request_s
         result, path = _independent(
@@ -85,6 +100,8 @@ def run_platform(
     outcome[rejected] = REJECTED
     outcome[rejected & result.gave_up] = ABANDONED
     mode = np.where(resume, MODE_CODES["resume"], MODE_CODES[model.launch_mode]).astype(np.int8)
+    if pooled is not None:
+        mode[pooled.warm] = MODE_CODES["warm"]
     has_sessions = workload.tracks.size > 0
     keep = requested
     return Usage(
@@ -119,7 +136,55 @@ def run_platform(
             if model.queue_timeout_s is not None
             else None
         ),
+        pool_idle=_pool_idle(pooled, model) if pooled is not None else None,
     )
+
+
+def _block_sampler(
+    path: LaunchPath, rng: np.random.Generator, block: int = 1024
+) -> Callable[[], float]:
+    """Draws single latencies of a launch path, sampled in blocks."""
+    buffer: list[float] = []
+
+    def draw() -> float:
+        if not buffer:
+            buffer.extend(path.sample(rng, block).tolist()[::-1])
+        return buffer.pop()
+
+    return draw
+
+
+def _pooled_launcher(
+    model: PlatformModel,
+    acts: Activations,
+    base: PipelineLauncher | FixedLatencyLauncher,
+    rng: np.random.Generator,
+) -> PooledLauncher:
+    """Warm pools in front of the platform's launcher."""
+    kind = {"cold": COLD, "snapshot": SNAPSHOT, "warm": WARM}[model.launch_mode]
+    sizes = model.image_gib_per_workload if kind == COLD else model.snapshot_gib_per_workload
+    prefix = "image" if kind == COLD else "snapshot"
+    pools = []
+    for pool in model.pools:
+        size = sizes[pool.workload_index] if sizes else 0.0
+        pools.append((pool, kind, f"{prefix}:{pool.template}", size))
+    templates = model.template_per_workload
+    template_of = [templates[w] for w in acts.workload_index.tolist()]
+    handover_path = (
+        model.pipeline.parts.uncontended_path("warm")
+        if model.pipeline and model.pipeline.parts.handover
+        else model.warm_path
+    )
+    assert handover_path is not None, "pools need a way to hand over a pre-started sandbox"
+    return PooledLauncher(base, pools, template_of, _block_sampler(handover_path, rng))
+
+
+def _pool_idle(pooled: PooledLauncher, model: PlatformModel) -> PoolIdle:
+    workload, start, ready, end = pooled.idle_rows()
+    billed_by_template = {pool.template: pool.billed_idle for pool in model.pools}
+    templates = model.template_per_workload
+    billed = np.array([billed_by_template[templates[w]] for w in workload.tolist()], dtype=bool)
+    return PoolIdle(workload, start, ready, end, billed)
 
 
 def _pipeline_launcher(

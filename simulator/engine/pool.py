@@ -1,0 +1,299 @@
+"""Warm pools: pre-started sandboxes per template, handed over at launch.
+
+A launch whose template has an idle pooled sandbox takes it (a warm hit: only the
+handover latency); otherwise it launches as usual (a miss). Pools refill by launching
+sandboxes themselves, through the same launch machinery, at their refill rate. Policies:
+
+- fixed: keep ``size`` idle sandboxes (recycled after ``ttl`` if given);
+- keep_alive: no pre-starting; a sandbox that finished a task waits ``ttl`` for the next
+  (needs ``reuse``), as Lambda keeps execution environments;
+- hybrid_histogram: "Serverless in the Wild" (Shahrad et al., ATC 2020): learn the
+  template's inter-arrival times in a histogram; after each arrival, have a sandbox
+  ready from the 5th percentile (less a margin) until the 99th (plus a margin); until
+  the histogram is representative, keep one sandbox for the histogram's range;
+- prewarm_diurnal: size the pool ahead of a diurnal profile, ``lead`` before the rate it
+  must cover, as rate x ``cover`` (the launches in flight during a launch, by Little's law).
+
+Pooled sandboxes do not count against the platform's concurrency quota (a
+simplification; the pool's size is chosen separately). Their idle time is recorded so
+that billing can charge it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+import numpy as np
+
+from ..distributions import FloatArray
+from .dynamic import DynamicEngine
+from .model import PoolModel
+
+
+class ExtraLauncher(Protocol):
+    """What a pool needs from the launcher: launches no request asked for."""
+
+    def launch(self, index: int) -> None: ...
+
+    def finished(self, index: int) -> None: ...
+
+    def attach(self, engine: DynamicEngine) -> None: ...
+
+    def launch_extra(
+        self,
+        kind: int,
+        artifact: str,
+        artifact_gib: float,
+        on_ready: Callable[[float, float], None],
+    ) -> None: ...
+
+
+@dataclass
+class _Idle:
+    row: int
+    uses: int
+    expires_s: float
+
+
+@dataclass
+class _Pool:
+    model: PoolModel
+    kind: int
+    artifact: str
+    artifact_gib: float
+    idle: deque[_Idle] = field(default_factory=deque)
+    inflight: int = 0
+    target: int = 0
+    tat: float = -math.inf
+    refill_pending: bool = False
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    out_of_range: int = 0
+    last_arrival_s: float = math.nan
+
+
+@dataclass
+class PoolRows:
+    """Idle stretches of pooled sandboxes: from launch start (or return) to handover or teardown."""
+
+    workload_index: list[int] = field(default_factory=list)
+    launch_start_s: list[float] = field(default_factory=list)
+    ready_s: list[float] = field(default_factory=list)
+    end_s: list[float] = field(default_factory=list)
+
+
+class PooledLauncher:
+    """Serves launches from warm pools first, and keeps the pools filled."""
+
+    def __init__(
+        self,
+        base: ExtraLauncher,
+        pools: list[tuple[PoolModel, int, str, float]],
+        template_of: list[str],
+        handover: Callable[[], float],
+    ) -> None:
+        """``pools`` holds, per pool, its model, launch kind, artifact name and size."""
+        self._base = base
+        self._pools = {
+            m.template: _Pool(m, kind, artifact, gib) for m, kind, artifact, gib in pools
+        }
+        self._template_of = template_of
+        self._handover = handover
+        self._uses = [0] * len(template_of)
+        self.warm = np.zeros(len(template_of), dtype=bool)
+        self.rows = PoolRows()
+        self._engine: DynamicEngine | None = None
+        for pool in self._pools.values():
+            model = pool.model
+            pool.histogram = np.zeros(
+                max(1, math.ceil(model.histogram_range_s / model.histogram_bin_s)), dtype=np.int64
+            )
+            pool.target = model.size if model.policy == "fixed" else 0
+
+    # ------------------------------------------------------------------ wiring
+    def attach(self, engine: DynamicEngine) -> None:
+        self._engine = engine
+        self._base.attach(engine)
+        for pool in self._pools.values():
+            start = self._resize if pool.model.policy == "prewarm_diurnal" else self._refill
+            self._call(0.0, partial(start, pool))
+
+    def _call(self, at_s: float, function: Callable[[], None]) -> None:
+        engine = self._engine
+        assert engine is not None
+        engine.at(at_s, [lambda _event: function()], 0)
+
+    @property
+    def _now(self) -> float:
+        engine = self._engine
+        assert engine is not None
+        return engine.now
+
+    # ------------------------------------------------------------------ launches
+    def launch(self, index: int) -> None:
+        pool = self._pools.get(self._template_of[index])
+        if pool is not None:
+            self._observe_arrival(pool)
+        if pool is not None and pool.idle:
+            taken = pool.idle.popleft()  # the oldest, nearest its teardown
+            self.rows.end_s[taken.row] = self._now
+            self._uses[index] = taken.uses
+            self.warm[index] = True
+            engine = self._engine
+            assert engine is not None
+            engine.ready(index, self._now + self._handover())
+            self._refill(pool)
+            return
+        self._base.launch(index)
+
+    def finished(self, index: int) -> None:
+        self._base.finished(index)
+        pool = self._pools.get(self._template_of[index])
+        if pool is None:
+            return
+        model = pool.model
+        uses = self._uses[index] + 1
+        if uses <= model.reuse and len(pool.idle) < max(model.size, 1):
+            # the sandbox goes back to the pool for another task (not fresh: reuse)
+            self._add_idle(pool, self._now, self._now, uses, self._expiry(pool, self._now))
+
+    # ------------------------------------------------------------------ pool upkeep
+    def _expiry(self, pool: _Pool, from_s: float) -> float:
+        ttl = pool.model.ttl_s
+        return from_s + ttl if ttl is not None else math.inf
+
+    def _add_idle(
+        self, pool: _Pool, launch_start_s: float, ready_s: float, uses: int, expires_s: float
+    ) -> None:
+        row = len(self.rows.end_s)
+        self.rows.workload_index.append(pool.model.workload_index)
+        self.rows.launch_start_s.append(launch_start_s)
+        self.rows.ready_s.append(ready_s)
+        self.rows.end_s.append(math.nan)
+        entry = _Idle(row, uses, expires_s)
+        pool.idle.append(entry)
+        if expires_s < math.inf:
+            self._call(max(expires_s, self._now), lambda: self._expire(pool, entry))
+
+    def _expire(self, pool: _Pool, entry: _Idle) -> None:
+        if entry in pool.idle:  # not handed over meanwhile
+            pool.idle.remove(entry)
+            self.rows.end_s[entry.row] = self._now
+            self._refill(pool)
+
+    def _refill(self, pool: _Pool) -> None:
+        """Launch replacements until idle plus in flight reaches the target, at the refill
+        rate, while the workload still has requests to come or in progress."""
+        engine = self._engine
+        assert engine is not None
+        if not engine.has_work():
+            return
+        missing = pool.target - len(pool.idle) - pool.inflight
+        rate = pool.model.refill_per_second
+        while missing > 0:
+            now = self._now
+            if rate is not None:
+                start = max(now, pool.tat)
+                if start > now:
+                    if not pool.refill_pending:
+                        pool.refill_pending = True
+                        self._call(start, lambda: self._after_wait(pool))
+                    return
+                pool.tat = start + 1.0 / rate
+            self._start_pool_launch(pool, None)
+            missing -= 1
+
+    def _after_wait(self, pool: _Pool) -> None:
+        pool.refill_pending = False
+        self._refill(pool)
+
+    def _start_pool_launch(self, pool: _Pool, expires_s: float | None) -> None:
+        pool.inflight += 1
+
+        def ready(launch_start_s: float, ready_s: float) -> None:
+            pool.inflight -= 1
+            expiry = expires_s if expires_s is not None else self._expiry(pool, ready_s)
+            if expiry <= ready_s:
+                return  # nobody needed it in time: torn down at once
+            self._add_idle(pool, launch_start_s, ready_s, 0, expiry)
+
+        self._base.launch_extra(pool.kind, pool.artifact, pool.artifact_gib, ready)
+
+    # ------------------------------------------------------------------ policies
+    def _observe_arrival(self, pool: _Pool) -> None:
+        model = pool.model
+        if model.policy != "hybrid_histogram":
+            return
+        now = self._now
+        if pool.last_arrival_s == pool.last_arrival_s:  # not NaN
+            gap = now - pool.last_arrival_s
+            bin_index = int(gap // model.histogram_bin_s)
+            if bin_index < pool.histogram.size:
+                pool.histogram[bin_index] += 1
+            else:
+                pool.out_of_range += 1
+        pool.last_arrival_s = now
+        window = self._hybrid_window(pool)
+        if len(pool.idle) + pool.inflight >= max(model.size, 1):
+            return
+        if window is None:
+            # not representative yet: keep one sandbox for the histogram's range
+            if not pool.idle and pool.inflight == 0:
+                self._start_pool_launch(pool, now + model.histogram_range_s)
+            return
+        prewarm_s, keep_until_s = window
+        self._call(now + prewarm_s, lambda: self._prewarm(pool, now + keep_until_s))
+
+    def _prewarm(self, pool: _Pool, expires_s: float) -> None:
+        if len(pool.idle) + pool.inflight < max(pool.model.size, 1):
+            self._start_pool_launch(pool, expires_s)
+
+    def _hybrid_window(self, pool: _Pool) -> tuple[float, float] | None:
+        """Pre-warm and keep-alive times after an arrival, from the learned histogram."""
+        model = pool.model
+        counts = pool.histogram
+        total = int(counts.sum())
+        if total < model.min_samples or pool.out_of_range > total:
+            return None
+        cumulative = np.cumsum(counts)
+        head = int(np.searchsorted(cumulative, model.head_percentile / 100 * total))
+        tail = int(np.searchsorted(cumulative, model.tail_percentile / 100 * total))
+        prewarm = head * model.histogram_bin_s * (1 - model.margin)
+        keep_until = (tail + 1) * model.histogram_bin_s * (1 + model.margin)
+        return prewarm, keep_until
+
+    def _resize(self, pool: _Pool) -> None:
+        """prewarm_diurnal: set the target from the rate ``lead`` ahead, trim, refill."""
+        model = pool.model
+        ahead = (self._now + model.lead_s) % 86400.0
+        rate = model.hourly_rate_per_s[int(ahead // 3600) % 24] if model.hourly_rate_per_s else 0.0
+        pool.target = min(model.size, math.ceil(rate * model.cover_s))
+        while len(pool.idle) > pool.target:
+            entry = pool.idle.popleft()
+            self.rows.end_s[entry.row] = self._now
+        self._refill(pool)
+        engine = self._engine
+        assert engine is not None
+        if engine.has_work():
+            self._call(self._now + model.update_s, lambda: self._resize(pool))
+
+    # ------------------------------------------------------------------ results
+    def close(self) -> None:
+        """At the end of the run, tear down what is still idle."""
+        for pool in self._pools.values():
+            while pool.idle:
+                entry = pool.idle.popleft()
+                self.rows.end_s[entry.row] = max(self._now, self.rows.ready_s[entry.row])
+
+    def idle_rows(self) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray]:
+        """The pooled sandboxes' idle stretches as arrays."""
+        return (
+            np.asarray(self.rows.workload_index, dtype=np.int32),
+            np.asarray(self.rows.launch_start_s, dtype=np.float64),
+            np.asarray(self.rows.ready_s, dtype=np.float64),
+            np.asarray(self.rows.end_s, dtype=np.float64),
+        )
