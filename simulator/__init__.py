@@ -23,6 +23,7 @@ from .resolve import ResolvedPlatform, resolve_platforms
 from .runner import SimulationResult, billing_inputs, simulate
 from .scenario import Scenario, load_scenario, scenario_from_dict
 from .shapes import RoundedShape, round_shape
+from .sizing import Objective, SizingResult, size
 from .summary import build_summary, summary_json
 from .usage import Usage
 from .workload import SampledWorkload, sample_workloads
@@ -32,12 +33,14 @@ __all__ = [
     "Catalog",
     "DistributionSpec",
     "InputError",
+    "Objective",
     "ResolvedPlatform",
     "RoundedShape",
     "RunMetrics",
     "SampledWorkload",
     "Scenario",
     "SimulationResult",
+    "SizingResult",
     "Usage",
     "__version__",
     "bill",
@@ -53,6 +56,7 @@ __all__ = [
     "sample_workloads",
     "scenario_from_dict",
     "simulate",
+    "size",
     "summary_json",
     "usage_quantities",
 ]

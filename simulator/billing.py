@@ -22,7 +22,7 @@ from .errors import InputError
 from .pricing import Component, PriceTable
 from .shapes import RoundedShape
 from .units import MONTH_S
-from .usage import Usage
+from .usage import MODE_CODES, Usage
 
 ROUNDING_TOLERANCE = 1e-9
 """Slack, in increments, so that a duration of exactly k increments bills k despite float
@@ -103,6 +103,8 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
     periods = billing_periods(usage.horizon_s)
     period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
     rows = _quantity_rows(usage, inputs, len(periods), period, workload, seconds, "")
+    if table.snapshot is not None:
+        rows += _snapshot_rows(usage, inputs, periods, launched, period)
     idle = usage.pool_idle
     if idle is not None and idle.billed.any():
         # idle pooled sandboxes bill from their launch until handed over or torn down
@@ -127,6 +129,46 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
         )
     columns = ["period", "workload", "team", "component", "item", "unit", "quantity"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _snapshot_rows(
+    usage: Usage,
+    inputs: BillingInputs,
+    periods: list[tuple[float, float]],
+    launched: np.ndarray,
+    period: np.ndarray,
+) -> list[dict[str, object]]:
+    """Snapshot fees: GiB restored per snapshot launch, and the snapshot kept cached for
+    each period in which a workload launched from it."""
+    snapshot = usage.launch_mode[launched] == MODE_CODES["snapshot"]
+    workload = usage.workload_index[launched]
+    rows: list[dict[str, object]] = []
+    for w, name in enumerate(usage.workload_names):
+        shape = inputs.shapes[w]
+        if shape is None:
+            continue
+        for k, (_, length) in enumerate(periods):
+            restores = int(np.count_nonzero(snapshot & (workload == w) & (period == k)))
+            if restores == 0:
+                continue
+            base = {"period": k, "workload": name, "team": inputs.teams[w], "component": "snapshot"}
+            rows.append(
+                {
+                    **base,
+                    "item": "snapshot:restore",
+                    "unit": "GiB",
+                    "quantity": restores * shape.memory_gib,
+                }
+            )
+            rows.append(
+                {
+                    **base,
+                    "item": "snapshot:cache",
+                    "unit": "GiB-h",
+                    "quantity": shape.memory_gib * length / 3600.0,
+                }
+            )
+    return rows
 
 
 POOL_SUFFIX = ":pool-idle"
@@ -182,6 +224,10 @@ def _unit_rate(table: PriceTable, item: str) -> float:
         return table.memory.usd_per_second if table.memory else 0.0
     if item == "requests":
         return table.requests.usd_per_million / 1e6 if table.requests else 0.0
+    if item == "snapshot:restore":
+        return table.snapshot.restore_usd_per_gib if table.snapshot else 0.0
+    if item == "snapshot:cache":
+        return table.snapshot.cache_usd_per_gib_hour if table.snapshot else 0.0
     return table.gpu[item.removeprefix("gpu:")].usd_per_second
 
 

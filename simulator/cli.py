@@ -205,6 +205,97 @@ def _check_writable(folder: Path) -> None:
         ) from None
 
 
+@cli.command("size")
+@click.argument("scenario")
+@click.option(
+    "--platform", "platform_id", required=True, help="The platform id in the scenario to size."
+)
+@click.option(
+    "--slo",
+    required=True,
+    help='The objective, e.g. "p99 time_to_ready <= 1s" or "max time_to_ready <= 2s".',
+)
+@click.option(
+    "--lever",
+    type=click.Choice(["pool", "hosts", "quota"]),
+    default="pool",
+    show_default=True,
+    help="What to size: a warm pool, the launch hosts, or the concurrency quota.",
+)
+@click.option(
+    "--workload",
+    help="Hold the objective for this workload only (default: all on the platform); the pool is for its template.",
+)
+@click.option(
+    "--max",
+    "maximum",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Largest size to try.",
+)
+@click.option(
+    "--replications", type=click.IntRange(min=1), help="Replace the scenario's replication count."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def size_command(
+    scenario: str,
+    platform_id: str,
+    slo: str,
+    lever: str,
+    workload: str | None,
+    maximum: int,
+    replications: int | None,
+    as_json: bool,
+) -> None:
+    """Find the smallest warm pool (or host count, or quota) that meets a latency objective."""
+    from .sizing import Objective, size
+
+    goal = Objective.parse(slo)
+    loaded = load_scenario(scenario)
+    check_horizon_covers(loaded)
+
+    def report(evaluation: Any) -> None:
+        if not as_json:
+            state = "meets" if evaluation.met else "misses"
+            out.print(
+                f"  {lever} {evaluation.size:>6}: {goal.statistic} {goal.metric} "
+                f"{format_duration(evaluation.measured_s)} {state}"
+                + (
+                    f" ({evaluation.rejected_share:.2%} rejected)"
+                    if evaluation.rejected_share
+                    else ""
+                )
+                + f", {_usd(evaluation.cost_per_month_usd)}/month",
+                markup=False,
+            )
+
+    result = size(
+        loaded,
+        platform_id,
+        goal,
+        lever,  # type: ignore[arg-type]
+        workload=workload,
+        maximum=maximum,
+        replications=replications,
+        progress=report,
+    )
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    chosen = result.chosen
+    if result.size is None or chosen is None:
+        out.print(
+            f"no {lever} size up to {maximum} meets {goal.text!r} on {platform_id}", markup=False
+        )
+        raise SystemExit(1)
+    out.print(
+        f"smallest {lever} meeting {goal.text!r} on {platform_id}: {result.size} "
+        f"({goal.statistic} {format_duration(chosen.measured_s)}), costing {_usd(chosen.cost_per_month_usd)} a month",
+        markup=False,
+    )
+
+
 @cli.command()
 @click.argument("scenario")
 @pricing_dir_option

@@ -30,7 +30,7 @@ class BurstMetrics:
     """Time to ready at the quantiles CDF_POINTS, from the burst's start."""
     waits_s: dict[str, float]
     """Total seconds the burst's sandboxes spent in each wait: quota, rate_limit,
-    host_slots, fetch."""
+    launch_slots (a host's launch slots and creation rate), fetch."""
 
     @property
     def bottleneck(self) -> str:
@@ -59,7 +59,7 @@ def burst_metrics(usage: Usage, workload_index: int, at_s: float) -> BurstMetric
     waits = {
         "quota": total(usage.admit_s - usage.quota_arrival_s),
         "rate_limit": total(usage.quota_arrival_s - usage.request_s),
-        "host_slots": total(usage.host_wait_s),
+        "launch_slots": total(usage.host_wait_s),
         "fetch": total(usage.fetch_s),
     }
     return BurstMetrics(

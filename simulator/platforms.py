@@ -7,10 +7,10 @@ limit, the maximum lifetime and the allowed shapes. Each figure carries its sour
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .distributions import DistributionSpec, FloatArray
 from .model_base import FrozenModel, Provenance
@@ -183,8 +183,17 @@ class LaunchPipeline(FrozenModel):
     """A token bucket on launches per host (Firecracker: about 150 microVMs per second)."""
     cache_per_host: SizeGiB = 0.0
     """Bytes of images and snapshots a host keeps (least recently used are evicted)."""
-    preloaded: bool = False
-    """Every template's artifacts are in every host's cache at the start."""
+    preloaded: Literal["none", "snapshots", "images", "all"] = "none"
+    """Artifacts already in every host's cache at the start: none, every template's memory
+    snapshots, images, or both (true means all)."""
+
+    @field_validator("preloaded", mode="before")
+    @classmethod
+    def _boolean_means_all(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return "all" if value else "none"
+        return value
+
     host_bandwidth_gib_s: float = Field(gt=0)
     """Fetch bandwidth into one host, GiB per second, shared fairly by its fetches."""
     shared_bandwidth_gib_s: float | None = Field(default=None, gt=0)

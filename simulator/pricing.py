@@ -14,9 +14,9 @@ from pydantic import Field
 from .model_base import FrozenModel, Provenance
 from .units import DurationS, PositiveDurationS
 
-Component = Literal["vcpu", "memory", "gpu", "requests", "plan"]
+Component = Literal["vcpu", "memory", "gpu", "requests", "snapshot", "plan"]
 """The line-item components of a bill."""
-COMPONENTS: tuple[Component, ...] = ("vcpu", "memory", "gpu", "requests", "plan")
+COMPONENTS: tuple[Component, ...] = ("vcpu", "memory", "gpu", "requests", "snapshot", "plan")
 BillsFrom = Annotated[
     str, Field(pattern=r"^(request|admission|launch_start|ready|part:[a-z0-9_]+)$")
 ]
@@ -55,6 +55,16 @@ class BillingRules(Provenance):
     bills_from: BillsFrom
     """When billing starts: request, admission (quota slot taken), launch_start, ready, or
     part:<name> (when that launch part begins; from ready if a launch skips the part)."""
+
+
+class SnapshotFees(Provenance):
+    """Fees of launching from memory snapshots (Lambda SnapStart): per GiB restored, and
+    for keeping the snapshot cached."""
+
+    restore_usd_per_gib: float = Field(default=0.0, ge=0)
+    """Per GiB of sandbox memory restored, for each snapshot launch."""
+    cache_usd_per_gib_hour: float = Field(default=0.0, ge=0)
+    """Per GiB of snapshot kept cached, per hour, for the whole horizon once used."""
 
 
 class FreeTier(Provenance):
@@ -111,6 +121,8 @@ class PriceTable(FrozenModel):
     """Price per GPU, by GPU type (e.g. "l4", "h100")."""
     requests: RequestFee | None = None
     """Fee per sandbox launched."""
+    snapshot: SnapshotFees | None = None
+    """Fees of snapshot launches, where the platform charges them."""
     free_tier: FreeTier | None = None
     """Monthly free usage."""
     plans: dict[str, PlanFee] = Field(default_factory=dict)
@@ -126,6 +138,7 @@ class PriceTable(FrozenModel):
             ("vcpu", self.vcpu),
             ("memory", self.memory),
             ("requests", self.requests),
+            ("snapshot", self.snapshot),
             ("free_tier", self.free_tier),
         ]
         items += [(f"gpu.{name}", rate) for name, rate in self.gpu.items()]

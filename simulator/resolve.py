@@ -114,7 +114,11 @@ class ResolvedPlatform:
             ),
             session_mode=self.session_mode,
             resume_path=self.profile.launch.get("resume"),
-            pipeline=self.profile.pipeline,
+            pipeline=(
+                self.profile.pipeline.model_copy(update={"hosts": self.choice.hosts})
+                if self.profile.pipeline is not None and self.choice.hosts is not None
+                else self.profile.pipeline
+            ),
             pools=tuple(self._pool_model(scenario, spec) for spec in self.choice.pools),
             warm_path=self.profile.launch.get("warm"),
             template_per_workload=tuple(w.template_id for w in scenario.workloads),
@@ -387,6 +391,15 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
                     fix="use fixed, keep_alive or hybrid_histogram for bursts and traces",
                 )
             )
+    if choice.hosts is not None and profile.pipeline is None:
+        problems.append(
+            InputError(
+                f"{profile.id} has no launch pipeline whose hosts could be set",
+                source=source,
+                field=f"{field}.hosts",
+                fix="remove hosts, or use a platform whose profile describes a launch pipeline",
+            )
+        )
     if choice.pools and (choice.launch_mode or profile.default_launch_mode) == "warm":
         problems.append(
             InputError(

@@ -214,6 +214,8 @@ class PlatformChoice(FrozenModel):
     as 0.15 for a negotiated discount on vCPU, memory and GPU."""
     workloads: tuple[str, ...] | None = None
     """Run only these workloads on this platform (default: all)."""
+    hosts: int | None = Field(default=None, ge=1)
+    """Launch hosts (or cells) of the platform's launch pipeline, replacing the profile's."""
     pools: tuple[PoolSpec, ...] = ()
     """Warm pools of pre-started sandboxes, by template; launches that find one idle are
     warm hits, the rest launch by ``launch_mode``."""
@@ -397,13 +399,15 @@ def _walk_distributions(dist: Any) -> list[Any]:
 def resolve_scenario_path(name_or_path: str | Path) -> Path:
     """A scenario file by path, or a bundled example by name (e.g. "coding-agent-fleet")."""
     path = Path(name_or_path)
-    if path.exists():
+    if path.is_file():
         return path
     bundled = bundled_dir("scenarios")
     for candidate in (bundled / path, bundled / f"{path}.yaml", bundled / path.name):
         if candidate.is_file():
             return candidate
-    known = ", ".join(p.stem for p in sorted(bundled.glob("*.yaml")))
+    known = ", ".join(
+        str(p.relative_to(bundled).with_suffix("")) for p in sorted(bundled.rglob("*.yaml"))
+    )
     raise InputError(
         "scenario file not found",
         source=str(name_or_path),

@@ -1088,3 +1088,31 @@ def test_reprice_needs_kept_usage() -> None:
     table = result.platform("aws-fargate").price_table
     with pytest.raises(ValueError, match="keep_usage"):
         result.reprice("aws-fargate", table)
+
+
+def test_snapshot_launches_pay_restore_and_cache_fees() -> None:
+    """Lambda SnapStart: a fee per GiB restored and the cache per GiB-hour."""
+    import simulator as ss
+    from support import scenario_dict, workload
+
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            horizon="1h",
+            replications=1,
+            workloads=[workload(shape={"vcpu": 1, "memory": "2GiB"})],
+            platforms=[
+                {"profile": "aws-lambda", "launch_mode": "snapshot"},
+                {"id": "cold", "profile": "aws-lambda"},
+            ],
+        )
+    )
+    result = ss.simulate(scenario)
+    items = result.line_items()
+    snap = items[(items["platform"] == "aws-lambda") & (items["component"] == "snapshot")]
+    restores = result.runs["aws-lambda"][0].metrics.launches["snapshot_restores"]  # type: ignore[index]
+    restore = snap[snap["item"] == "snapshot:restore"].iloc[0]
+    assert restore["quantity"] == pytest.approx(restores * 2.0)
+    assert restore["cost_usd"] == pytest.approx(restores * 2.0 * 0.0001397998)
+    cache = snap[snap["item"] == "snapshot:cache"].iloc[0]
+    assert cache["quantity"] == pytest.approx(2.0 * 1.0)  # 2 GiB for the 1-hour horizon
+    assert items[(items["platform"] == "cold") & (items["component"] == "snapshot")].empty

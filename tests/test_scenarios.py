@@ -16,7 +16,7 @@ from simulator.summary import summary_json
 from simulator.workload import sample_workloads
 from support import scenario_dict, shared_data, workload
 
-SCENARIOS = sorted(bundled_dir("scenarios").glob("*.yaml"))
+SCENARIOS = sorted(bundled_dir("scenarios").rglob("*.yaml"))
 REQUIRED_PROFILES = (
     "azure-aci",
     "azure-aci-ai-sandboxes",
@@ -51,7 +51,9 @@ def test_ai_sandboxes_prices_are_marked_assumed() -> None:
     assert {"vcpu", "memory"} <= set(table.assumed_items)
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+@pytest.mark.parametrize(
+    "path", SCENARIOS, ids=[str(p.relative_to(bundled_dir("scenarios"))) for p in SCENARIOS]
+)
 def test_every_shipped_scenario_validates_and_runs(path: Path) -> None:
     scenario = ss.load_scenario(path)
     resolve_platforms(scenario, load_catalog())

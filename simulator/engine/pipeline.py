@@ -113,9 +113,16 @@ class PipelineLauncher:
         rate = pipeline.creation_rate_per_host
         self._interval = 1.0 / rate.per_second if rate else 0.0
         self._tolerance = (rate.burst - 1) * self._interval if rate else 0.0
-        if pipeline.preloaded:
-            for host in self._hosts:
-                for name, size in all_artifacts.items():
+        preload = {
+            "none": (),
+            "snapshots": ("snapshot:",),
+            "images": ("image:",),
+            "all": ("image:", "snapshot:"),
+        }
+        prefixes = preload[pipeline.preloaded]
+        for host in self._hosts:
+            for name, size in all_artifacts.items():
+                if name.startswith(prefixes):
                     self._insert(host, name, size)
         self._n_activations = n
         self._extra_done: dict[int, Callable[[float, float], None]] = {}
