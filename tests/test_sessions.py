@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import simulator as ss
@@ -275,3 +277,49 @@ def test_session_scenario_through_the_cli_pipeline() -> None:
     held = summary["platforms"]["e2b"]["cost_usd"]["per_month"]["mean"]
     paused = summary["platforms"]["e2b-pause"]["cost_usd"]["per_month"]["mean"]
     assert paused < held  # think gaps are not billed when paused
+
+
+@settings(max_examples=300)
+@given(
+    case=st.integers(1, 40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, 6), min_size=n, max_size=n),
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+            st.lists(st.integers(0, 8), min_size=n, max_size=n),
+            st.lists(st.sampled_from([1.0, 2.0]), min_size=n, max_size=n),
+        )
+    ),
+    quota=st.integers(1, 4),
+    vcpu=st.sampled_from([None, 3.0]),
+    reject=st.booleans(),
+    timeout=st.sampled_from([None, 0.0, 2.0]),
+    rate=st.sampled_from([None, TokenBucket(1.0, 1), TokenBucket(0.5, 3)]),
+)
+def test_dynamic_engine_equals_fast_gate_on_any_input(
+    case, quota, vcpu, reject, timeout, rate
+) -> None:  # type: ignore[no-untyped-def]
+    """On one-shot requests the general engine and the fast gate decide everything alike,
+    ties included (integer times make ties common)."""
+    from simulator.engine.activations import Activations
+
+    gaps, latency, run_s, use = (np.asarray(x, dtype=np.float64) for x in case)
+    request = np.cumsum(gaps)
+    n = request.size
+    acts = Activations(
+        request_s=request,
+        call_s=run_s,
+        tail_s=np.zeros(n),
+        gap_after_s=np.zeros(n),
+        next_index=np.full(n, -1, dtype=np.int64),
+        workload_index=np.zeros(n, dtype=np.int32),
+        track_index=np.full(n, -1, dtype=np.int64),
+        session_index=np.full(n, -1, dtype=np.int64),
+        call_index=np.zeros(n, dtype=np.int32),
+        path=np.zeros(n, dtype=np.int8),
+    )
+    limits = Limits(quota, (vcpu,), reject, None if reject else timeout, rate)
+    fast = run_admission(request, latency, run_s, limits, [use])
+    dynamic = DynamicEngine(acts, run_s, limits, [use], FixedLatencyLauncher(latency)).run()
+    np.testing.assert_array_equal(fast.admit_s, dynamic.admit_s)
+    np.testing.assert_array_equal(fast.end_s, dynamic.end_s)
+    np.testing.assert_array_equal(fast.gave_up, dynamic.gave_up)

@@ -140,7 +140,7 @@ class AdmissionGate:
 
     def start(self) -> None:
         """Admit what can be admitted at once and wait for the rest."""
-        self._process(from_departure=False)
+        self._process()
 
     def _fits(self, index: int) -> bool:
         if self._in_system >= self._quota:
@@ -167,12 +167,17 @@ class AdmissionGate:
             (end, URGENT, next(self._eid), _Departure(self._departure_callbacks, index)),
         )
 
-    def _process(self, from_departure: bool) -> None:
+    def _ends_now(self) -> bool:
+        """True if a departure is still to come at this very instant."""
+        queue = self._queue
+        return bool(queue) and queue[0][0] == self.env._now and queue[0][1] == URGENT
+
+    def _process(self) -> None:
         """Admit requests in order while the head surely fits; drop those whose time is up.
 
-        A departure does not reject a request arriving at that very instant: other
-        departures at the same instant may still free room, so the arrival's own wake-up
-        (which runs after all of them) decides.
+        A request is not rejected (or timed out) at the very instant a departure is still
+        to come: that departure may free room, so the request's wake-up, which runs after
+        every departure of the instant, decides.
         """
         now = self.env._now
         request = self._request
@@ -185,9 +190,9 @@ class AdmissionGate:
             at = request[head]
             if (self._in_system < quota) if plain else self._fits(head):
                 self._admit(head, at if at > now else now)
-            elif now >= at + timeout and not (from_departure and now == at + timeout):
+            elif now > at + timeout or (now == at + timeout and not self._ends_now()):
                 self.gave_up[head] = True  # waited as long as it would: its times stay NaN
-            elif self._reject and (at < now or (at == now and not from_departure)):
+            elif self._reject and (at < now or (at == now and not self._ends_now())):
                 pass  # no room when it arrived: rejected
             else:
                 break
@@ -206,7 +211,7 @@ class AdmissionGate:
 
     def _on_wakeup(self, _event: Event) -> None:
         self._driver_pending = False
-        self._process(from_departure=False)
+        self._process()
 
     def _on_departure(self, event: _Departure) -> None:
         self._in_system -= 1
@@ -224,7 +229,7 @@ class AdmissionGate:
             self._head = head + 1
             if self._in_system >= self._quota:
                 return
-        self._process(from_departure=True)
+        self._process()
 
 
 def run_admission(

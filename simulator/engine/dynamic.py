@@ -2,18 +2,24 @@
 
 Sessions make requests depend on the simulation (the next tool call is requested when
 the previous one is done), and launch pipelines and warm pools make launch times depend
-on shared state. This engine handles both. Requests arrive in time order from a heap;
-admission is the same FIFO quota (queue, queue with timeout, or reject, counting
-sandboxes and summed resources) and launch token bucket as the fast gate, but decided
-when the clock reaches each request. The launcher turns a launch start into a ready
-time, and hears when a sandbox ends.
+on shared state. This engine handles both, with the same rules as the fast gate: a
+launch token bucket first (a throttled request holds no slot), then a FIFO quota (queue,
+queue with timeout, or reject) counting sandboxes and summed resources.
+
+It keeps the fast gate's economy of events. Requests wait in heaps ordered by time; the
+only requests not yet known are the ones a sandbox's end will create, at or after that
+end, so nothing unknown can come before the next scheduled event. Every known request
+earlier than that event can therefore be decided now, at its own time, when it fits
+(departures only ever free room). A queueing platform then steps about one event per
+sandbox, its end; wake-ups are scheduled only where the clock must reach a request's
+time (rejects, timeouts, or a request later than the next event). The launcher turns a
+launch start into a ready time, and hears when a sandbox ends.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -49,6 +55,8 @@ class FixedLatencyLauncher:
     ) -> None:
         """``extra_latency`` draws the latency of launches no request asked for (pools)."""
         self._latency = latency_s.tolist()
+        self.latency = self._latency
+        """Latency per activation (the engine reads it directly on its hot path)."""
         self._extra_latency = extra_latency
         self._engine: DynamicEngine | None = None
 
@@ -59,6 +67,12 @@ class FixedLatencyLauncher:
         engine = self._engine
         assert engine is not None
         engine.ready(index, engine.now + self._latency[index])
+
+    def launch_at(self, index: int, start_s: float) -> None:
+        """Launch at ``start_s`` (ahead of the clock): nothing here depends on the clock."""
+        engine = self._engine
+        assert engine is not None
+        engine.ready(index, start_s + self._latency[index])
 
     def finished(self, index: int) -> None:
         return None
@@ -101,7 +115,7 @@ class DynamicResult(AdmissionResult):
 
 
 class DynamicEngine:
-    """FIFO admission under quotas and a launch token bucket, for requests made during the run."""
+    """Token bucket, then FIFO admission under quotas, for requests made during the run."""
 
     def __init__(
         self,
@@ -112,7 +126,7 @@ class DynamicEngine:
         launcher: Launcher,
     ) -> None:
         self.env = simpy.Environment()
-        self._queue_heap = cast(list[Any], self.env._queue)
+        self._events = cast(list[Any], self.env._queue)
         self._eid = self.env._eid
         n = acts.size
         self._n = n
@@ -140,17 +154,22 @@ class DynamicEngine:
         ]
         self._in_use = [0] * len(self._resources)
         self._in_system = 0
-        self._waiting: deque[int] = deque()
-        self._waiting_flag = [False] * n
-        self._pending: list[tuple[float, int]] = [
-            (t, i) for i, t in enumerate(self.request_s) if not math.isnan(t)
-        ]
-        heapq.heapify(self._pending)
-        self._driver_at = math.inf
+        known = [(t, i) for i, t in enumerate(self.request_s) if not math.isnan(t)]
+        heapq.heapify(known)
+        # with a rate limit, requests first wait for a token (by request time), then for the
+        # quota (by token time); without one, they go straight to the quota
+        self._unthrottled: list[tuple[float, int]] = known if self._rate is not None else []
+        self._queue: list[tuple[float, int]] = [] if self._rate is not None else known
+        self._wake_at = math.inf
         self.launcher = launcher
+        self._launch_at = getattr(launcher, "launch_at", None)
+        # the common launcher needs no calls at all: its latencies are known up front
+        self._fixed_latency = (
+            launcher.latency if isinstance(launcher, FixedLatencyLauncher) else None
+        )
         self._end_callbacks: EventCallbacks = [self._on_end]
-        self._token_callbacks: EventCallbacks = [self._on_token]
-        self._timeout_callbacks: EventCallbacks = [self._on_timeout]
+        self._launch_callbacks: EventCallbacks = [self._on_launch]
+        self._wake_callbacks: EventCallbacks = [self._on_wake]
         launcher.attach(self)
 
     @property
@@ -160,64 +179,34 @@ class DynamicEngine:
 
     def has_work(self) -> bool:
         """True while requests are still to come, waiting, or holding a slot."""
-        return bool(self._pending) or self._in_system > 0 or bool(self._waiting)
+        return bool(self._unthrottled) or bool(self._queue) or self._in_system > 0
 
     def at(
         self, time_s: float, callbacks: EventCallbacks, argument: int, priority: int = NORMAL
     ) -> None:
         """Schedule ``callbacks`` with an event carrying ``argument`` at ``time_s``."""
         heapq.heappush(
-            self._queue_heap, (time_s, priority, next(self._eid), _Call(callbacks, argument))
+            self._events, (time_s, priority, next(self._eid), _Call(callbacks, argument))
         )
 
-    # ---------------------------------------------------------------- arrivals
-    def _schedule_driver(self) -> None:
-        if self._pending:
-            first = self._pending[0][0]
-            if first < self._driver_at:
-                self._driver_at = first
-                self.at(first, [self._on_driver], 0)
+    def _next_event_s(self) -> float:
+        return self._events[0][0] if self._events else math.inf
 
-    def _on_driver(self, _event: Any) -> None:
-        now = self.env._now
-        if now != self._driver_at:
-            return  # superseded by an earlier driver
-        self._driver_at = math.inf
-        pending = self._pending
-        while pending and pending[0][0] <= now:
-            _, index = heapq.heappop(pending)
-            self._arrive(index)
-        self._schedule_driver()
+    def _wake(self, time_s: float) -> None:
+        """Make sure the clock stops at ``time_s`` to look at the requests again."""
+        if time_s < self._wake_at:
+            self._wake_at = time_s
+            self.at(time_s, self._wake_callbacks, 0)
 
-    def _arrive(self, index: int) -> None:
-        """A request first waits for a launch token (holding no slot), then for the quota."""
-        now = self.env._now
-        rate = self._rate
-        token = now
-        if rate is not None:
-            tat = self._tat
-            earliest = tat - rate.tolerance_s
-            token = now if now >= earliest else earliest
-            self._tat = (now if now > tat else tat) + rate.interval_s
-        if token > now:
-            self.at(token, self._token_callbacks, index)
-        else:
-            self._at_quota(index)
+    def _wake_now(self) -> None:
+        """A wake-up at the current instant, after the ends already scheduled for it."""
+        self._wake_at = self.env._now
+        self.at(self.env._now, self._wake_callbacks, 0)
 
-    def _on_token(self, event: _Call) -> None:
-        self._at_quota(event.argument)
-
-    def _at_quota(self, index: int) -> None:
-        self.token_s[index] = self.env._now
-        if not self._waiting and self._fits(index):
-            self._admit(index)
-        elif self._reject:
-            return  # no room: rejected, its times stay NaN
-        else:
-            self._waiting.append(index)
-            self._waiting_flag[index] = True
-            if self._timeout < math.inf:
-                self.at(self.env._now + self._timeout, self._timeout_callbacks, index)
+    def _on_wake(self, _event: _Call) -> None:
+        if self.env._now >= self._wake_at:
+            self._wake_at = math.inf
+        self._process()
 
     # ---------------------------------------------------------------- admission
     def _fits(self, index: int) -> bool:
@@ -228,34 +217,130 @@ class DynamicEngine:
                 return False
         return True
 
-    def _admit(self, index: int) -> None:
+    def _token(self) -> None:
+        """Give the earliest throttled request its launch token (GCRA) and queue it."""
+        rate = self._rate
+        assert rate is not None
+        at, index = heapq.heappop(self._unthrottled)
+        tat = self._tat
+        earliest = tat - rate.tolerance_s
+        token = at if at >= earliest else earliest
+        self._tat = (at if at > tat else tat) + rate.interval_s
+        self.token_s[index] = token
+        heapq.heappush(self._queue, (token, index))
+
+    def _process(self) -> None:
+        """Decide every request that can be decided before the next event, in time order.
+
+        Tokens go to requests in request order, and only once nothing unknown can precede
+        them: a quota head that comes earlier is settled first, since admitting it may
+        schedule an end (and so a new request) before them. No request is rejected (or
+        timed out) at an instant when an end is still to come: that end may free room.
+        """
+        if self._rate is None:
+            self._process_queue()
+            return
         now = self.env._now
-        self.admit_s[index] = now
-        self.start_s[index] = now
+        queue, unthrottled = self._queue, self._unthrottled
+        while True:
+            first_token = queue[0][0] if queue else math.inf
+            first_request = unthrottled[0][0] if unthrottled else math.inf
+            if first_request < first_token:
+                if first_request > now and first_request >= self._next_event_s():
+                    self._wake(first_request)
+                    return
+                self._token()
+                continue
+            if not queue or not self._quota_step():
+                break
+        # the quota head waits (or none is left): tokens for what surely comes next
+        while unthrottled and (
+            unthrottled[0][0] <= now or unthrottled[0][0] < self._next_event_s()
+        ):
+            self._token()
+        if unthrottled:
+            self._wake(unthrottled[0][0])
+
+    def _process_queue(self) -> None:
+        """The quota queue alone (no rate limit): the hot path, kept free of calls."""
+        now = self.env._now
+        queue, events = self._queue, self._events
+        quota = self._quota
+        plain = not self._resources
+        while queue:
+            at, index = queue[0]
+            if at > now and events and at >= events[0][0]:
+                self._wake(at)  # an event comes first: it may free room or add requests
+                return
+            if (self._in_system < quota) if plain else self._fits(index):
+                heapq.heappop(queue)
+                self._admit(index, at if at > now else now)
+            elif not self._quota_step():
+                return
+
+    def _quota_step(self) -> bool:
+        """Settle the quota queue's head if its time has surely come; False if it waits."""
+        now = self.env._now
+        queue = self._queue
+        timeout = self._timeout
+        at, index = queue[0]
+        if at > now and at >= self._next_event_s():
+            self._wake(at)
+            return False
+        if self._fits(index):
+            heapq.heappop(queue)
+            self._admit(index, at if at > now else now)
+            return True
+        events = self._events
+        ends_now = bool(events) and events[0][0] == now and events[0][1] == URGENT
+        due = now > at + timeout or (self._reject and at < now)
+        if not due and (now == at + timeout or (self._reject and at == now)) and ends_now:
+            # an end still to come at this very instant may free room: a wake-up at the
+            # same instant, which runs after it, decides
+            self._wake_now()
+            return False
+        if now >= at + timeout:
+            heapq.heappop(queue)
+            self.gave_up[index] = True  # waited as long as it would; its times stay NaN
+            return True
+        if self._reject and at <= now:
+            heapq.heappop(queue)  # no room when it arrived: rejected
+            return True
+        # it waits: for an end to free room, or for the clock to reach its time
+        if self._reject:
+            self._wake(at)
+        elif timeout < math.inf:
+            self._wake(at + timeout)
+        return False
+
+    def _admit(self, index: int, at_s: float) -> None:
+        if self._rate is None:
+            self.token_s[index] = self.request_s[index]
+        self.admit_s[index] = at_s
+        self.start_s[index] = at_s
         self._in_system += 1
         for k, (_, use) in enumerate(self._resources):
             self._in_use[k] += use[index]
-        self.launcher.launch(index)
+        fixed = self._fixed_latency
+        if fixed is not None:
+            # a fixed-latency launch needs no event of its own: straight to the end
+            ready = at_s + fixed[index]
+            end = ready + self._run[index]
+            self.ready_s[index] = ready
+            self.end_s[index] = end
+            heapq.heappush(
+                self._events, (end, URGENT, next(self._eid), _Call(self._end_callbacks, index))
+            )
+            return
+        if at_s <= self.env._now:
+            self.launcher.launch(index)
+        elif self._launch_at is not None:
+            self._launch_at(index, at_s)
+        else:
+            self.at(at_s, self._launch_callbacks, index)
 
-    def _on_timeout(self, event: _Call) -> None:
-        index = event.argument
-        if self._waiting_flag[index]:
-            self._waiting_flag[index] = False  # gave up; the queue skips it
-            self.gave_up[index] = True
-            self._drain()
-
-    def _drain(self) -> None:
-        waiting = self._waiting
-        while waiting:
-            head = waiting[0]
-            if not self._waiting_flag[head]:
-                waiting.popleft()
-                continue
-            if not self._fits(head):
-                break
-            waiting.popleft()
-            self._waiting_flag[head] = False
-            self._admit(head)
+    def _on_launch(self, event: _Call) -> None:
+        self.launcher.launch(event.argument)
 
     # ---------------------------------------------------------------- run and end
     def ready(self, index: int, ready_s: float, extra_run_s: float = 0.0) -> None:
@@ -270,7 +355,8 @@ class DynamicEngine:
         self._in_system -= 1
         for k, (_, use) in enumerate(self._resources):
             self._in_use[k] -= use[index]
-        self.launcher.finished(index)
+        if self._fixed_latency is None:
+            self.launcher.finished(index)
         following = self._next[index]
         if following >= 0:
             # the next call is requested once this call's result is back and the model
@@ -278,14 +364,15 @@ class DynamicEngine:
             call_done = self.ready_s[index] + self._call_end_offset[index]
             at = max(call_done + self._gap[index], self.env._now)
             self.request_s[following] = at
-            heapq.heappush(self._pending, (at, following))
-            self._schedule_driver()
-        self._drain()
+            heapq.heappush(
+                self._unthrottled if self._rate is not None else self._queue, (at, following)
+            )
+        self._process()
 
     # ---------------------------------------------------------------- run
     def run(self) -> DynamicResult:
         """Step the clock until nothing is left to do."""
-        self._schedule_driver()
+        self._process()
         step = self.env.step
         try:
             while True:
