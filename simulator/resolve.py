@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -139,6 +140,16 @@ class ResolvedPlatform:
         )
 
 
+def _limit(scenario: Any, plan: Any, profile: Any) -> Any:
+    """A limit in force: the scenario's override ("unlimited" lifts it), else the plan's,
+    else the profile's."""
+    if scenario == "unlimited":
+        return None
+    if scenario is not None:
+        return scenario
+    return plan if plan is not None else profile
+
+
 def _hourly_rates(workloads: list[Workload]) -> tuple[float, ...]:
     """Request rate per second in each hour of the day, summed over workloads."""
     rates = np.zeros(24)
@@ -237,42 +248,11 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
         fee = table.plans[choice.plan].monthly_usd
         credit = table.plans[choice.plan].monthly_credit_usd
 
-    if choice.quota == "unlimited":
-        quota = None
-    elif choice.quota is not None:
-        quota = choice.quota
-    elif limits is not None and limits.concurrency is not None:
-        quota = limits.concurrency
-    else:
-        quota = profile.quota.concurrency
-
-    if choice.vcpu_quota == "unlimited":
-        vcpu_quota = None
-    elif choice.vcpu_quota is not None:
-        vcpu_quota = float(choice.vcpu_quota)
-    else:
-        vcpu_quota = profile.quota.vcpu
-
-    if choice.gpu_quota == "unlimited":
-        gpu_quota = None
-    elif choice.gpu_quota is not None:
-        gpu_quota = float(choice.gpu_quota)
-    elif limits is not None and limits.gpu is not None:
-        gpu_quota = limits.gpu
-    else:
-        gpu_quota = profile.quota.gpu
-
-    profile_rate = (
-        limits.launch_rate if limits is not None and limits.launch_rate else profile.launch_rate
-    )
-    if choice.launch_rate == "unlimited":
-        rate = None
-    elif choice.launch_rate is not None:
-        rate = TokenBucket(choice.launch_rate.per_second, choice.launch_rate.burst)
-    elif profile_rate is not None:
-        rate = TokenBucket(profile_rate.per_second, profile_rate.burst)
-    else:
-        rate = None
+    quota = _limit(choice.quota, limits.concurrency if limits else None, profile.quota.concurrency)
+    vcpu_quota = _limit(choice.vcpu_quota, None, profile.quota.vcpu)
+    gpu_quota = _limit(choice.gpu_quota, limits.gpu if limits else None, profile.quota.gpu)
+    bucket = _limit(choice.launch_rate, limits.launch_rate if limits else None, profile.launch_rate)
+    rate = TokenBucket(bucket.per_second, bucket.burst) if bucket is not None else None
 
     session_mode = choice.session_mode or profile.default_session_mode
     if session_mode not in profile.session_modes:

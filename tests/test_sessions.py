@@ -207,18 +207,7 @@ def test_dynamic_engine_equals_fast_gate_on_one_shot_requests() -> None:
     vcpu = rng.choice([1.0, 2.0], n)
     from simulator.engine.activations import Activations
 
-    acts = Activations(
-        request_s=request,
-        call_s=run_s,
-        tail_s=np.zeros(n),
-        gap_after_s=np.zeros(n),
-        next_index=np.full(n, -1, dtype=np.int64),
-        workload_index=np.zeros(n, dtype=np.int32),
-        track_index=np.full(n, -1, dtype=np.int64),
-        session_index=np.full(n, -1, dtype=np.int64),
-        call_index=np.zeros(n, dtype=np.int32),
-        path=np.zeros(n, dtype=np.int8),
-    )
+    acts = Activations.one_shot(request, run_s)
     for limits in (
         Limits(quota=10),
         Limits(quota=12, reject_over_quota=True),
@@ -304,19 +293,7 @@ def test_dynamic_engine_equals_fast_gate_on_any_input(
 
     gaps, latency, run_s, use = (np.asarray(x, dtype=np.float64) for x in case)
     request = np.cumsum(gaps)
-    n = request.size
-    acts = Activations(
-        request_s=request,
-        call_s=run_s,
-        tail_s=np.zeros(n),
-        gap_after_s=np.zeros(n),
-        next_index=np.full(n, -1, dtype=np.int64),
-        workload_index=np.zeros(n, dtype=np.int32),
-        track_index=np.full(n, -1, dtype=np.int64),
-        session_index=np.full(n, -1, dtype=np.int64),
-        call_index=np.zeros(n, dtype=np.int32),
-        path=np.zeros(n, dtype=np.int8),
-    )
+    acts = Activations.one_shot(request, run_s)
     limits = Limits(quota, (vcpu,), reject, None if reject else timeout, rate)
     fast = run_admission(request, latency, run_s, limits, [use])
     dynamic = DynamicEngine(acts, run_s, limits, [use], FixedLatencyLauncher(latency)).run()

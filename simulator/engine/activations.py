@@ -54,6 +54,23 @@ class Activations:
     path: npt.NDArray[np.int8]
     """PATH_MAIN or PATH_RESUME."""
 
+    @classmethod
+    def one_shot(cls, request_s: FloatArray, run_s: FloatArray) -> Activations:
+        """Independent one-shot requests of a single workload."""
+        n = request_s.size
+        return cls(
+            request_s=request_s,
+            call_s=run_s,
+            tail_s=np.zeros(n),
+            gap_after_s=np.zeros(n),
+            next_index=np.full(n, -1, dtype=np.int64),
+            workload_index=np.zeros(n, dtype=np.int32),
+            track_index=np.full(n, -1, dtype=np.int64),
+            session_index=np.full(n, -1, dtype=np.int64),
+            call_index=np.zeros(n, dtype=np.int32),
+            path=np.zeros(n, dtype=np.int8),
+        )
+
     @property
     def size(self) -> int:
         """Number of activations."""

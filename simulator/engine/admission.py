@@ -81,6 +81,45 @@ def token_bucket_starts(request_s: FloatArray, rate: TokenBucket | None) -> Floa
     return np.maximum(request_s, tat_before - rate.tolerance_s)
 
 
+class QuotaCounter:
+    """Sandboxes, and summed per-sandbox resources (vCPU, GPUs), held against quotas.
+
+    Resources are counted in integer thousandths so that taking and releasing never drift.
+    """
+
+    def __init__(self, n: int, limits: Limits, resource_use: list[FloatArray]) -> None:
+        self._quota = limits.quota if limits.quota is not None else n + 1
+        self._resources: list[tuple[int, list[int]]] = [
+            (round(capacity * MILLI), np.rint(use * MILLI).astype(np.int64).tolist())
+            for capacity, use in zip(limits.resource_quotas, resource_use, strict=True)
+            if capacity is not None
+        ]
+        self._in_use = [0] * len(self._resources)
+        self._in_system = 0
+        for capacity, use in self._resources:
+            if use and max(use) > capacity:
+                raise ValueError("a sandbox needs more of a resource than its whole quota")
+
+    def _fits(self, index: int) -> bool:
+        """Whether one more sandbox (request ``index``) fits under every quota now."""
+        if self._in_system >= self._quota:
+            return False
+        for k, (capacity, use) in enumerate(self._resources):
+            if self._in_use[k] + use[index] > capacity:
+                return False
+        return True
+
+    def _take(self, index: int) -> None:
+        self._in_system += 1
+        for k, (_, use) in enumerate(self._resources):
+            self._in_use[k] += use[index]
+
+    def _release(self, index: int) -> None:
+        self._in_system -= 1
+        for k, (_, use) in enumerate(self._resources):
+            self._in_use[k] -= use[index]
+
+
 class _Departure:
     """A pre-triggered SimPy event reduced to what ``Environment.step`` reads, plus the
     sandbox it frees. Departures are the hot path (one per sandbox), so they skip
@@ -95,7 +134,7 @@ class _Departure:
         self.index = index
 
 
-class AdmissionGate:
+class AdmissionGate(QuotaCounter):
     """A FIFO concurrency quota (queue, timeout or reject) on one SimPy clock."""
 
     def __init__(
@@ -112,18 +151,10 @@ class AdmissionGate:
         self._latency = launch_latency_s.tolist()
         self._run = run_s.tolist()
         self._n = len(self._request)
-        self._quota = limits.quota if limits.quota is not None else self._n + 1
-        # (capacity, per-request use) of each limited resource, in thousandths
-        self._resources: list[tuple[int, list[int]]] = [
-            (round(capacity * MILLI), np.rint(use * MILLI).astype(np.int64).tolist())
-            for capacity, use in zip(limits.resource_quotas, resource_use, strict=True)
-            if capacity is not None
-        ]
-        self._in_use = [0] * len(self._resources)
+        super().__init__(self._n, limits, resource_use)
         self._reject = limits.reject_over_quota
         self._timeout = limits.queue_timeout_s if limits.queue_timeout_s is not None else math.inf
         self._head = 0
-        self._in_system = 0
         self._driver_pending = False
         self._simple_queue = not self._reject and self._timeout == math.inf and not self._resources
         nan = math.nan
@@ -134,21 +165,10 @@ class AdmissionGate:
         self._queue = cast(list[Any], env._queue)
         self._eid = env._eid
         self._departure_callbacks: EventCallbacks = [self._on_departure]
-        for capacity, use in self._resources:
-            if use and max(use) > capacity:
-                raise ValueError("a sandbox needs more of a resource than its whole quota")
 
     def start(self) -> None:
         """Admit what can be admitted at once and wait for the rest."""
         self._process()
-
-    def _fits(self, index: int) -> bool:
-        if self._in_system >= self._quota:
-            return False
-        for k, (capacity, use) in enumerate(self._resources):
-            if self._in_use[k] + use[index] > capacity:
-                return False
-        return True
 
     def _admit(self, index: int, at_s: float) -> None:
         ready = at_s + self._latency[index]
@@ -156,10 +176,10 @@ class AdmissionGate:
         self.admit_s[index] = at_s
         self.ready_s[index] = ready
         self.end_s[index] = end
-        self._in_system += 1
         if self._resources:
-            for k, (_, use) in enumerate(self._resources):
-                self._in_use[k] += use[index]
+            self._take(index)
+        else:
+            self._in_system += 1
         # equivalent to env.schedule(event, URGENT, end - now), without the call overhead;
         # URGENT puts a departure before an arrival at the same instant
         heappush(
@@ -214,11 +234,10 @@ class AdmissionGate:
         self._process()
 
     def _on_departure(self, event: _Departure) -> None:
-        self._in_system -= 1
         if self._resources:
-            index = event.index
-            for k, (_, use) in enumerate(self._resources):
-                self._in_use[k] -= use[index]
+            self._release(event.index)
+        else:
+            self._in_system -= 1
         head = self._head
         if head >= self._n:
             return

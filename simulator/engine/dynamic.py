@@ -31,7 +31,7 @@ from simpy.events import NORMAL, URGENT, EventCallbacks
 
 from ..distributions import FloatArray
 from .activations import Activations
-from .admission import MILLI, AdmissionResult, Limits
+from .admission import AdmissionResult, Limits, QuotaCounter
 
 
 class Launcher(Protocol):
@@ -114,7 +114,7 @@ class DynamicResult(AdmissionResult):
     """False for activations never requested (their session ended early)."""
 
 
-class DynamicEngine:
+class DynamicEngine(QuotaCounter):
     """Token bucket, then FIFO admission under quotas, for requests made during the run."""
 
     def __init__(
@@ -125,6 +125,7 @@ class DynamicEngine:
         resource_use: list[FloatArray],
         launcher: Launcher,
     ) -> None:
+        super().__init__(acts.size, limits, resource_use)
         self.env = simpy.Environment()
         self._events = cast(list[Any], self.env._queue)
         self._eid = self.env._eid
@@ -142,18 +143,10 @@ class DynamicEngine:
         self._call_end_offset = call_run_s.tolist()
         self._gap = acts.gap_after_s.tolist()
         self._next = acts.next_index.tolist()
-        self._quota = limits.quota if limits.quota is not None else n + 1
         self._reject = limits.reject_over_quota
         self._timeout = limits.queue_timeout_s if limits.queue_timeout_s is not None else math.inf
         self._rate = limits.launch_rate
         self._tat = -math.inf
-        self._resources = [
-            (round(capacity * MILLI), np.rint(use * MILLI).astype(np.int64).tolist())
-            for capacity, use in zip(limits.resource_quotas, resource_use, strict=True)
-            if capacity is not None
-        ]
-        self._in_use = [0] * len(self._resources)
-        self._in_system = 0
         known = [(t, i) for i, t in enumerate(self.request_s) if not math.isnan(t)]
         heapq.heapify(known)
         # with a rate limit, requests first wait for a token (by request time), then for the
@@ -209,14 +202,6 @@ class DynamicEngine:
         self._process()
 
     # ---------------------------------------------------------------- admission
-    def _fits(self, index: int) -> bool:
-        if self._in_system >= self._quota:
-            return False
-        for k, (capacity, use) in enumerate(self._resources):
-            if self._in_use[k] + use[index] > capacity:
-                return False
-        return True
-
     def _token(self) -> None:
         """Give the earliest throttled request its launch token (GCRA) and queue it."""
         rate = self._rate
@@ -318,9 +303,7 @@ class DynamicEngine:
             self.token_s[index] = self.request_s[index]
         self.admit_s[index] = at_s
         self.start_s[index] = at_s
-        self._in_system += 1
-        for k, (_, use) in enumerate(self._resources):
-            self._in_use[k] += use[index]
+        self._take(index)
         fixed = self._fixed_latency
         if fixed is not None:
             # a fixed-latency launch needs no event of its own: straight to the end
@@ -352,9 +335,7 @@ class DynamicEngine:
 
     def _on_end(self, event: _Call) -> None:
         index = event.argument
-        self._in_system -= 1
-        for k, (_, use) in enumerate(self._resources):
-            self._in_use[k] -= use[index]
+        self._release(index)
         if self._fixed_latency is None:
             self.launcher.finished(index)
         following = self._next[index]
