@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import InputError
+from .hosts import HostPriceTable
 from .loading import load_model
 from .platforms import PlatformProfile
 from .pricing import PriceTable
@@ -43,6 +44,8 @@ class Catalog:
     profiles: dict[str, PlatformProfile]
     price_tables: dict[str, PriceTable]
     files: dict[str, Path] = field(default_factory=dict)
+    host_tables: dict[str, HostPriceTable] = field(default_factory=dict)
+    """Host price tables for self-hosted fleets, by id."""
     """Where each profile (``platform:<id>``) and table (``pricing:<id>``) was read from."""
 
     def profile(
@@ -71,6 +74,20 @@ class Catalog:
                 source=source,
                 field=field_name,
                 fix=f"use one of: {', '.join(sorted(self.price_tables))} (see `sandsim pricing list`)",
+            ) from None
+
+    def host_table(
+        self, table_id: str, *, source: str | None = None, field_name: str | None = None
+    ) -> HostPriceTable:
+        """A host price table by id, or an error listing the ids that exist."""
+        try:
+            return self.host_tables[table_id]
+        except KeyError:
+            raise InputError(
+                f"unknown host price table {table_id!r}",
+                source=source,
+                field=field_name,
+                fix=f"use one of: {', '.join(sorted(self.host_tables))} (see `sandsim pricing hosts`)",
             ) from None
 
     def tables_for(self, offering: str) -> list[PriceTable]:
@@ -115,6 +132,15 @@ def load_catalog(extra_pricing_dirs: Iterable[Path] = ()) -> Catalog:
             seen[table.id] = table
             tables[table.id] = table
             files[f"pricing:{table.id}"] = path
+    hosts: dict[str, HostPriceTable] = {}
+    for folder in [
+        bundled_dir("pricing") / "hosts",
+        *(Path(d) / "hosts" for d in extra_pricing_dirs),
+    ]:
+        for path in _yaml_files(folder) if folder.is_dir() else []:
+            host_table = load_model(HostPriceTable, path)
+            hosts[host_table.id] = host_table
+            files[f"hosts:{host_table.id}"] = path
     for table in tables.values():
         if table.offering not in profiles:
             raise InputError(
@@ -123,7 +149,7 @@ def load_catalog(extra_pricing_dirs: Iterable[Path] = ()) -> Catalog:
                 field="offering",
                 fix=f"use one of: {', '.join(sorted(profiles))}",
             )
-    return Catalog(profiles, tables, files)
+    return Catalog(profiles, tables, files, hosts)
 
 
 def _no_duplicate(

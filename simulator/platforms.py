@@ -214,6 +214,17 @@ class LaunchPipeline(FrozenModel):
     """Where the host count, slots, rates, cache and bandwidth figures come from."""
 
 
+class SandboxOverhead(FrozenModel):
+    """What each sandbox costs its host beyond its own shape (VMM, sandbox kernel)."""
+
+    vcpu: float = Field(default=0.0, ge=0)
+    """vCPU per sandbox."""
+    memory: SizeGiB = 0.0
+    """Memory per sandbox."""
+    provenance: Provenance
+    """Where the figures come from."""
+
+
 class PauseCost(FrozenModel):
     """How long pausing a sandbox takes: a memory snapshot is written out."""
 
@@ -261,6 +272,10 @@ class PlatformProfile(FrozenModel):
     """The session mode used when a scenario names none."""
     pause: PauseCost | None = None
     """Time to pause a sandbox (pause_resume), billed and holding its slot."""
+    self_hosted: bool = False
+    """An isolation technology you run on your own hosts (a scenario gives it a fleet)."""
+    overhead: SandboxOverhead | None = None
+    """Per-sandbox overhead on a self-hosted host."""
     plans: dict[str, PlanLimits] = Field(default_factory=dict)
     """Vendor plans and their limits, chosen in the scenario with ``plan``."""
     default_plan: str | None = None

@@ -27,12 +27,28 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class GpuRequest(FrozenModel):
-    """GPUs a sandbox asks for."""
+    """GPUs a sandbox asks for: whole GPUs, one MIG instance, or a time-sliced share."""
 
     type: str
     """GPU type as price tables name it, e.g. "l4", "h100", "a100-80gb"."""
     count: int = Field(default=1, ge=1)
-    """How many GPUs of that type."""
+    """How many whole GPUs of that type."""
+    mig: str | None = None
+    """A MIG instance instead of whole GPUs (self-hosted A100/H100), e.g. "3g.40gb"."""
+    share: float | None = Field(default=None, gt=0, lt=1)
+    """A time-sliced share of one GPU instead (self-hosted), e.g. 0.25."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> GpuRequest:
+        if self.mig is not None and self.share is not None:
+            raise ValueError("ask for a MIG instance or a share, not both")
+        if (self.mig is not None or self.share is not None) and self.count != 1:
+            raise ValueError("a MIG instance or a share is part of one GPU: leave count at 1")
+        if self.mig is not None:
+            from .gpus import mig_profile
+
+            mig_profile(self.type, self.mig)
+        return self
 
 
 class Shape(FrozenModel):
@@ -176,6 +192,62 @@ class PoolSpec(FrozenModel):
         return self
 
 
+class Autoscaling(FrozenModel):
+    """How a self-hosted fleet grows and shrinks."""
+
+    min_hosts: int = Field(default=0, ge=0)
+    """Never fewer hosts than this (they run from the start)."""
+    max_hosts: int = Field(default=1000, ge=1)
+    """Never more hosts than this."""
+    target_utilisation: float = Field(default=0.8, gt=0, le=1)
+    """Add a host when allocated vCPU or memory exceeds this share of what is running."""
+    scale_out_when_waiting: bool = True
+    """Add hosts as soon as a sandbox waits for room."""
+    boot_time: DistributionSpec = Field(default_factory=lambda: _default_boot())
+    """How long a new host takes to join (bare metal boots slowly)."""
+    idle_cooldown: DurationS = 600.0
+    """A host left empty this long is released (never below min_hosts)."""
+    interval: DurationS = 30.0
+    """How often the autoscaler looks at utilisation."""
+
+
+def _default_boot() -> Any:
+    from .distributions import LogNormal
+
+    return LogNormal(median=300.0, p95=600.0)
+
+
+class Fleet(FrozenModel):
+    """A self-hosted fleet: what hosts, how sandboxes are placed on them, how it scales."""
+
+    host_prices: str
+    """Host price table id (see `sandsim pricing hosts`), e.g. "aws-ec2-us-east-1"."""
+    host_type: str
+    """The host type, e.g. "m5.metal" or "p4d.24xlarge"."""
+    purchase: Literal[
+        "on_demand", "reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y", "spot"
+    ] = "on_demand"
+    """How hosts beyond the committed ones are bought."""
+    committed_hosts: int = Field(default=0, ge=0)
+    """Hosts bought on a commitment (``commitment``), paid for the whole horizon, busy or not."""
+    commitment: Literal["reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y"] = (
+        "reserved_1y"
+    )
+    """How the committed hosts are bought."""
+    spot_share: float = Field(default=0.0, ge=0, le=1)
+    """Share of the hosts added by autoscaling that are spot (interruptible) hosts."""
+    spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
+    """Rate at which a spot host is taken back; its sandboxes are lost and retried."""
+    overcommit: dict[Literal["vcpu", "memory"], float] = Field(default_factory=dict)
+    """Overcommit ratio per resource (e.g. vcpu: 2.0 lets twice the host's vCPU be allocated)."""
+    reserved_for_system: dict[Literal["vcpu", "memory"], float] = Field(default_factory=dict)
+    """vCPU and GiB per host kept for the host's own system."""
+    placement: Literal["first_fit", "best_fit", "worst_fit", "dot_product"] = "best_fit"
+    """How a sandbox picks its host."""
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    """How the fleet grows and shrinks."""
+
+
 class PlatformChoice(FrozenModel):
     """A platform to compare: a profile, a price table, and the scenario's overrides."""
 
@@ -216,6 +288,10 @@ class PlatformChoice(FrozenModel):
     """Run only these workloads on this platform (default: all)."""
     hosts: int | None = Field(default=None, ge=1)
     """Launch hosts (or cells) of the platform's launch pipeline, replacing the profile's."""
+    fleet: Fleet | None = None
+    """Run on your own hosts (with a self-hosted isolation profile such as firecracker,
+    gvisor or kata): sandboxes are placed on hosts, the fleet autoscales, and the bill is
+    host time instead of per-sandbox rates."""
     pools: tuple[PoolSpec, ...] = ()
     """Warm pools of pre-started sandboxes, by template; launches that find one idle are
     warm hits, the rest launch by ``launch_mode``."""

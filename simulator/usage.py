@@ -8,7 +8,7 @@ Billing and metrics are pure functions of this table; neither re-runs the engine
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -94,6 +94,8 @@ class Usage:
     """When abandoned requests left the queue (NaN for the others; None: no queue timeout)."""
     pool_idle: PoolIdle | None = None
     """Idle time of warm pools (None: no pools)."""
+    fleet: Any = None
+    """A self-hosted fleet's record (``engine.fleet.FleetRecord``); None when managed."""
 
     @property
     def size(self) -> int:

@@ -156,6 +156,12 @@ class DynamicEngine(QuotaCounter):
         self._wake_at = math.inf
         self.launcher = launcher
         self._launch_at = getattr(launcher, "launch_at", None)
+        self._ahead = True
+        """Decide known requests ahead of the clock (off where capacity can also shrink)."""
+        self._plain = True
+        """Capacity is a plain sandbox count (off where placement decides)."""
+        self._stale_ends = [0] * n
+        self.retries = [0] * n
         # the common launcher needs no calls at all: its latencies are known up front
         self._fixed_latency = (
             launcher.latency if isinstance(launcher, FixedLatencyLauncher) else None
@@ -251,10 +257,11 @@ class DynamicEngine(QuotaCounter):
         now = self.env._now
         queue, events = self._queue, self._events
         quota = self._quota
-        plain = not self._resources
+        plain = not self._resources and self._plain
+        ahead = self._ahead
         while queue:
             at, index = queue[0]
-            if at > now and events and at >= events[0][0]:
+            if at > now and (not ahead or (events and at >= events[0][0])):
                 self._wake(at)  # an event comes first: it may free room or add requests
                 return
             if (self._in_system < quota) if plain else self._fits(index):
@@ -269,7 +276,7 @@ class DynamicEngine(QuotaCounter):
         queue = self._queue
         timeout = self._timeout
         at, index = queue[0]
-        if at > now and at >= self._next_event_s():
+        if at > now and (not self._ahead or at >= self._next_event_s()):
             self._wake(at)
             return False
         if self._fits(index):
@@ -333,8 +340,20 @@ class DynamicEngine(QuotaCounter):
         self.end_s[index] = end
         self.at(end, self._end_callbacks, index, URGENT)
 
+    def restart(self, index: int) -> None:
+        """Activation ``index`` lost its sandbox now (its host went away): it queues again,
+        keeping its request time, and its pending end no longer counts."""
+        self._stale_ends[index] += 1
+        self._release(index)
+        self.retries[index] += 1
+        self.token_s[index] = self.env._now
+        heapq.heappush(self._queue, (self.env._now, index))
+
     def _on_end(self, event: _Call) -> None:
         index = event.argument
+        if self._stale_ends[index]:
+            self._stale_ends[index] -= 1  # the end of a sandbox that was lost and retried
+            return
         self._release(index)
         if self._fixed_latency is None:
             self.launcher.finished(index)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ..platforms import LaunchMode, LaunchPath, LaunchPipeline, OverQuota, SessionMode
 
@@ -98,6 +98,8 @@ class PlatformModel:
     """Warm pools by template."""
     warm_path: LaunchPath | None = None
     """Launch parts of handing over a pre-started sandbox (warm hits)."""
+    fleet: Any = None
+    """A self-hosted fleet (``engine.fleet.FleetModel``); None for a managed platform."""
 
     @property
     def resource_quotas(self) -> tuple[float | None, ...]:

@@ -21,6 +21,7 @@ from ..workload import SampledWorkload
 from .activations import PATH_RESUME, Activations, chain_without_waits, expand
 from .admission import AdmissionResult, Limits, run_admission
 from .dynamic import DynamicEngine, FixedLatencyLauncher, Launcher
+from .fleet import FleetEngine
 from .model import PlatformModel
 from .pipeline import COLD, SNAPSHOT, WARM, PipelineLauncher
 from .pool import PooledLauncher
@@ -66,7 +67,13 @@ def run_platform(
     result: AdmissionResult
     record = None
     pooled: PooledLauncher | None = None
-    if model.pipeline is not None or model.pools:
+    fleet_record = None
+    if model.fleet is not None:
+        fleet_engine = FleetEngine(acts, call_run, latency, model.fleet, rng, workload.horizon_s)
+        dynamic = fleet_engine.run()
+        request_s, result, path = dynamic.request_s, dynamic, "event"
+        fleet_record = fleet_engine.record()
+    elif model.pipeline is not None or model.pools:
         base: PipelineLauncher | FixedLatencyLauncher
         if model.pipeline is not None:
             base = _pipeline_launcher(model, acts, latency, resume, rng)
@@ -137,6 +144,7 @@ def run_platform(
             else None
         ),
         pool_idle=_pool_idle(pooled, model) if pooled is not None else None,
+        fleet=fleet_record,
     )
 
 

@@ -1,0 +1,77 @@
+"""Host types and their prices, for self-hosted fleets (bare-metal and GPU hosts).
+
+One YAML file per provider and region in ``pricing/hosts/``. Each host type gives its
+vCPU, memory and GPUs, and a price per hour for each way of buying it (on demand,
+reserved, savings plan, spot), each with its source; prices nobody publishes are marked
+``assumed``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .model_base import FrozenModel, Provenance
+from .pricing import ResourceRate
+from .units import DurationS, PositiveDurationS, SizeGiB
+
+Purchase = Literal[
+    "on_demand", "reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y", "spot"
+]
+"""Ways of buying a host."""
+
+
+class HostType(FrozenModel):
+    """A machine a fleet can be built of."""
+
+    vcpu: float = Field(gt=0)
+    """vCPU of the host."""
+    memory: SizeGiB
+    """Memory of the host."""
+    gpus: int = Field(default=0, ge=0)
+    """GPUs on the host."""
+    gpu_type: str | None = None
+    """Their type (e.g. "a100-40gb", "h100"), as shapes name it."""
+    prices: dict[Purchase, ResourceRate]
+    """Price of the whole host per purchase option (``per: hour`` usually)."""
+    provenance: Provenance
+    """Where the host's specification comes from."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HostType:
+        if "on_demand" not in self.prices:
+            raise ValueError("give at least the on_demand price")
+        if self.gpus and not self.gpu_type:
+            raise ValueError("a host with GPUs needs gpu_type")
+        return self
+
+
+class HostBilling(Provenance):
+    """How host time is billed."""
+
+    increment: PositiveDurationS = 1.0
+    """Billed time is rounded up to a multiple of this."""
+    minimum: DurationS = 60.0
+    """Shortest billed time per host start (60 s for EC2 Linux)."""
+
+
+class HostPriceTable(FrozenModel):
+    """Host types of one provider and region, with their prices."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    """Identifier, e.g. "aws-ec2-us-east-1"."""
+    name: str
+    """Human name."""
+    provider: str
+    """Who sells the hosts."""
+    currency: Literal["USD"] = "USD"
+    """Currency of every price."""
+    region: str
+    """The region the prices are for."""
+    as_of: str
+    """The date of the newest source."""
+    billing: HostBilling
+    """Rounding and minimum of host time."""
+    hosts: dict[str, HostType] = Field(min_length=1)
+    """Host types by name (e.g. "m5.metal")."""
