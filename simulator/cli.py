@@ -121,6 +121,52 @@ def _platform_table(result: SimulationResult, summary: dict[str, Any]) -> Table:
     return table
 
 
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _fleet_table(summary: dict[str, Any]) -> Table | None:
+    """Hosts, utilisation, stranded room and packing of self-hosted platforms."""
+    fleets = {pid: p for pid, p in summary["platforms"].items() if p.get("hosts")}
+    if not fleets:
+        return None
+    table = Table(title="self-hosted fleets", title_justify="left")
+    for column in (
+        "platform",
+        "host type",
+        "hosts mean",
+        "peak",
+        "host-h/month",
+        "util. vCPU",
+        "mem",
+        "GPU",
+        "stranded vCPU",
+        "mem",
+        "GPU",
+        "packing eff.",
+        "lost",
+    ):
+        table.add_column(column, justify="left" if column == "platform" else "right")
+    for platform_id, p in fleets.items():
+        hosts, use, stranded, fleet = p["hosts"], p["utilisation"], p["stranded"], p["fleet"]
+        table.add_row(
+            platform_id,
+            hosts["type"],
+            f"{hosts['mean']:.2f}",
+            str(hosts["peak"]),
+            _count(hosts["host_hours_per_month"]),
+            _share(use["vcpu"]),
+            _share(use["memory"]),
+            _share(use["gpu"]),
+            _share(stranded["vcpu"]),
+            _share(stranded["memory"]),
+            _share(stranded["gpu"]),
+            _share(fleet["packing_efficiency"]),
+            _count(fleet["lost_sandboxes"]),
+        )
+    return table
+
+
 @cli.command()
 @click.argument("scenario")
 @click.option(
@@ -184,9 +230,18 @@ def run(
         "Counts are per replication; rejected includes requests that gave up waiting. Time to "
         "ready = request to ready (rate limit, quota queue and launch). Spend in USD; a month is 30 days."
     )
+    fleet_table = _fleet_table(summary)
+    if fleet_table is not None:
+        out.print(fleet_table)
+        out.print(
+            "Utilisation = allocated over what running hosts offer (after overcommit and the "
+            "system's reserve); stranded = free room no sandbox shape fits in; packing "
+            "efficiency = hosts the volume bound needs over hosts running."
+        )
     for note in summary["warnings"]:
         out.print(f"[yellow]note[/yellow]: {note}")
-    out.print(f"wrote {paths['summary']} and {paths['line_items']}")
+    written = " and ".join(str(path) for path in paths.values())
+    out.print(f"wrote {written}")
 
 
 def _check_writable(folder: Path) -> None:

@@ -56,6 +56,19 @@ class HostBilling(Provenance):
     """Shortest billed time per host start (60 s for EC2 Linux)."""
 
 
+class CostSplit(Provenance):
+    """Relative hourly weights used to split a host's price among its resources, for
+    showback: a host of V vCPU, M GiB and G GPUs gives its vCPU the share
+    V*vcpu_hour / (V*vcpu_hour + M*gib_hour + G*gpu_hour) of its price."""
+
+    vcpu_hour: float = Field(gt=0)
+    """Weight of one vCPU-hour."""
+    gib_hour: float = Field(gt=0)
+    """Weight of one GiB-hour."""
+    gpu_hour: float = Field(gt=0)
+    """Weight of one GPU-hour."""
+
+
 class HostPriceTable(FrozenModel):
     """Host types of one provider and region, with their prices."""
 
@@ -73,5 +86,7 @@ class HostPriceTable(FrozenModel):
     """The date of the newest source."""
     billing: HostBilling
     """Rounding and minimum of host time."""
+    cost_split: CostSplit
+    """How a host's price is split among vCPU, memory and GPUs for showback."""
     hosts: dict[str, HostType] = Field(min_length=1)
     """Host types by name (e.g. "m5.metal")."""

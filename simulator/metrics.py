@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .distributions import FloatArray
+from .fleet_metrics import FleetMetrics, fleet_metrics
 from .intervals import peak_overlap, time_weighted_mean
 from .sketch import LogSketch
 from .usage import ABANDONED, MODE_CODES, REJECTED, TIMED_OUT, Usage
@@ -126,6 +127,8 @@ class RunMetrics:
     """Per burst workload (by name): how it came up."""
     pool_idle_s: float = 0.0
     """Sandbox-seconds pooled sandboxes spent idle (from their launch)."""
+    fleet: FleetMetrics | None = None
+    """A self-hosted fleet's hosts, utilisation and packing (None: managed)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,7 @@ def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetr
         sojourn_mean_s=float(np.mean(end - admit)) if end.size else 0.0,
         ready_after_horizon=int(np.count_nonzero(usage.ready_s[launched] > usage.horizon_s)),
         pool_idle_s=usage.pool_idle.idle_seconds() if usage.pool_idle is not None else 0.0,
+        fleet=fleet_metrics(usage.fleet) if usage.fleet is not None else None,
         sessions=session_metrics(usage),
         launches=launch_counts(usage),
         bursts={

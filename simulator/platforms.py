@@ -225,6 +225,19 @@ class SandboxOverhead(FrozenModel):
     """Where the figures come from."""
 
 
+class GpuPartitioning(FrozenModel):
+    """How a self-hosted isolation technology can split a host's GPUs among sandboxes."""
+
+    whole: bool = True
+    """Whole GPUs passed to one sandbox."""
+    mig: bool = False
+    """MIG instances (A100, H100) passed to a sandbox."""
+    share: bool = False
+    """Time-sliced shares of one GPU."""
+    provenance: Provenance
+    """Where the support comes from."""
+
+
 class PauseCost(FrozenModel):
     """How long pausing a sandbox takes: a memory snapshot is written out."""
 
@@ -276,6 +289,8 @@ class PlatformProfile(FrozenModel):
     """An isolation technology you run on your own hosts (a scenario gives it a fleet)."""
     overhead: SandboxOverhead | None = None
     """Per-sandbox overhead on a self-hosted host."""
+    gpu_partitioning: GpuPartitioning | None = None
+    """Self-hosted: how sandboxes may use the host's GPUs (types are under ``gpus``)."""
     plans: dict[str, PlanLimits] = Field(default_factory=dict)
     """Vendor plans and their limits, chosen in the scenario with ``plan``."""
     default_plan: str | None = None

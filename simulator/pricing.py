@@ -14,9 +14,17 @@ from pydantic import Field
 from .model_base import FrozenModel, Provenance
 from .units import DurationS, PositiveDurationS
 
-Component = Literal["vcpu", "memory", "gpu", "requests", "snapshot", "plan"]
+Component = Literal["vcpu", "memory", "gpu", "requests", "snapshot", "plan", "idle"]
 """The line-item components of a bill."""
-COMPONENTS: tuple[Component, ...] = ("vcpu", "memory", "gpu", "requests", "snapshot", "plan")
+COMPONENTS: tuple[Component, ...] = (
+    "vcpu",
+    "memory",
+    "gpu",
+    "requests",
+    "snapshot",
+    "plan",
+    "idle",
+)
 BillsFrom = Annotated[
     str, Field(pattern=r"^(request|admission|launch_start|ready|part:[a-z0-9_]+)$")
 ]

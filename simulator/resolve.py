@@ -17,6 +17,7 @@ from .arrivals import DiurnalArrivals, PoissonArrivals
 from .catalog import Catalog, load_catalog
 from .engine.model import PlatformModel, PoolModel, TokenBucket
 from .errors import InputError, InputErrors
+from .fleets import ResolvedFleet, resolve_fleet
 from .platforms import LaunchMode, LaunchPath, OverQuota, PlatformProfile, SessionMode
 from .pricing import Component, Discount, PriceTable
 from .scenario import PlatformChoice, PoolSpec, Scenario, Workload
@@ -60,6 +61,8 @@ class ResolvedPlatform:
     """Indices of the scenario workloads this platform runs."""
     shapes: tuple[RoundedShape | None, ...]
     """Rounded shape per scenario workload (None for workloads it does not run)."""
+    fleet: ResolvedFleet | None = None
+    """The self-hosted fleet the platform runs on (None: managed, or priced by allocation)."""
 
     @property
     def id(self) -> str:
@@ -116,7 +119,9 @@ class ResolvedPlatform:
             session_mode=self.session_mode,
             resume_path=self.profile.launch.get("resume"),
             pipeline=(
-                self.profile.pipeline.model_copy(update={"hosts": self.choice.hosts})
+                None  # a fleet's launches are placed by the fleet, one host each
+                if self.fleet is not None
+                else self.profile.pipeline.model_copy(update={"hosts": self.choice.hosts})
                 if self.profile.pipeline is not None and self.choice.hosts is not None
                 else self.profile.pipeline
             ),
@@ -131,6 +136,7 @@ class ResolvedPlatform:
                 or (shape.memory_gib if shape else w.shape.memory)
                 for w, shape in zip(scenario.workloads, self.shapes, strict=True)
             ),
+            fleet=self.fleet.model() if self.fleet is not None else None,
             pause_s_per_workload=tuple(
                 self.profile.pause.per_gib * shape.memory_gib
                 if self.profile.pause and shape
@@ -308,7 +314,7 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
                 )
             )
             continue
-        if shape.gpu_type is not None and shape.gpu_type not in table.gpu:
+        if shape.gpu_type is not None and shape.gpu_type not in table.gpu and not choice.fleet:
             problems.append(
                 InputError(
                     f"price table {table.id!r} has no rate for GPU {shape.gpu_type!r}",
@@ -391,6 +397,11 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
         )
     if problems:
         raise InputErrors(problems)
+    fleet = (
+        resolve_fleet(scenario, choice, profile, tuple(shapes), catalog, field)
+        if choice.fleet is not None
+        else None
+    )
 
     return ResolvedPlatform(
         choice=choice,
@@ -413,6 +424,7 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
         discount=_pick_discount(choice, table, field, source),
         workload_indices=indices,
         shapes=tuple(shapes),
+        fleet=fleet,
     )
 
 

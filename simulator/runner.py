@@ -20,6 +20,7 @@ from .billing import LINE_ITEM_COLUMNS, BillingInputs, bill
 from .catalog import Catalog
 from .engine import run_platform
 from .errors import InputError
+from .fleet_billing import FleetBillingInputs, bill_fleet
 from .metrics import RunMetrics, run_metrics
 from .pricing import PriceTable
 from .resolve import ResolvedPlatform, resolve_platforms, scenario_catalog
@@ -121,6 +122,11 @@ class SimulationResult:
         """Line items of a platform under another price table, from the kept usage (no
         re-simulation). Needs ``keep_usage=True``."""
         resolved = self.platform(platform_id)
+        if resolved.fleet is not None:
+            raise ValueError(
+                f"{platform_id} is a self-hosted fleet billed by host time; change its host "
+                "prices with a pricing folder holding a hosts/ table instead"
+            )
         frames = []
         for run in self.runs[platform_id]:
             if run.usage is None:
@@ -140,6 +146,22 @@ class SimulationResult:
         from .summary import write_outputs
 
         return write_outputs(self, Path(out_dir))
+
+
+def bill_platform(usage: Usage, scenario: Scenario, resolved: ResolvedPlatform) -> pd.DataFrame:
+    """Line items of one platform run: per-sandbox rates, or host time for a fleet."""
+    if resolved.fleet is not None:
+        return bill_fleet(
+            usage,
+            FleetBillingInputs(
+                platform_id=resolved.id,
+                fleet=resolved.fleet,
+                workload_names=tuple(w.name for w in scenario.workloads),
+                teams=tuple(w.team for w in scenario.workloads),
+                discount_fraction=resolved.discount.fraction,
+            ),
+        )
+    return bill(usage, billing_inputs(scenario, resolved))
 
 
 def billing_inputs(
@@ -196,7 +218,6 @@ def simulate(
         for index, workload in enumerate(scenario.workloads)
         if isinstance(workload.arrivals, BurstArrivals)
     }
-    inputs = {p.id: billing_inputs(scenario, p) for p in resolved}
     for replication in range(scenario.replications):
         sampled = sample_workloads(scenario, replication)
         for platform in resolved:
@@ -212,7 +233,7 @@ def simulate(
                 PlatformRun(
                     replication,
                     run_metrics(usage, bursts),
-                    bill(usage, inputs[platform.id]),
+                    bill_platform(usage, scenario, platform),
                     usage if keep_usage else None,
                     usage.engine_path,
                 )

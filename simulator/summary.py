@@ -21,6 +21,8 @@ from scipy import stats
 from . import __version__
 from .billing import POOL_SUFFIX
 from .catalog import file_sha256
+from .fleet_billing import host_costs, purchase_of
+from .fleet_metrics import RESOURCES, hosts_over_time
 from .metrics import CDF_POINTS
 from .pricing import COMPONENTS
 from .sketch import LogSketch
@@ -175,6 +177,7 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             )
         },
         "burst": _bursts(metrics),
+        **_fleet_summary(resolved, metrics, per_month),
         "pool": _pool(resolved, metrics, items, replications, per_month),
         "cost_usd": {
             "horizon": cost_band(horizon_costs),
@@ -182,6 +185,62 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             "by_component": split("component", list(COMPONENTS)),
             "by_workload": split("workload", [w.name for w in workloads]),
             "by_team": split("team", sorted({w.team for w in workloads})),
+        },
+    }
+
+
+def _mean_of(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return _number(float(np.mean(present))) if present else None
+
+
+def _fleet_summary(resolved: Any, metrics: list[Any], per_month: float) -> dict[str, Any]:
+    """``hosts``, ``utilisation``, ``stranded`` and ``fleet`` of a self-hosted platform
+    (all None for a managed one), averaged over replications."""
+    fleets = [m.fleet for m in metrics if m.fleet is not None]
+    if resolved.fleet is None or not fleets:
+        return {"hosts": None, "utilisation": None, "stranded": None, "fleet": None}
+    spec = resolved.fleet.spec
+    purchases = sorted({p for f in fleets for p in f.host_hours_by_purchase})
+    by_purchase = {}
+    for purchase in purchases:
+        costs = []
+        for f in fleets:
+            chosen = np.array([p == purchase for p in f.record.purchase])
+            _, cost = host_costs(f.record, resolved.fleet)
+            costs.append(float(cost[chosen].sum()))
+        by_purchase[purchase] = {
+            "price": purchase_of(resolved.fleet, purchase),
+            "host_hours": _number(
+                float(np.mean([f.host_hours_by_purchase.get(purchase, 0.0) for f in fleets]))
+            ),
+            "cost_usd_per_month": _number(float(np.mean(costs)) * per_month),
+        }
+    return {
+        "hosts": {
+            "type": spec.host_type,
+            "mean": _number(float(np.mean([f.mean_hosts for f in fleets]))),
+            "peak": int(max(f.peak_hosts for f in fleets)),
+            "host_hours": _number(float(np.mean([f.host_hours for f in fleets]))),
+            "host_hours_per_month": _number(
+                float(np.mean([f.host_hours for f in fleets])) * per_month
+            ),
+            "by_purchase": by_purchase,
+        },
+        "utilisation": {r: _mean_of([f.utilisation[r] for f in fleets]) for r in RESOURCES},
+        "stranded": {r: _mean_of([f.stranded[r] for f in fleets]) for r in RESOURCES},
+        "fleet": {
+            "host_prices": resolved.fleet.table.id,
+            "placement": spec.placement,
+            "capacity_per_host": {
+                "vcpu": resolved.fleet.capacity[0],
+                "memory_gib": resolved.fleet.capacity[1],
+                "gpus": resolved.fleet.host.gpus,
+            },
+            "packing_efficiency": _mean_of([f.packing_efficiency for f in fleets]),
+            "boots": float(np.mean([f.boots for f in fleets])),
+            "interruptions": float(np.mean([f.interruptions for f in fleets])),
+            "lost_sandboxes": float(np.mean([f.lost_sandboxes for f in fleets])),
         },
     }
 
@@ -275,7 +334,38 @@ def _pricing_summary(result: SimulationResult) -> dict[str, Any]:
             "assumed": table.assumed_items,
             "file_sha256": file_sha256(path) if path else None,
         }
+        if resolved.fleet is not None:
+            hosts = resolved.fleet.table
+            host_path = result.catalog.file_of(f"hosts:{hosts.id}")
+            tables[f"hosts:{hosts.id}"] = {
+                "name": hosts.name,
+                "offering": "hosts",
+                "region": hosts.region,
+                "as_of": hosts.as_of,
+                "currency": hosts.currency,
+                "assumed": _assumed_host_prices(resolved),
+                "file_sha256": file_sha256(host_path) if host_path else None,
+            }
     return dict(sorted(tables.items()))
+
+
+def _assumed_host_prices(resolved: Any) -> list[str]:
+    """Host prices and figures of a fleet that are assumptions."""
+    fleet = resolved.fleet
+    used = {purchase_of(fleet, p) for p in ("committed", "on_demand", "spot")}
+    spec = fleet.spec
+    if not spec.committed_hosts:
+        used.discard(spec.commitment)
+    if spec.spot_share == 0:
+        used.discard("spot")
+    items = [
+        f"{spec.host_type}:{p}"
+        for p in sorted(used)
+        if p in fleet.host.prices and fleet.host.prices[p].assumed
+    ]
+    if fleet.table.cost_split.assumed:
+        items.append("cost_split")
+    return items
 
 
 def _assumed_limits(resolved: Any) -> list[str]:
@@ -295,7 +385,15 @@ def _warnings(result: SimulationResult) -> list[str]:
     notes = []
     horizon = result.scenario.horizon
     for resolved in result.platforms:
-        assumed = resolved.price_table.assumed_items
+        assumed = resolved.price_table.assumed_items if resolved.fleet is None else []
+        if resolved.fleet is not None and _assumed_host_prices(resolved):
+            notes.append(
+                f"{resolved.id}: assumed host figures ({', '.join(_assumed_host_prices(resolved))}) "
+                f"in {resolved.fleet.table.id}"
+            )
+        overhead = resolved.profile.overhead
+        if resolved.fleet is not None and overhead is not None and overhead.provenance.assumed:
+            notes.append(f"{resolved.id}: assumed per-sandbox overhead of {resolved.profile.id}")
         if assumed:
             notes.append(
                 f"{resolved.id}: assumed prices ({', '.join(assumed)}) in {resolved.price_table.id}"
@@ -379,4 +477,17 @@ def write_outputs(result: SimulationResult, out_dir: Path) -> dict[str, Path]:
     items_path = out_dir / "line_items.csv"
     frame: pd.DataFrame = result.mean_line_items()
     frame.to_csv(items_path, index=False, float_format="%.10g")
-    return {"summary": summary_path, "line_items": items_path}
+    paths = {"summary": summary_path, "line_items": items_path}
+    timelines = [
+        hosts_over_time(run.metrics.fleet.record).assign(platform=pid)
+        for pid, runs in result.runs.items()
+        for run in runs[:1]
+        if run.metrics.fleet is not None
+    ]
+    if timelines:
+        hosts_path = out_dir / "hosts.csv"
+        pd.concat(timelines, ignore_index=True).fillna(0).to_csv(
+            hosts_path, index=False, float_format="%.10g"
+        )
+        paths["hosts"] = hosts_path
+    return paths

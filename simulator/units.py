@@ -34,6 +34,7 @@ GIB_PER_UNIT: dict[str, float] = {
     "gb": 1e9 / 1024**3,
     "tb": 1e12 / 1024**3,
 }
+HOUR_S = 3600.0
 DAY_S = 86400.0
 MONTH_S = 30 * DAY_S
 """A billing month, by convention of this project: 30 days."""

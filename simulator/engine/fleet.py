@@ -71,6 +71,7 @@ class Host:
     sandboxes: set[int] = field(default_factory=set)
     gpus: HostGpus = field(default_factory=lambda: HostGpus(0))
     idle_since: float = math.nan
+    last_release_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class FleetEngine(DynamicEngine):
     # ------------------------------------------------------------------ time integrals
     def _account(self) -> None:
         """Integrate the fleet's state since the last change."""
-        now = self.env._now
+        now = min(self.env._now, self._horizon)  # figures are over the horizon
         elapsed = now - self._last_s
         if elapsed <= 0:
             return
@@ -153,9 +154,9 @@ class FleetEngine(DynamicEngine):
             self._alloc_int += elapsed * used.sum(0)
             self._cap_int += elapsed * capacity.sum(0)
             free = capacity - used
-            # free room is stranded where no sandbox of the platform fits, or on a host
-            # being drained (it takes no new sandboxes)
-            stranded = np.array([h.state == "draining" or not self._any_fits(h) for h in running])
+            # free room is stranded on a host open to placement where no sandbox of the
+            # platform fits in it (a draining host's room is being retired, not stranded)
+            stranded = np.array([h.state == "running" and not self._any_fits(h) for h in running])
             self._stranded_int += elapsed * free[stranded].sum(0)
             shares = used.sum(0)[:2] / self._capacity
             self._integrals["bound"] += elapsed * max(math.ceil(max(shares) - 1e-9), 0)
@@ -215,6 +216,7 @@ class FleetEngine(DynamicEngine):
         host.used = np.maximum(host.used - self._demand[w], 0.0)
         host.gpus.release(self.fleet.gpu_need_per_workload[w], self._grant[index] or GpuGrant())
         host.sandboxes.discard(index)
+        host.last_release_s = self.env._now
         self._in_system -= 1
         if not host.sandboxes and host.state in ("running", "draining"):
             host.idle_since = self.env._now
@@ -265,8 +267,13 @@ class FleetEngine(DynamicEngine):
         self._process()
 
     def _scale_out(self) -> None:
-        """A sandbox waits: boot a host unless one is already on its way."""
-        if not any(h.state == "booting" for h in self._hosts):
+        """A sandbox waits: take back a draining host, else boot one unless one is on its way."""
+        draining = [h for h in self._hosts if h.state == "draining"]
+        if draining:
+            self._account()
+            max(draining, key=lambda h: len(h.sandboxes)).state = "running"
+            self._wake(self.env._now)
+        elif not any(h.state == "booting" for h in self._hosts):
             self._start_host()
 
     def _autoscale(self) -> None:
@@ -284,8 +291,9 @@ class FleetEngine(DynamicEngine):
             elif utilisation < self.fleet.target_utilisation / 2 and len(running) > max(
                 self.fleet.min_hosts, self.fleet.committed_hosts, 1
             ):
+                # an empty host goes by itself after the cooldown; else drain the emptiest
                 busy = [h for h in running if h.sandboxes and h.purchase != "committed"]
-                if busy:
+                if busy and len(busy) == len(running):
                     victim = min(busy, key=lambda h: float((h.used / self._capacity).sum()))
                     victim.state = "draining"
         elif not any(h.state == "booting" for h in self._hosts) and self._waiting_work():
@@ -334,15 +342,18 @@ class FleetEngine(DynamicEngine):
 
     # ------------------------------------------------------------------ results
     def record(self) -> FleetRecord:
-        """Close the hosts still running (at the horizon, or when the last sandbox ends)."""
-        end = max(self._horizon, self.env._now)
-        self.env._now = end
+        """Close the fleet. Time integrals cover the horizon. A host is paid for until the
+        horizon, or after it until its last sandbox (requested within the horizon) ends:
+        past the horizon no new work comes, so the tail stands in for the work that was
+        already running when the horizon began."""
+        end = self._horizon
+        self.env._now = max(self.env._now, end)
         self._account()
         for host in self._hosts:
-            if host.state != "gone":
-                host.ended_s = end
+            if host.state != "gone" or host.ended_s > end:
+                host.ended_s = max(end, host.last_release_s, host.started_s)
                 if math.isnan(host.ready_s):
-                    host.ready_s = end
+                    host.ready_s = host.ended_s
         started = np.array([h.started_s for h in self._hosts])
         ended = np.array([h.ended_s for h in self._hosts])
         return FleetRecord(
