@@ -121,6 +121,17 @@ def _platform_table(result: SimulationResult, summary: dict[str, Any]) -> Table:
     return table
 
 
+def _priced_by(platform: Any) -> str:
+    """What a platform's bill comes from: its price table, or its fleet's hosts."""
+    if platform.fleet is None:
+        return str(platform.price_table.id)
+    fleet = platform.fleet
+    return (
+        f"fleet of {fleet.spec.host_type} ({fleet.table.id}, {fleet.capacity[0]:g} vCPU and "
+        f"{fleet.capacity[1]:g} GiB per host for sandboxes)"
+    )
+
+
 def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
@@ -369,7 +380,7 @@ def validate(scenario: str, pricing_dirs: tuple[str, ...]) -> None:
             for i in platform.workload_indices
         )
         out.print(
-            f"  {platform.id}: {platform.price_table.id}, {platform.launch_mode} launch, {shapes}"
+            f"  {platform.id}: {_priced_by(platform)}, {platform.launch_mode} launch, {shapes}"
         )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .catalog import Catalog
 from .engine.fleet import FleetModel
 from .errors import InputError
-from .gpus import COMPUTE_SLICES, MIG_PROFILES, GpuNeed, mig_profile
+from .gpus import MIG_PROFILES, GpuNeed, mig_profile
 from .hosts import HostPriceTable, HostType, Purchase
 from .platforms import PlatformProfile
 from .scenario import Fleet, GpuRequest, PlatformChoice, Scenario
@@ -140,17 +140,9 @@ def resolve_fleet(
             f"raise max_hosts to at least {max(scaling.min_hosts, spec.committed_hosts)}",
         )
     capacity = (
-        host.vcpu * spec.overcommit.get("vcpu", 1.0) - spec.reserved_for_system.get("vcpu", 0.0),
-        host.memory * spec.overcommit.get("memory", 1.0)
-        - spec.reserved_for_system.get("memory", 0.0),
+        host.vcpu * spec.overcommit.vcpu - spec.reserved_for_system.vcpu,
+        host.memory * spec.overcommit.memory - spec.reserved_for_system.memory,
     )
-    for ratio_name, ratio in spec.overcommit.items():
-        if ratio < 1:
-            raise error(
-                f"an overcommit ratio below 1 ({ratio:g} for {ratio_name}) wastes the host",
-                f"{where}.overcommit.{ratio_name}",
-                "use 1 (none) or more, e.g. vcpu: 2.0",
-            )
     if min(capacity) <= 0:
         raise error(
             f"the system's reserve leaves no room on a {spec.host_type}",
@@ -248,7 +240,7 @@ def _gpu_need(
         profile_mig = mig_profile(host.gpu_type, request.mig)
         return (
             GpuNeed(mig=profile_mig),
-            profile_mig.compute_slices / COMPUTE_SLICES,
+            GpuNeed(mig=profile_mig).units,
             f"gpu:{host.gpu_type}:mig-{profile_mig.name}",
         )
     if kind == "share":

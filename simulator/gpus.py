@@ -114,6 +114,13 @@ class GpuNeed:
     share: float = 0.0
 
     @property
+    def units(self) -> float:
+        """GPUs this takes: its count, a MIG instance's compute share, or its share."""
+        if self.mig is not None:
+            return self.mig.compute_slices / COMPUTE_SLICES
+        return float(self.whole) + self.share
+
+    @property
     def none(self) -> bool:
         """No GPU at all."""
         return self.whole == 0 and self.mig is None and self.share == 0.0

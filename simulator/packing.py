@@ -78,23 +78,35 @@ def _normalised(demands: FloatArray, capacity: FloatArray) -> FloatArray:
 
 
 def choose(policy: OnlinePolicy, free: FloatArray, demand: FloatArray) -> int:
-    """The host (row of ``free``, in shares of a host) a demand goes to, or -1 if none fits."""
+    """The host (row of ``free``, in shares of a host) a demand goes to, or -1 if none fits.
+
+    Rows of hosts that take nothing (booting, draining) may be given as negative room.
+    Works column by column: the engine calls this once per placement, so it must be cheap
+    for a few hosts and for hundreds.
+    """
     if free.shape[0] == 0:
         return -1
-    fits = np.all(free >= demand - TOLERANCE, axis=1)
-    candidates = np.flatnonzero(fits)
-    if candidates.size == 0:
-        return -1
+    fits = free[:, 0] >= demand[0] - TOLERANCE
+    for r in range(1, free.shape[1]):
+        fits &= free[:, r] >= demand[r] - TOLERANCE
     if policy == "first_fit":
-        return int(candidates[0])
-    room = free[candidates]
-    if policy == "best_fit":
-        return int(candidates[np.argmin((room - demand).sum(1))])
-    if policy == "worst_fit":
-        return int(candidates[np.argmax((room - demand).sum(1))])
+        first = int(fits.argmax())
+        return first if fits[first] else -1
     if policy == "dot_product":
-        return int(candidates[np.argmax(room @ demand)])
-    raise ValueError(f"unknown placement policy {policy!r}")
+        score = free[:, 0] * demand[0]
+        for r in range(1, free.shape[1]):
+            score = score + free[:, r] * demand[r]
+        pick = int(np.where(fits, score, -np.inf).argmax())
+    elif policy in ("best_fit", "worst_fit"):
+        room = free.sum(1)  # room left after placing differs by the same sum(demand)
+        pick = (
+            int(np.where(fits, room, np.inf).argmin())
+            if policy == "best_fit"
+            else int(np.where(fits, room, -np.inf).argmax())
+        )
+    else:
+        raise ValueError(f"unknown placement policy {policy!r}")
+    return pick if fits[pick] else -1
 
 
 def _size_order(norm: FloatArray, order: SizeOrder) -> npt.NDArray[np.int64]:
@@ -258,28 +270,29 @@ def exact(
         ) from error
     items = np.asarray(demands)
     n, d = items.shape
-    scale = 1000
-    sizes = np.rint(items / capacity * scale * scale).astype(int)
-    cap = scale * scale
+    cap = 1_000_000
+    # sizes round up (never down), so a packing the solver accepts is never over capacity
+    sizes = np.ceil(items / capacity * cap - 1e-6).astype(int)
     hosts = upper_bound or portfolio(demands, capacity).hosts
     model = cp_model.CpModel()
-    x = [[model.NewBoolVar(f"x{i}_{b}") for b in range(hosts)] for i in range(n)]
-    used = [model.NewBoolVar(f"u{b}") for b in range(hosts)]
+    x = [[model.new_bool_var(f"x{i}_{b}") for b in range(hosts)] for i in range(n)]
+    used = [model.new_bool_var(f"u{b}") for b in range(hosts)]
     for i in range(n):
-        model.AddExactlyOne(x[i])
+        model.add_exactly_one(x[i])
     for b in range(hosts):
         for r in range(d):
-            model.Add(sum(int(sizes[i, r]) * x[i][b] for i in range(n)) <= cap * used[b])
+            model.add(sum(int(sizes[i, r]) * x[i][b] for i in range(n)) <= cap * used[b])
         if b > 0:
-            model.Add(used[b] <= used[b - 1])
-    model.Minimize(sum(used))
+            model.add(used[b] <= used[b - 1])
+    model.minimize(sum(used))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = time_limit_s
-    status = solver.Solve(model)
+    status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
-    bins = [tuple(i for i in range(n) if solver.Value(x[i][b])) for b in range(hosts)]
+    bins = [tuple(i for i in range(n) if solver.value(x[i][b])) for b in range(hosts)]
     packing = Packing(tuple(b for b in bins if b), "exact-cp-sat")
+    packing.check(items, np.asarray(capacity, dtype=np.float64))
     return packing, status == cp_model.OPTIMAL
 
 

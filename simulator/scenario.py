@@ -217,6 +217,24 @@ def _default_boot() -> Any:
     return LogNormal(median=300.0, p95=600.0)
 
 
+class Overcommit(FrozenModel):
+    """How much more than a host has may be handed out, per resource."""
+
+    vcpu: float = Field(default=1.0, ge=1)
+    """vCPU overcommit ratio, e.g. 2.0 lets sandboxes be given twice the host's vCPU."""
+    memory: float = Field(default=1.0, ge=1)
+    """Memory overcommit ratio (above 1 risks sandboxes killed when memory runs out)."""
+
+
+class SystemReserve(FrozenModel):
+    """What each host keeps for its own system (kernel, agent, VMM manager)."""
+
+    vcpu: float = Field(default=0.0, ge=0)
+    """vCPU kept per host."""
+    memory: SizeGiB = 0.0
+    """Memory kept per host, e.g. "8GiB"."""
+
+
 class Fleet(FrozenModel):
     """A self-hosted fleet: what hosts, how sandboxes are placed on them, how it scales."""
 
@@ -238,10 +256,10 @@ class Fleet(FrozenModel):
     """Share of the hosts added by autoscaling that are spot (interruptible) hosts."""
     spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
     """Rate at which a spot host is taken back; its sandboxes are lost and retried."""
-    overcommit: dict[Literal["vcpu", "memory"], float] = Field(default_factory=dict)
+    overcommit: Overcommit = Field(default_factory=Overcommit)
     """Overcommit ratio per resource (e.g. vcpu: 2.0 lets twice the host's vCPU be allocated)."""
-    reserved_for_system: dict[Literal["vcpu", "memory"], float] = Field(default_factory=dict)
-    """vCPU and GiB per host kept for the host's own system."""
+    reserved_for_system: SystemReserve = Field(default_factory=SystemReserve)
+    """vCPU and memory per host kept for the host's own system."""
     placement: Literal["first_fit", "best_fit", "worst_fit", "dot_product"] = "best_fit"
     """How a sandbox picks its host."""
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)

@@ -376,7 +376,10 @@ def _assumed_limits(resolved: Any) -> list[str]:
         ("launch rate", profile.launch_rate.provenance if profile.launch_rate else None),
         ("max lifetime", profile.max_lifetime.provenance if profile.max_lifetime else None),
         ("shapes", profile.shapes.provenance),
-        ("pipeline", profile.pipeline.provenance if profile.pipeline else None),
+        (
+            "pipeline",
+            profile.pipeline.provenance if profile.pipeline and not resolved.fleet else None,
+        ),
     ]
     return [name for name, provenance in items if provenance is not None and provenance.assumed]
 

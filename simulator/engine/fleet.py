@@ -31,6 +31,10 @@ from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
 
 HostState = Literal["booting", "running", "draining", "gone"]
+CLOSED = -1.0
+"""Free room given for a host that takes no new sandboxes, so no demand fits it."""
+SCALE_OUT_EVERY_S = 1.0
+"""While hosts boot, the waiting queue is sized again at most this often."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ class Host:
     started_s: float
     ready_s: float = math.nan
     ended_s: float = math.nan
-    used: FloatArray = field(default_factory=lambda: np.zeros(2))
+    used: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """vCPU, GiB and GPUs its sandboxes hold."""
     sandboxes: set[int] = field(default_factory=set)
     gpus: HostGpus = field(default_factory=lambda: HostGpus(0))
     idle_since: float = math.nan
@@ -100,7 +105,12 @@ class FleetRecord:
 
 
 class FleetEngine(DynamicEngine):
-    """The general engine with a fleet of hosts as its capacity."""
+    """The general engine with a fleet of hosts as its capacity.
+
+    Per-host room is kept in arrays (free room in shares of a host, and which hosts take
+    new sandboxes), so a placement is a few vector operations whatever the fleet's size;
+    the time integrals are kept as running totals, updated when a host changes.
+    """
 
     def __init__(
         self,
@@ -118,20 +128,41 @@ class FleetEngine(DynamicEngine):
         self._rng = rng
         self._horizon = horizon_s
         self._workload = acts.workload_index.tolist()
+        self._workload_array = np.asarray(acts.workload_index)
         self._demand = np.asarray(fleet.demand_per_workload, dtype=np.float64).reshape(-1, 2)
         self._capacity = np.asarray(fleet.capacity, dtype=np.float64)
+        self._share = self._demand / self._capacity
+        self._needs = fleet.gpu_need_per_workload
+        self._gpu_units = np.array([need.units for need in self._needs] or [0.0])
+        self._any_gpu = any(not need.none for need in self._needs)
         self._hosts: list[Host] = []
+        self._free = np.zeros((0, 2))
+        """Free room per host in shares of a host (rows by host index; CLOSED unless running)."""
         self._host_of = [-1] * acts.size
         self._grant: list[GpuGrant | None] = [None] * acts.size
         self._chosen = -1
         self._chosen_grant: GpuGrant | None = None
         self._spot_counter = 0.0
         self._boot_block: list[float] = []
+        self._last_scale_out_s = -math.inf
+        # running totals of the fleet's state, and their integrals over the horizon
         self._last_s = 0.0
-        self._integrals = {"hosts": 0.0, "bound": 0.0}
-        self._alloc_int = np.zeros(3)
-        self._cap_int = np.zeros(3)
-        self._stranded_int = np.zeros(3)
+        self._running = 0
+        self._count: dict[HostState, int] = {"booting": 0, "running": 0, "draining": 0, "gone": 0}
+        # totals over running and draining hosts: vCPU, GiB, GPUs held; stranded room
+        self._used_total = [0.0, 0.0, 0.0]
+        self._stranded_of: dict[int, list[float]] = {}
+        self._stranded_total = [0.0, 0.0, 0.0]
+        self._host_int = 0.0
+        self._bound_int = 0.0
+        self._alloc_int = [0.0, 0.0, 0.0]
+        self._cap_int = [0.0, 0.0, 0.0]
+        self._stranded_int = [0.0, 0.0, 0.0]
+        self._capacity3 = [float(self._capacity[0]), float(self._capacity[1]), float(fleet.gpus)]
+        self._demand3 = [
+            [float(d[0]), float(d[1]), need.units]
+            for d, need in zip(self._demand, self._needs, strict=True)
+        ]
         self._peak = 0
         self.interruptions = 0
         self.lost = 0
@@ -141,57 +172,93 @@ class FleetEngine(DynamicEngine):
 
     # ------------------------------------------------------------------ time integrals
     def _account(self) -> None:
-        """Integrate the fleet's state since the last change."""
-        now = min(self.env._now, self._horizon)  # figures are over the horizon
+        """Integrate the fleet's totals since the last change (over the horizon only)."""
+        now = min(self.env._now, self._horizon)
         elapsed = now - self._last_s
         if elapsed <= 0:
             return
-        running = [h for h in self._hosts if h.state in ("running", "draining")]
-        self._integrals["hosts"] += elapsed * len(running)
+        running = self._running
         if running:
-            used = np.array([[*h.used, h.gpus.used_fraction()] for h in running])
-            capacity = np.array([[*self._capacity, self.fleet.gpus] for _ in running])
-            self._alloc_int += elapsed * used.sum(0)
-            self._cap_int += elapsed * capacity.sum(0)
-            free = capacity - used
-            # free room is stranded on a host open to placement where no sandbox of the
-            # platform fits in it (a draining host's room is being retired, not stranded)
-            stranded = np.array([h.state == "running" and not self._any_fits(h) for h in running])
-            self._stranded_int += elapsed * free[stranded].sum(0)
-            shares = used.sum(0)[:2] / self._capacity
-            self._integrals["bound"] += elapsed * max(math.ceil(max(shares) - 1e-9), 0)
+            used, capacity = self._used_total, self._capacity3
+            self._host_int += elapsed * running
+            for r in range(3):
+                self._alloc_int[r] += elapsed * used[r]
+                self._cap_int[r] += elapsed * running * capacity[r]
+                self._stranded_int[r] += elapsed * self._stranded_total[r]
+            share = max(used[0] / capacity[0], used[1] / capacity[1])
+            self._bound_int += elapsed * max(math.ceil(share - 1e-9), 0)
         self._last_s = now
 
-    def _any_fits(self, host: Host) -> bool:
-        free = self._capacity - host.used
-        for w, demand in enumerate(self._demand):
-            if (
-                np.all(demand <= free + 1e-9)
-                and host.gpus.find(self.fleet.gpu_need_per_workload[w]) is not None
-            ):
-                return True
-        return False
+    def _host_changed(self, host: Host) -> None:
+        """Refresh a host's row of free room and its stranded room (call after _account)."""
+        i = host.index
+        capacity = self._capacity3
+        if host.state == "running":
+            self._free[i, 0] = (capacity[0] - host.used[0]) / capacity[0]
+            self._free[i, 1] = (capacity[1] - host.used[1]) / capacity[1]
+        else:
+            self._free[i] = CLOSED  # takes no new sandboxes
+        stranded = self._stranded_room(host)
+        before = self._stranded_of.get(i)
+        for r in range(3):
+            self._stranded_total[r] += stranded[r] - (before[r] if before else 0.0)
+        self._stranded_of[i] = stranded
+
+    def _stranded_room(self, host: Host) -> list[float]:
+        """Free room on an open host that no sandbox shape of the platform fits in: vCPU and
+        memory where nothing fits, GPUs where no GPU shape fits."""
+        if host.state != "running":
+            return [0.0, 0.0, 0.0]
+        capacity = self._capacity3
+        free = [capacity[r] - host.used[r] for r in range(3)]
+        any_fits = gpu_fits = False
+        for demand, need in zip(self._demand3, self._needs, strict=True):
+            if demand[0] <= free[0] + 1e-9 and demand[1] <= free[1] + 1e-9:
+                if need.none:
+                    any_fits = True
+                elif host.gpus.find(need) is not None:
+                    any_fits = gpu_fits = True
+            if any_fits and (gpu_fits or not self._any_gpu):
+                break
+        return [
+            0.0 if any_fits else free[0],
+            0.0 if any_fits else free[1],
+            0.0 if gpu_fits or not self._any_gpu else free[2],
+        ]
+
+    def _set_state(self, host: Host, state: HostState) -> None:
+        """Move a host to ``state``, keeping the counts, totals and its rows."""
+        self._account()
+        was_up = host.state in ("running", "draining")
+        self._count[host.state] -= 1
+        self._count[state] += 1
+        host.state = state
+        is_up = state in ("running", "draining")
+        if was_up != is_up:
+            self._running += 1 if is_up else -1
+            sign = 1.0 if is_up else -1.0
+            for r in range(3):
+                self._used_total[r] += sign * host.used[r]
+        self._host_changed(host)
 
     # ------------------------------------------------------------------ capacity
     def _fits(self, index: int) -> bool:
         w = self._workload[index]
-        demand = self._demand[w]
-        need = self.fleet.gpu_need_per_workload[w]
-        open_hosts = [h for h in self._hosts if h.state == "running"]
-        if open_hosts:
-            free = np.array([(self._capacity - h.used) / self._capacity for h in open_hosts])
-            share = demand / self._capacity
-            candidates = (
-                [i for i, h in enumerate(open_hosts) if h.gpus.find(need) is not None]
-                if not need.none
-                else list(range(len(open_hosts)))
-            )
-            if candidates:
-                pick = choose(self.fleet.placement, free[candidates], share)
-                if pick >= 0:
-                    host = open_hosts[candidates[pick]]
-                    self._chosen, self._chosen_grant = host.index, host.gpus.find(need)
-                    return True
+        need = self._needs[w]
+        if self._running:
+            if need.none:
+                pick = choose(self.fleet.placement, self._free, self._share[w])
+            else:  # only hosts whose GPUs have room for the need
+                free = self._free.copy()
+                for host in self._hosts:
+                    if host.state == "running" and host.gpus.find(need) is None:
+                        free[host.index] = CLOSED
+                pick = choose(self.fleet.placement, free, self._share[w])
+            if pick >= 0:
+                host = self._hosts[pick]
+                self._chosen = pick
+                self._chosen_grant = None if need.none else host.gpus.find(need)
+                return True
         if self.fleet.scale_out_when_waiting:
             self._scale_out()
         return False
@@ -200,25 +267,41 @@ class FleetEngine(DynamicEngine):
         self._account()
         host = self._hosts[self._chosen]
         w = self._workload[index]
-        host.used = host.used + self._demand[w]
-        grant = self._chosen_grant or GpuGrant()
-        host.gpus.take(self.fleet.gpu_need_per_workload[w], grant)
+        need = self._needs[w]
+        if not need.none:
+            grant = self._chosen_grant or GpuGrant()
+            host.gpus.take(need, grant)
+            self._grant[index] = grant
+        demand = self._demand3[w]
+        for r in range(3):
+            host.used[r] += demand[r]
+            self._used_total[r] += demand[r]
         host.sandboxes.add(index)
         host.idle_since = math.nan
         self._host_of[index] = host.index
-        self._grant[index] = grant
         self._in_system += 1
+        self._host_changed(host)
 
     def _release(self, index: int) -> None:
         self._account()
         host = self._hosts[self._host_of[index]]
         w = self._workload[index]
-        host.used = np.maximum(host.used - self._demand[w], 0.0)
-        host.gpus.release(self.fleet.gpu_need_per_workload[w], self._grant[index] or GpuGrant())
+        need = self._needs[w]
+        if not need.none:
+            host.gpus.release(need, self._grant[index] or GpuGrant())
+        demand = self._demand3[w]
+        up = host.state in ("running", "draining")
+        for r in range(3):
+            host.used[r] = max(host.used[r] - demand[r], 0.0)
+            if up:
+                self._used_total[r] -= demand[r]
         host.sandboxes.discard(index)
+        if not host.sandboxes:
+            host.used = [0.0, 0.0, 0.0]  # no float residue on an empty host
         host.last_release_s = self.env._now
         self._in_system -= 1
-        if not host.sandboxes and host.state in ("running", "draining"):
+        self._host_changed(host)
+        if not host.sandboxes and up:
             host.idle_since = self.env._now
             self._release_after_cooldown(host)
 
@@ -229,13 +312,13 @@ class FleetEngine(DynamicEngine):
         return self._boot_block.pop()
 
     def _live(self) -> int:
-        return sum(h.state != "gone" for h in self._hosts)
+        return len(self._hosts) - self._count["gone"]
 
     def _start_host(self, ready_now: bool = False) -> None:
         if self._live() >= self.fleet.max_hosts:
             return
         self._account()
-        committed = sum(h.purchase == "committed" and h.state != "gone" for h in self._hosts)
+        committed = sum(h.purchase == "committed" for h in self._hosts)  # never released
         purchase: Literal["committed", "on_demand", "spot"] = "on_demand"
         if committed < self.fleet.committed_hosts:
             purchase = "committed"
@@ -248,17 +331,18 @@ class FleetEngine(DynamicEngine):
             len(self._hosts), purchase, "booting", self.env._now, gpus=HostGpus(self.fleet.gpus)
         )
         self._hosts.append(host)
+        self._count["booting"] += 1
+        self._free = np.vstack([self._free, np.full((1, 2), CLOSED)])
         if ready_now:
             self._host_ready(host)
         else:
             self.at(self.env._now + self._boot_time(), [lambda _event: self._host_ready(host)], 0)
 
     def _host_ready(self, host: Host) -> None:
-        self._account()
-        host.state = "running"
+        self._set_state(host, "running")
         host.ready_s = self.env._now
         host.idle_since = self.env._now
-        self._peak = max(self._peak, sum(h.state in ("running", "draining") for h in self._hosts))
+        self._peak = max(self._peak, self._running)
         if host.purchase == "spot" and self.fleet.spot_interruptions_per_s > 0:
             gap = self._rng.exponential(1.0 / self.fleet.spot_interruptions_per_s)
             self.at(self.env._now + gap, [lambda _event: self._interrupt(host)], 0)
@@ -267,13 +351,27 @@ class FleetEngine(DynamicEngine):
         self._process()
 
     def _scale_out(self) -> None:
-        """A sandbox waits: take back a draining host, else boot one unless one is on its way."""
-        draining = [h for h in self._hosts if h.state == "draining"]
-        if draining:
-            self._account()
-            max(draining, key=lambda h: len(h.sandboxes)).state = "running"
-            self._wake(self.env._now)
-        elif not any(h.state == "booting" for h in self._hosts):
+        """Sandboxes wait: take back a draining host, else boot the hosts the waiting work
+        needs by volume (less those already booting), as a cluster autoscaler does. Looked
+        at once per second of waiting at most, as the queue may be long."""
+        now = self.env._now
+        if self._count["draining"]:
+            draining = [h for h in self._hosts if h.state == "draining"]
+            self._set_state(max(draining, key=lambda h: len(h.sandboxes)), "running")
+            self._wake(now)
+            return
+        booting = self._count["booting"]
+        if booting and now - self._last_scale_out_s < SCALE_OUT_EVERY_S:
+            return
+        self._last_scale_out_s = now
+        waiting = [index for at, index in self._queue if at <= now]
+        if not waiting:
+            return
+        workloads = self._workload_array[waiting]
+        volume = self._demand[workloads].sum(0) / self._capacity
+        gpus = self._gpu_units[workloads].sum() / self.fleet.gpus if self.fleet.gpus else 0.0
+        needed = max(1, math.ceil(max(*volume, gpus) - 1e-9))
+        for _ in range(needed - booting):
             self._start_host()
 
     def _autoscale(self) -> None:
@@ -281,11 +379,12 @@ class FleetEngine(DynamicEngine):
         if not self.has_work():
             return
         self._account()
-        running = [h for h in self._hosts if h.state == "running"]
-        if running:
-            used = np.array([h.used for h in running]).sum(0)
-            utilisation = float(max(used / (self._capacity * len(running))))
-            booting = any(h.state == "booting" for h in self._hosts)
+        if self._running:
+            running = [h for h in self._hosts if h.state == "running"]
+            utilisation = max(
+                self._used_total[r] / (self._capacity3[r] * self._running) for r in range(2)
+            )
+            booting = self._count["booting"] > 0
             if utilisation > self.fleet.target_utilisation and not booting:
                 self._start_host()
             elif utilisation < self.fleet.target_utilisation / 2 and len(running) > max(
@@ -294,9 +393,14 @@ class FleetEngine(DynamicEngine):
                 # an empty host goes by itself after the cooldown; else drain the emptiest
                 busy = [h for h in running if h.sandboxes and h.purchase != "committed"]
                 if busy and len(busy) == len(running):
-                    victim = min(busy, key=lambda h: float((h.used / self._capacity).sum()))
-                    victim.state = "draining"
-        elif not any(h.state == "booting" for h in self._hosts) and self._waiting_work():
+                    victim = min(
+                        busy,
+                        key=lambda h: (
+                            h.used[0] / self._capacity3[0] + h.used[1] / self._capacity3[1]
+                        ),
+                    )
+                    self._set_state(victim, "draining")
+        elif not self._count["booting"] and self._waiting_work():
             self._start_host()
         self.at(self.env._now + self.fleet.interval_s, [lambda _event: self._autoscale()], 0)
 
@@ -319,11 +423,19 @@ class FleetEngine(DynamicEngine):
             return
         if self.env._now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9:
             return
-        alive = sum(h.state in ("running", "draining", "booting") for h in self._hosts)
-        if alive <= self.fleet.min_hosts:
+        if self._live() <= self.fleet.min_hosts:
             return
-        self._account()
-        host.state = "gone"
+        if host.state == "running" and self._running > 1:
+            # an empty host kept as headroom stays while the rest would be above target
+            rest = (
+                self._capacity3[0] * (self._running - 1),
+                self._capacity3[1] * (self._running - 1),
+            )
+            used = self._used_total
+            if max(used[0] / rest[0], used[1] / rest[1]) > self.fleet.target_utilisation:
+                self._release_after_cooldown(host)
+                return
+        self._set_state(host, "gone")
         host.ended_s = self.env._now
 
     def _interrupt(self, host: Host) -> None:
@@ -336,7 +448,7 @@ class FleetEngine(DynamicEngine):
         for index in lost:
             self.lost += 1
             self.restart(index)
-        host.state = "gone"
+        self._set_state(host, "gone")
         host.ended_s = self.env._now
         self._process()
 
@@ -362,11 +474,11 @@ class FleetEngine(DynamicEngine):
             ended_s=ended,
             host_seconds=float((ended - started).sum()),
             peak_hosts=self._peak,
-            mean_hosts=self._integrals["hosts"] / end if end > 0 else 0.0,
-            allocated_integral=self._alloc_int,
-            capacity_integral=self._cap_int,
-            stranded_integral=self._stranded_int,
-            lower_bound_integral=self._integrals["bound"],
+            mean_hosts=self._host_int / end if end > 0 else 0.0,
+            allocated_integral=np.array(self._alloc_int),
+            capacity_integral=np.array(self._cap_int),
+            stranded_integral=np.array(self._stranded_int),
+            lower_bound_integral=self._bound_int,
             interruptions=self.interruptions,
             lost_sandboxes=self.lost,
             host_of=np.asarray(self._host_of),

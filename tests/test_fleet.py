@@ -1,0 +1,426 @@
+"""Self-hosted fleets: capacity never exceeded, autoscaler invariants, host billing by hand."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simulator.distributions import Fixed
+from simulator.engine.activations import Activations
+from simulator.engine.fleet import FleetEngine, FleetModel, FleetRecord
+from simulator.errors import InputError, InputErrors
+from simulator.fleet_billing import host_costs
+from simulator.gpus import GpuNeed, mig_profile
+from simulator.runner import simulate
+from simulator.scenario import scenario_from_dict
+from support import scenario_dict, workload
+
+CAPACITY = (96.0, 384.0)
+
+
+def fleet_model(
+    demands: list[tuple[float, float]],
+    needs: list[GpuNeed] | None = None,
+    gpus: int = 0,
+    **overrides: Any,
+) -> FleetModel:
+    """A fleet of 96-vCPU, 384-GiB hosts for engine-level tests."""
+    base: dict[str, Any] = {
+        "host_type": "test",
+        "capacity": CAPACITY,
+        "gpus": gpus,
+        "placement": "best_fit",
+        "min_hosts": 0,
+        "max_hosts": 50,
+        "target_utilisation": 0.8,
+        "scale_out_when_waiting": True,
+        "boot_time": Fixed(value=60.0),
+        "idle_cooldown_s": 300.0,
+        "interval_s": 30.0,
+        "committed_hosts": 0,
+        "spot_share": 0.0,
+        "spot_interruptions_per_s": 0.0,
+        "demand_per_workload": tuple(demands),
+        "gpu_need_per_workload": tuple(needs or [GpuNeed() for _ in demands]),
+    }
+    base.update(overrides)
+    return FleetModel(**base)
+
+
+def run_fleet(
+    request_s: np.ndarray,
+    run_s: np.ndarray,
+    workload_index: np.ndarray,
+    model: FleetModel,
+    horizon_s: float,
+    seed: int = 1,
+) -> tuple[FleetEngine, Any, FleetRecord]:
+    acts = Activations.one_shot(request_s, run_s)
+    acts.workload_index[:] = workload_index
+    engine = FleetEngine(
+        acts, run_s, np.zeros(request_s.size), model, np.random.default_rng(seed), horizon_s
+    )
+    result = engine.run()
+    return engine, result, engine.record()
+
+
+def peak_load(start: np.ndarray, end: np.ndarray, amount: np.ndarray) -> float:
+    """Largest total ``amount`` held at once (ends before starts at the same instant)."""
+    times = np.concatenate([start, end])
+    deltas = np.concatenate([amount, -amount])
+    order = np.lexsort((deltas, times))  # at equal times, releases (negative) first
+    return float(np.cumsum(deltas[order]).max(initial=0.0))
+
+
+GPU_KINDS = st.sampled_from(["none", "whole", "mig", "share"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shapes=st.lists(
+        st.tuples(st.floats(0.25, 48.0), st.floats(0.5, 200.0), GPU_KINDS, st.integers(1, 4)),
+        min_size=1,
+        max_size=3,
+    ),
+    n=st.integers(20, 150),
+    rate=st.floats(0.01, 2.0),
+    mean_run=st.floats(5.0, 900.0),
+    policy=st.sampled_from(["first_fit", "best_fit", "worst_fit", "dot_product"]),
+    max_hosts=st.integers(1, 12),
+    spot=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_no_host_is_ever_over_capacity(
+    shapes: list[tuple[float, float, str, int]],
+    n: int,
+    rate: float,
+    mean_run: float,
+    policy: str,
+    max_hosts: int,
+    spot: bool,
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    needs = []
+    for _, _, kind, count in shapes:
+        if kind == "whole":
+            needs.append(GpuNeed(whole=count))
+        elif kind == "mig":
+            needs.append(
+                GpuNeed(
+                    mig=mig_profile(
+                        "a100-40gb", ["1g.5gb", "2g.10gb", "3g.20gb", "7g.40gb"][count - 1]
+                    )
+                )
+            )
+        elif kind == "share":
+            needs.append(GpuNeed(share=0.25 * count if count < 4 else 0.5))
+        else:
+            needs.append(GpuNeed())
+    model = fleet_model(
+        [(v, m) for v, m, _, _ in shapes],
+        needs,
+        gpus=8,
+        placement=policy,
+        max_hosts=max_hosts,
+        spot_share=0.5 if spot else 0.0,
+        spot_interruptions_per_s=1 / 600 if spot else 0.0,
+    )
+    request = np.cumsum(rng.exponential(1 / rate, n))
+    run = rng.exponential(mean_run, n)
+    which = rng.integers(0, len(shapes), n)
+    engine, result, record = run_fleet(request, run, which, model, float(request[-1]), seed)
+    # every sandbox eventually ran: hosts up to max_hosts always come
+    assert not np.isnan(result.admit_s).any()
+    host_of = record.host_of
+    demand = np.array(model.demand_per_workload)[which]
+    units = np.array([need.units for need in needs])[which]
+    for host in np.unique(host_of):
+        on = host_of == host
+        start, end = result.admit_s[on], result.end_s[on]
+        for amount, limit in (
+            (demand[on, 0], CAPACITY[0]),
+            (demand[on, 1], CAPACITY[1]),
+            (units[on], 8.0),
+        ):
+            assert peak_load(start, end, amount) <= limit + 1e-6
+        # and only while the host was alive
+        assert start.min() >= record.started_s[host] - 1e-9
+        assert end.max() <= record.ended_s[host] + 1e-9
+    alive = peak_load(record.started_s, record.ended_s, np.ones(record.started_s.size))
+    assert alive <= max_hosts
+    if not spot:
+        assert engine.lost == 0
+    assert engine.lost >= engine.interruptions * 0  # counted, never negative
+    assert sum(engine.retries) == engine.lost
+
+
+def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:
+    """A burst of 40 half-host sandboxes on an empty fleet boots 20 hosts together; every
+    sandbox waits exactly the boot time."""
+    model = fleet_model([(48.0, 100.0)], min_hosts=0, max_hosts=100, target_utilisation=1.0)
+    n = 40
+    _, result, record = run_fleet(np.zeros(n), np.full(n, 600.0), np.zeros(n, int), model, 3600.0)
+    assert record.started_s.size == 20
+    assert np.all(record.started_s == 0.0)
+    assert np.allclose(result.admit_s, 60.0)
+    # each host goes one cooldown (300 s) after its sandboxes end at 660 s
+    assert np.allclose(record.ended_s, 960.0)
+
+
+def test_target_utilisation_keeps_headroom_without_thrashing() -> None:
+    """At a target of 0.8, 20 hosts' worth of work holds 25 hosts: the five empty ones are
+    headroom, kept (not released and booted again) while the work lasts."""
+    model = fleet_model([(48.0, 100.0)], min_hosts=0, max_hosts=100, target_utilisation=0.8)
+    n = 40
+    _, result, record = run_fleet(np.zeros(n), np.full(n, 3000.0), np.zeros(n, int), model, 3600.0)
+    assert record.started_s.size == 25
+    assert record.peak_hosts == 25
+    assert np.allclose(result.admit_s, 60.0)
+
+
+def test_autoscaler_never_leaves_min_or_max() -> None:
+    model = fleet_model([(8.0, 16.0)], min_hosts=2, max_hosts=5, idle_cooldown_s=120.0)
+    rng = np.random.default_rng(3)
+    n = 3000
+    request = np.sort(rng.uniform(0, 20_000, n))
+    # a wave: busy in the middle of the horizon, quiet at both ends
+    run = np.where((request > 6000) & (request < 12_000), 900.0, 30.0)
+    horizon = 30_000.0
+    _engine, result, record = run_fleet(request, run, np.zeros(n, int), model, horizon)
+    changes = np.unique(np.concatenate([record.started_s, record.ended_s]))
+    for t in changes[changes < horizon]:
+        alive = np.count_nonzero((record.started_s <= t) & (record.ended_s > t))
+        assert 2 <= alive <= 5
+    assert record.peak_hosts == 5  # the wave needs more than five hosts' worth
+    assert np.nanmax(result.admit_s - request) > 0  # so work waited for capacity
+    # after the work the extra hosts went (one cooldown after emptying); the minimum stayed
+    staying = record.ended_s == horizon
+    assert np.count_nonzero(staying) == 2
+    assert np.all(record.ended_s[~staying] < request[-1] + 1000)
+
+
+def test_hosts_released_after_cooldown_are_not_billed_beyond_it() -> None:
+    model = fleet_model(
+        [(48.0, 100.0)], min_hosts=0, max_hosts=10, idle_cooldown_s=300.0, target_utilisation=1.0
+    )
+    _, _result, record = run_fleet(np.zeros(4), np.full(4, 100.0), np.zeros(4, int), model, 7200.0)
+    # two hosts boot at 0, run sandboxes 60..160, stay empty for the 300 s cooldown
+    assert record.started_s.size == 2
+    assert np.allclose(record.ended_s, 160.0 + 300.0)
+    assert record.host_seconds == pytest.approx(2 * 460.0)
+
+
+def test_spot_interruptions_lose_and_restart_sandboxes() -> None:
+    model = fleet_model(
+        [(4.0, 8.0)],
+        min_hosts=0,
+        max_hosts=20,
+        spot_share=1.0,
+        spot_interruptions_per_s=1 / 1800,
+    )
+    rng = np.random.default_rng(5)
+    n = 2000
+    request = np.sort(rng.uniform(0, 36_000, n))
+    engine, result, record = run_fleet(
+        request, np.full(n, 1200.0), np.zeros(n, int), model, 36_000.0, 5
+    )
+    assert engine.interruptions > 0
+    assert engine.lost > 0
+    assert set(record.purchase) == {"spot"}
+    # every lost sandbox ran again to completion: it ends a full run after its last start
+    assert np.allclose(result.end_s - result.admit_s, 1200.0)
+    assert sum(engine.retries) == engine.lost
+
+
+def _fleet_scenario(**fleet: Any) -> dict[str, Any]:
+    spec = {"host_prices": "aws-ec2-us-east-1", "host_type": "m5.metal", **fleet}
+    return scenario_dict(
+        horizon="1h",
+        replications=1,
+        workloads=[
+            workload(
+                arrivals={"kind": "burst", "count": 10, "at": "0s"},
+                duration={"kind": "fixed", "value": "10m"},
+                shape={"vcpu": 2, "memory": "4GiB"},
+            )
+        ],
+        platforms=[{"profile": "firecracker", "id": "fleet", "fleet": spec}],
+    )
+
+
+def test_fleet_cost_by_hand() -> None:
+    """One m5.metal for an hour, 10 sandboxes of 2 vCPU and 4 GiB (plus Firecracker's
+    5 MiB) for 10 minutes each: the bill and its showback, worked by hand."""
+    data = _fleet_scenario(autoscaling={"min_hosts": 1, "max_hosts": 1})
+    result = simulate(scenario_from_dict(data))
+    items = result.line_items()
+    host_usd = 4.608  # m5.metal on demand, USD per hour, for the one-hour horizon
+    assert items["cost_usd"].sum() == pytest.approx(host_usd, rel=1e-12)
+    per_host_second = 4.608 / 3600
+    vcpu_weight, gib_weight = 96 * 0.031611, 384 * 0.004237
+    vcpu_rate = per_host_second * vcpu_weight / (vcpu_weight + gib_weight) / 96
+    gib_rate = per_host_second * gib_weight / (vcpu_weight + gib_weight) / 384
+    # a sandbox holds its room from placement (launch included) to its end
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    held_s = float((usage.end_s - usage.admit_s).sum())
+    assert 10 * 600.0 < held_s < 10 * 600.5  # ten 10-minute runs and ~0.13 s launches
+    vcpu = items[items["item"] == "host:vcpu"].iloc[0]
+    memory = items[items["item"] == "host:memory"].iloc[0]
+    assert vcpu["quantity"] == pytest.approx(held_s * 2)
+    assert vcpu["cost_usd"] == pytest.approx(held_s * 2 * vcpu_rate, rel=1e-12)
+    assert memory["quantity"] == pytest.approx(held_s * (4 + 5 / 1024))
+    assert memory["cost_usd"] == pytest.approx(held_s * (4 + 5 / 1024) * gib_rate, rel=1e-12)
+    idle = items[items["component"] == "idle"]["cost_usd"].sum()
+    assert idle == pytest.approx(host_usd - vcpu["cost_usd"] - memory["cost_usd"], rel=1e-12)
+    summary = result.summary()["platforms"]["fleet"]
+    assert summary["hosts"]["host_hours"] == pytest.approx(1.0)
+    assert summary["utilisation"]["vcpu"] == pytest.approx(held_s * 2 / (96 * 3600), rel=1e-12)
+    assert summary["cost_usd"]["per_month"]["mean"] == pytest.approx(host_usd * 24 * 30)
+
+
+def test_committed_and_overcommitted_fleet_cost_by_hand() -> None:
+    """A committed reserved host plus overcommit 2:1 and a system reserve: the reserved
+    price for the whole horizon, and vCPU rates over the room a host offers."""
+    data = _fleet_scenario(
+        committed_hosts=1,
+        commitment="reserved_1y",
+        overcommit={"vcpu": 2},
+        reserved_for_system={"vcpu": 2, "memory": "8GiB"},
+        autoscaling={"min_hosts": 1, "max_hosts": 1},
+    )
+    result = simulate(scenario_from_dict(data))
+    items = result.line_items()
+    assert items["cost_usd"].sum() == pytest.approx(2.765, rel=1e-12)  # reserved_1y, 1 h
+    vcpu_weight, gib_weight = 96 * 0.031611, 384 * 0.004237
+    vcpu_rate = 2.765 / 3600 * vcpu_weight / (vcpu_weight + gib_weight) / (96 * 2 - 2)
+    vcpu = items[items["item"] == "host:vcpu"].iloc[0]
+    assert vcpu["rate_usd"] == pytest.approx(vcpu_rate, rel=1e-12)
+    fleet = result.summary()["platforms"]["fleet"]
+    assert fleet["hosts"]["by_purchase"]["committed"]["price"] == "reserved_1y"
+    assert fleet["fleet"]["capacity_per_host"] == {"vcpu": 190.0, "memory_gib": 376.0, "gpus": 0}
+
+
+def test_host_billing_minimum_and_increment() -> None:
+    """EC2 bills per second with a 60-second minimum per host start."""
+    data = _fleet_scenario(autoscaling={"min_hosts": 0, "max_hosts": 3})
+    result = simulate(scenario_from_dict(data))
+    resolved = result.platform("fleet").fleet
+    assert resolved is not None
+    record = FleetRecord(
+        purchase=("on_demand", "on_demand", "spot"),
+        started_s=np.array([0.0, 100.0, 0.0]),
+        ended_s=np.array([10.0, 100.4, 3600.0]),
+        host_seconds=0.0,
+        peak_hosts=0,
+        mean_hosts=0.0,
+        allocated_integral=np.zeros(3),
+        capacity_integral=np.zeros(3),
+        stranded_integral=np.zeros(3),
+        lower_bound_integral=0.0,
+        interruptions=0,
+        lost_sandboxes=0,
+        host_of=np.empty(0, dtype=np.int64),
+        span_s=3600.0,
+    )
+    seconds, cost = host_costs(record, resolved)
+    assert list(seconds) == [60.0, 60.0, 3600.0]
+    assert cost[0] == pytest.approx(60 * 4.608 / 3600)
+    assert cost[2] == pytest.approx(1.613)  # an hour of spot
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        ({"profile": "e2b"}, "platforms[0].fleet", "managed platform"),
+        ({"fleet": {"host_type": "m9.huge"}}, "platforms[0].fleet.host_type", "no host type"),
+        (
+            {"fleet": {"host_prices": "nowhere"}},
+            "platforms[0].fleet.host_prices",
+            "unknown host price",
+        ),
+        ({"quota": 10}, "platforms[0].quota", "does not apply to a fleet"),
+        (
+            {"fleet": {"spot_interruptions_per_hour": 1}},
+            "spot_interruptions_per_hour",
+            "no host is spot",
+        ),
+        (
+            {"fleet": {"autoscaling": {"min_hosts": 5, "max_hosts": 2}}},
+            "max_hosts",
+            "must not exceed",
+        ),
+        ({"discount": "savings_plan_1y"}, "platforms[0].discount", "named discount"),
+        ({"fleet": {"reserved_for_system": {"vcpu": 96}}}, "reserved_for_system", "no room"),
+        (
+            {"fleet": {"host_type": "p5.48xlarge", "purchase": "reserved_3y"}},
+            "purchase",
+            "no reserved_3y price",
+        ),
+    ],
+)
+def test_fleet_input_errors(change: dict[str, Any], field: str, text: str) -> None:
+    data = _fleet_scenario()
+    platform = data["platforms"][0]
+    for key, value in change.items():
+        if key == "fleet":
+            platform["fleet"] = {**platform["fleet"], **value}
+        else:
+            platform[key] = value
+    with pytest.raises((InputError, InputErrors)) as caught:
+        simulate(scenario_from_dict(data))
+    message = str(caught.value)
+    assert field in message
+    assert text in message
+
+
+@pytest.mark.parametrize(
+    ("profile", "gpu", "host", "text"),
+    [
+        ("firecracker", {"type": "a100-40gb", "count": 1}, "p4d.24xlarge", "cannot run this shape"),
+        ("gvisor", {"type": "a100-40gb", "mig": "1g.5gb"}, "p4d.24xlarge", "a MIG instance"),
+        ("kata-qemu-gpu", {"type": "a100-40gb", "share": 0.5}, "p4d.24xlarge", "time-sliced"),
+        ("gvisor", {"type": "h100", "count": 1}, "p4d.24xlarge", "has a100-40gb"),
+        ("gvisor", {"type": "a100-40gb", "count": 1}, "m5.metal", "has none"),
+    ],
+)
+def test_gpu_requests_checked_against_isolation_and_host(
+    profile: str, gpu: dict[str, Any], host: str, text: str
+) -> None:
+    data = _fleet_scenario(host_type=host)
+    data["platforms"][0]["profile"] = profile
+    data["workloads"][0]["shape"] = {"vcpu": 4, "memory": "16GiB", "gpu": gpu}
+    with pytest.raises((InputError, InputErrors)) as caught:
+        simulate(scenario_from_dict(data))
+    assert text in str(caught.value)
+
+
+def test_gpu_fleet_line_items_name_the_slice() -> None:
+    data = _fleet_scenario(host_type="p4d.24xlarge", autoscaling={"min_hosts": 1, "max_hosts": 1})
+    data["platforms"][0]["profile"] = "kata-qemu-gpu"
+    data["workloads"][0]["shape"] = {
+        "vcpu": 4,
+        "memory": "16GiB",
+        "gpu": {"type": "a100-40gb", "mig": "3g.20gb"},
+    }
+    result = simulate(scenario_from_dict(data))
+    items = result.line_items()
+    gpu = items[items["component"] == "gpu"]
+    assert list(gpu["item"]) == ["gpu:a100-40gb:mig-3g.20gb"]
+    # ten 3g.20gb instances fit five A100s (two per GPU), each 3/7 of a GPU
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    held_s = float((usage.end_s - usage.admit_s).sum())
+    assert gpu["quantity"].iloc[0] == pytest.approx(held_s * 3 / 7, rel=1e-12)
+    assert items["cost_usd"].sum() == pytest.approx(21.96, rel=1e-12)
+    assert math.isclose(
+        result.summary()["platforms"]["fleet"]["utilisation"]["gpu"],
+        held_s * 3 / 7 / (8 * 3600),
+        rel_tol=1e-12,
+    )
