@@ -8,6 +8,10 @@ Typical use::
     scenario = ss.load_scenario("coding-agent-fleet")
     result = ss.simulate(scenario, replications=5)
     result.summary()["platforms"]["aws-fargate"]["cost_usd"]["per_month"]
+
+Self-hosted fleets: ``ss.pack_shapes("shapes.csv", "m5.metal")`` packs shapes offline;
+``ss.breakeven(scenario, "firecracker-m5-metal", ["e2b"])`` finds the daily volume
+above which a fleet is cheaper than each managed platform.
 """
 
 from __future__ import annotations
@@ -15,10 +19,15 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .billing import BillingInputs, bill, billed_seconds, price_quantities, usage_quantities
+from .breakeven import BreakevenResult, breakeven, scale_volume
 from .catalog import Catalog, load_catalog
 from .distributions import DistributionSpec
 from .errors import InputError
+from .fleet_billing import bill_fleet
+from .fleet_metrics import FleetMetrics, hosts_over_time
 from .metrics import RunMetrics, run_metrics
+from .offline_pack import PackReport, pack_shapes, read_shapes
+from .packing import lower_bound, pack
 from .resolve import ResolvedPlatform, resolve_platforms
 from .runner import SimulationResult, billing_inputs, simulate
 from .scenario import Scenario, load_scenario, scenario_from_dict
@@ -30,10 +39,13 @@ from .workload import SampledWorkload, sample_workloads
 
 __all__ = [
     "BillingInputs",
+    "BreakevenResult",
     "Catalog",
     "DistributionSpec",
+    "FleetMetrics",
     "InputError",
     "Objective",
+    "PackReport",
     "ResolvedPlatform",
     "RoundedShape",
     "RunMetrics",
@@ -44,16 +56,24 @@ __all__ = [
     "Usage",
     "__version__",
     "bill",
+    "bill_fleet",
     "billed_seconds",
     "billing_inputs",
+    "breakeven",
     "build_summary",
+    "hosts_over_time",
     "load_catalog",
     "load_scenario",
+    "lower_bound",
+    "pack",
+    "pack_shapes",
     "price_quantities",
+    "read_shapes",
     "resolve_platforms",
     "round_shape",
     "run_metrics",
     "sample_workloads",
+    "scale_volume",
     "scenario_from_dict",
     "simulate",
     "size",

@@ -20,6 +20,7 @@ from rich.table import Table
 from . import __version__
 from .catalog import Catalog, bundled_dir, load_catalog
 from .errors import InputError
+from .hosts import Purchase
 from .platforms import PlatformProfile
 from .pricing import PriceTable
 from .resolve import resolve_platforms, scenario_catalog
@@ -462,6 +463,280 @@ def pricing_show(table_id: str, pricing_dirs: tuple[str, ...]) -> None:
     for line in _describe_table(price_table):
         out.print(line, markup=False)
     out.print(f"  file: {catalog.file_of(f'pricing:{table_id}')}", markup=False)
+
+
+@pricing.command("hosts")
+@pricing_dir_option
+def pricing_hosts(pricing_dirs: tuple[str, ...]) -> None:
+    """List host types for self-hosted fleets, with their prices per hour."""
+    catalog = _catalog(pricing_dirs)
+    table = Table(title="host types (USD per host-hour)", title_justify="left")
+    purchases: tuple[Purchase, ...] = (
+        "on_demand",
+        "reserved_1y",
+        "reserved_3y",
+        "savings_plan_1y",
+        "spot",
+    )
+    for column in ("table", "host type", "vCPU", "GiB", "GPUs", *purchases):
+        table.add_column(column, justify="left" if column in ("table", "host type") else "right")
+    for host_table in sorted(catalog.host_tables.values(), key=lambda t: t.id):
+        for name, host in host_table.hosts.items():
+            prices = []
+            for purchase in purchases:
+                rate = host.prices.get(purchase)
+                prices.append(
+                    "-"
+                    if rate is None
+                    else f"{rate.usd_per_second * 3600:,.3f}{'*' if rate.assumed else ''}"
+                )
+            gpus = f"{host.gpus} x {host.gpu_type}" if host.gpus else "-"
+            table.add_row(host_table.id, name, f"{host.vcpu:g}", f"{host.memory:g}", gpus, *prices)
+    out.print(table)
+    out.print(
+        "* assumed (see the table file for its source); billing per second, 60 s minimum on EC2"
+    )
+
+
+@cli.command("pack")
+@click.argument("shapes", type=click.Path(dir_okay=False))
+@click.option(
+    "--host",
+    "host_type",
+    required=True,
+    help="Host type, e.g. m5.metal (see `sandsim pricing hosts`).",
+)
+@click.option("--host-prices", help="Host price table id, when the host type is in several.")
+@click.option(
+    "--method",
+    type=click.Choice(["portfolio", "ffd", "bfd", "bin_centric"]),
+    default="portfolio",
+    show_default=True,
+    help="Offline packer.",
+)
+@click.option(
+    "--profile",
+    help="Add this self-hosted isolation profile's per-sandbox overhead (e.g. firecracker).",
+)
+@click.option(
+    "--overcommit-vcpu", type=float, default=1.0, show_default=True, help="vCPU overcommit ratio."
+)
+@click.option(
+    "--reserve-vcpu",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="vCPU kept per host for the system.",
+)
+@click.option(
+    "--reserve-memory", default="0", show_default=True, help="Memory kept per host, e.g. 8GiB."
+)
+@click.option(
+    "--exact",
+    "exact_s",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Also solve exactly with OR-Tools (the 'exact' extra), for at most this many seconds.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    help="Write each sandbox's host to this CSV.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pricing_dir_option
+def pack_command(
+    shapes: str,
+    host_type: str,
+    host_prices: str | None,
+    method: str,
+    profile: str | None,
+    overcommit_vcpu: float,
+    reserve_vcpu: float,
+    reserve_memory: str,
+    exact_s: float | None,
+    out_path: str | None,
+    as_json: bool,
+    pricing_dirs: tuple[str, ...],
+) -> None:
+    """Pack the sandbox shapes in SHAPES (CSV: vcpu, memory[, gpus, count, name]) on hosts."""
+    from .offline_pack import pack_shapes
+    from .units import parse_size_gib
+
+    catalog = _catalog(pricing_dirs)
+    overhead = 0.0
+    if profile is not None:
+        chosen = catalog.profile(profile, source="--profile")
+        if not chosen.self_hosted or chosen.overhead is None:
+            raise InputError(
+                f"{profile} is not a self-hosted isolation profile",
+                source="--profile",
+                fix="use one of: "
+                + ", ".join(sorted(p.id for p in catalog.profiles.values() if p.self_hosted)),
+            )
+        overhead = chosen.overhead.memory
+    try:
+        reserve_gib = parse_size_gib(reserve_memory)
+    except ValueError as error:
+        raise InputError(
+            str(error), source="--reserve-memory", fix="write a size such as 8GiB"
+        ) from None
+    if exact_s is not None:
+        try:
+            import ortools  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "the exact packer needs OR-Tools",
+                source="--exact",
+                fix="pip install 'sandsim[exact]', or leave out --exact",
+            ) from None
+    report = pack_shapes(
+        shapes,
+        host_type,
+        host_prices=host_prices,
+        method=method,
+        overcommit_vcpu=overcommit_vcpu,
+        reserve_vcpu=reserve_vcpu,
+        reserve_memory_gib=reserve_gib,
+        overhead_memory_gib=overhead,
+        exact_time_limit_s=exact_s,
+        catalog=catalog,
+    )
+    if out_path:
+        report.assignment.to_csv(out_path, index=False)
+    if as_json:
+        click.echo(json.dumps(report.summary(), indent=2))
+        return
+    use = report.utilisation
+    out.print(
+        f"{report.sandboxes:,} sandboxes on {report.hosts:,} x {report.host_type} ({report.method}); "
+        f"lower bound {report.lower_bound:,} ({report.gap_to_bound:+,} hosts)"
+    )
+    if exact_s is not None:
+        if report.optimum is None:
+            out.print(f"exact: no solution within {exact_s:g} s")
+        else:
+            kind = "optimum" if report.proven_optimal else "best found (not proven)"
+            out.print(
+                f"exact: {kind} {report.optimum:,} hosts ({report.hosts - report.optimum:+,} for the heuristic)"
+            )
+    shares = ", ".join(f"{name} {value:.1%}" for name, value in use.items() if value is not None)
+    out.print(f"utilisation of the hosts used: {shares}")
+    out.print(
+        f"cost at the on-demand price ({report.host_prices}): {_usd(report.usd_per_hour)}/hour, "
+        f"{_usd(report.usd_per_hour * 720)}/month"
+    )
+    if out_path:
+        out.print(f"wrote {out_path}")
+
+
+@cli.command("breakeven")
+@click.argument("scenario")
+@click.option(
+    "--platform",
+    "self_platform",
+    required=True,
+    help="The self-hosted platform id (it has a fleet).",
+)
+@click.option(
+    "--vs",
+    "versus",
+    multiple=True,
+    required=True,
+    help="A managed platform id to compare with (repeatable).",
+)
+@click.option(
+    "--factors",
+    help="Volume factors to try, comma-separated (default: 1/16x to 16x in 9 steps).",
+)
+@click.option(
+    "--replications",
+    type=click.IntRange(min=1),
+    help="Replications per volume [default: the scenario's].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for breakeven.csv and breakeven.png [default: results/<scenario>-breakeven].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pricing_dir_option
+def breakeven_command(
+    scenario: str,
+    self_platform: str,
+    versus: tuple[str, ...],
+    factors: str | None,
+    replications: int | None,
+    out_dir: str | None,
+    as_json: bool,
+    pricing_dirs: tuple[str, ...],
+) -> None:
+    """Sweep SCENARIO's volume: where does the fleet PLATFORM get cheaper than each --vs?"""
+    from .breakeven import DEFAULT_FACTORS, breakeven
+
+    loaded = load_scenario(scenario)
+    chosen = DEFAULT_FACTORS
+    if factors:
+        try:
+            chosen = tuple(float(f) for f in factors.split(",") if f.strip())
+        except ValueError:
+            raise InputError(
+                f"--factors {factors!r} is not a list of numbers",
+                source="--factors",
+                fix="write numbers separated by commas, e.g. 0.25,1,4",
+            ) from None
+        if len(chosen) < 2:
+            raise InputError("give at least two factors", source="--factors", fix="e.g. 0.25,1,4")
+    target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-breakeven"
+    _check_writable(target)
+    progress = None
+    if not as_json and err.is_terminal:
+
+        def progress(done: int, total: int) -> None:
+            err.print(f"\r  volume {done}/{total}", end="")
+
+    result = breakeven(
+        loaded,
+        self_platform,
+        list(versus),
+        factors=chosen,
+        replications=replications,
+        pricing_dirs=pricing_dirs,
+        progress=progress,
+    )
+    if progress is not None:
+        err.print()
+    csv_path = target / "breakeven.csv"
+    result.costs.to_csv(csv_path, index=False, float_format="%.10g")
+    png_path = result.plot(target / "breakeven.png")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "self_platform": result.self_platform,
+                    "costs": result.costs.to_dict("records"),
+                    "crossings": [c.__dict__ for c in result.crossings],
+                },
+                indent=2,
+            )
+        )
+        return
+    table = Table(title=f"monthly cost by daily volume ({loaded.name})", title_justify="left")
+    table.add_column("per day", justify="right")
+    platforms_in_order = list(dict.fromkeys(result.costs["platform"]))
+    for platform_id in platforms_in_order:
+        table.add_column(platform_id, justify="right")
+    for volume, rows in result.costs.groupby("daily_volume", sort=True):
+        cells = []
+        for platform_id in platforms_in_order:
+            row = rows[rows["platform"] == platform_id].iloc[0]
+            cells.append(_usd(row["per_month_usd"]) + ("" if row["keeps_up"] else " (behind)"))
+        table.add_row(f"{volume:,.0f}", *cells)
+    out.print(table)
+    for crossing in result.crossings:
+        out.print(f"{crossing.platform}: {crossing.note}")
+    out.print(f"wrote {csv_path} and {png_path}")
 
 
 @cli.group()

@@ -1,0 +1,303 @@
+"""Pack a list of sandbox shapes onto hosts of one type, offline: how many hosts, how far
+from the lower bound (and from the optimum, with the exact extra), how full each host is,
+and what the hosts cost. Serves `sandsim pack SHAPES.csv --host TYPE` and the notebook API.
+
+The shapes file is a CSV with a header: ``vcpu`` and ``memory`` (GiB, or with a unit such
+as "512MiB"), optionally ``gpus`` (whole GPUs, or a fraction for a share of one),
+``count`` (how many sandboxes of the row; default 1) and ``name``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Catalog, load_catalog
+from .errors import InputError
+from .hosts import HostType
+from .packing import Packing, exact, lower_bound, pack
+from .units import HOUR_S, MONTH_S, parse_size_gib
+
+PACK_METHODS = ("portfolio", "ffd", "bfd", "bin_centric")
+
+
+@dataclass(frozen=True)
+class PackReport:
+    """An offline packing of shapes on one host type."""
+
+    host_type: str
+    host_prices: str
+    capacity: tuple[float, float, float]
+    """vCPU, GiB and GPUs a host offers (after overcommit and reserve)."""
+    method: str
+    sandboxes: int
+    hosts: int
+    lower_bound: int
+    optimum: int | None
+    """The exact solver's result (None: not asked, or not found in time)."""
+    proven_optimal: bool
+    utilisation: dict[str, float | None]
+    """Allocated over offered, per resource, over the hosts used."""
+    per_host: pd.DataFrame
+    """One row per host: sandboxes, vcpu, memory_gib, gpus, and their shares."""
+    assignment: pd.DataFrame
+    """One row per sandbox: its shape row, name and host."""
+    usd_per_hour: float
+    """The hosts at the on-demand price."""
+
+    @property
+    def gap_to_bound(self) -> int:
+        """Hosts above the volume lower bound."""
+        return self.hosts - self.lower_bound
+
+    def summary(self) -> dict[str, Any]:
+        """The report as plain data (for JSON)."""
+        return {
+            "host_type": self.host_type,
+            "host_prices": self.host_prices,
+            "capacity_per_host": dict(
+                zip(("vcpu", "memory_gib", "gpus"), self.capacity, strict=True)
+            ),
+            "method": self.method,
+            "sandboxes": self.sandboxes,
+            "hosts": self.hosts,
+            "lower_bound": self.lower_bound,
+            "gap_to_bound": self.gap_to_bound,
+            "optimum": self.optimum,
+            "proven_optimal": self.proven_optimal,
+            "utilisation": self.utilisation,
+            "usd_per_hour": self.usd_per_hour,
+            "usd_per_month": self.usd_per_hour * MONTH_S / HOUR_S,
+        }
+
+
+def read_shapes(path: str | Path) -> pd.DataFrame:
+    """Shapes from a CSV, one row per sandbox (``count`` expanded), checked row by row."""
+    source = str(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except FileNotFoundError:
+        raise InputError("shapes file not found", source=source, fix="check the path") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(
+            f"not a readable CSV: {error}",
+            source=source,
+            fix="write a CSV with a header row: vcpu,memory[,gpus,count,name]",
+        ) from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    for column in ("vcpu", "memory"):
+        if column not in frame.columns:
+            raise InputError(
+                f"no {column!r} column (columns: {', '.join(frame.columns)})",
+                source=source,
+                field=column,
+                fix="add columns vcpu and memory (GiB, or with a unit such as 512MiB)",
+            )
+    if frame.empty:
+        raise InputError("no shapes in the file", source=source, fix="add at least one row")
+    rows = []
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
+    ]
+    for line, row in enumerate(records, start=2):
+        where = f"line {line}"
+
+        vcpu = _cell(row, "vcpu", None, source, where)
+        memory = _cell(row, "memory", None, source, where)
+        gpus = _cell(row, "gpus", 0.0, source, where)
+        count = _cell(row, "count", 1.0, source, where)
+        if vcpu <= 0 or memory <= 0:
+            raise InputError(
+                "a sandbox needs some vCPU and memory",
+                source=source,
+                field=f"{where}.{'vcpu' if vcpu <= 0 else 'memory'}",
+                fix="give a positive size",
+            )
+        if count != int(count) or count < 1:
+            raise InputError(
+                f"count must be a whole number of at least 1, not {count:g}",
+                source=source,
+                field=f"{where}.count",
+                fix="write 1, 2, 3 ...",
+            )
+        if gpus > 1 and gpus != int(gpus):
+            raise InputError(
+                f"gpus {gpus:g}: a share must be below 1, or ask for whole GPUs",
+                source=source,
+                field=f"{where}.gpus",
+                fix="write a whole count such as 2, or a share such as 0.25",
+            )
+        name = str(row.get("name") or f"row{line}")
+        rows += [(line, name, vcpu, memory, gpus)] * int(count)
+    return pd.DataFrame(rows, columns=["line", "name", "vcpu", "memory_gib", "gpus"])
+
+
+def _cell(
+    row: dict[str, Any], column: str, default: float | None, source: str, where: str
+) -> float:
+    """One number of a shapes row (memory may carry a unit), or a clear error."""
+    raw = row.get(column)
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == "":
+        if default is None:
+            raise InputError(
+                f"{column} is empty", source=source, field=f"{where}.{column}", fix="give a number"
+            )
+        return default
+    try:
+        value = parse_size_gib(raw) if column == "memory" else float(raw)
+    except (ValueError, TypeError):
+        raise InputError(
+            f"{column} {raw!r} is not a number",
+            source=source,
+            field=f"{where}.{column}",
+            fix="write a number" + (" or a size such as 4GiB" if column == "memory" else ""),
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError(
+            f"{column} must be a finite, non-negative number, not {raw!r}",
+            source=source,
+            field=f"{where}.{column}",
+            fix="write a number of 0 or more",
+        )
+    return value
+
+
+def pack_shapes(
+    shapes: str | Path | pd.DataFrame,
+    host_type: str,
+    *,
+    host_prices: str | None = None,
+    method: str = "portfolio",
+    overcommit_vcpu: float = 1.0,
+    reserve_vcpu: float = 0.0,
+    reserve_memory_gib: float = 0.0,
+    overhead_memory_gib: float = 0.0,
+    exact_time_limit_s: float | None = None,
+    catalog: Catalog | None = None,
+) -> PackReport:
+    """Pack shapes (a CSV path, or a frame as ``read_shapes`` returns) on ``host_type``."""
+    frame = shapes if isinstance(shapes, pd.DataFrame) else read_shapes(shapes)
+    source = str(shapes) if not isinstance(shapes, pd.DataFrame) else "shapes"
+    catalog = catalog or load_catalog()
+    table_id, host = _find_host(catalog, host_type, host_prices)
+    if method not in PACK_METHODS:
+        raise InputError(
+            f"unknown packing method {method!r}",
+            source="--method",
+            fix=f"use one of {', '.join(PACK_METHODS)}",
+        )
+    if overcommit_vcpu < 1:
+        raise InputError(
+            "overcommit below 1 wastes the host", source="--overcommit-vcpu", fix="use 1 or more"
+        )
+    capacity = (
+        host.vcpu * overcommit_vcpu - reserve_vcpu,
+        host.memory - reserve_memory_gib,
+        float(host.gpus),
+    )
+    if capacity[0] <= 0 or capacity[1] <= 0:
+        raise InputError(
+            "the reserve leaves no room on the host",
+            source="--reserve-vcpu/--reserve-memory",
+            fix="reserve less",
+        )
+    demands = np.column_stack(
+        [frame["vcpu"], frame["memory_gib"] + overhead_memory_gib, frame["gpus"]]
+    ).astype(np.float64)
+    uses_gpu = bool(demands[:, 2].any())
+    if uses_gpu and host.gpus == 0:
+        raise InputError(
+            f"some shapes ask for GPUs but a {host_type} has none",
+            source="--host",
+            fix="choose a GPU host type (see `sandsim pricing hosts`)",
+        )
+    dims = 3 if uses_gpu else 2
+    cap = np.array(capacity[:dims])
+    too_big = np.flatnonzero((demands[:, :dims] > cap + 1e-9).any(1))
+    if too_big.size:
+        row = frame.iloc[int(too_big[0])]
+        raise InputError(
+            f"shape {row['name']} ({row['vcpu']:g} vCPU, {row['memory_gib']:g} GiB, {row['gpus']:g} GPUs) "
+            f"is larger than what a {host_type} offers ({capacity[0]:g} vCPU, {capacity[1]:g} GiB, {host.gpus} GPUs)",
+            source=source,
+            field=f"line {int(row['line'])}",
+            fix="choose a larger host type, or shrink the shape",
+        )
+    result: Packing = pack(demands[:, :dims], cap, method)
+    result.check(demands[:, :dims], cap)
+    optimum, proven = None, False
+    if exact_time_limit_s is not None:
+        solved, proven = exact(demands[:, :dims], cap, exact_time_limit_s, upper_bound=result.hosts)
+        optimum = solved.hosts if solved is not None else None
+    host_of = np.empty(len(frame), dtype=np.int64)
+    for index, members in enumerate(result.bins):
+        host_of[list(members)] = index
+    loads = result.loads(demands)
+    per_host = pd.DataFrame(
+        {
+            "host": np.arange(result.hosts),
+            "sandboxes": [len(b) for b in result.bins],
+            "vcpu": loads[:, 0],
+            "memory_gib": loads[:, 1],
+            "gpus": loads[:, 2],
+            "vcpu_share": loads[:, 0] / capacity[0],
+            "memory_share": loads[:, 1] / capacity[1],
+            "gpu_share": loads[:, 2] / capacity[2] if capacity[2] else np.nan,
+        }
+    )
+    offered = np.array(capacity) * result.hosts
+    used = demands.sum(0)
+    utilisation = {
+        name: float(used[i] / offered[i]) if offered[i] > 0 else None
+        for i, name in enumerate(("vcpu", "memory", "gpu"))
+    }
+    return PackReport(
+        host_type=host_type,
+        host_prices=table_id,
+        capacity=capacity,
+        method=result.method,
+        sandboxes=len(frame),
+        hosts=result.hosts,
+        lower_bound=lower_bound(demands[:, :dims], cap),
+        optimum=optimum,
+        proven_optimal=proven,
+        utilisation=utilisation,
+        per_host=per_host,
+        assignment=frame.assign(host=host_of),
+        usd_per_hour=result.hosts * host.prices["on_demand"].usd_per_second * HOUR_S,
+    )
+
+
+def _find_host(catalog: Catalog, host_type: str, host_prices: str | None) -> tuple[str, HostType]:
+    """A host type by name, from the named table or the only table that has it."""
+    if host_prices is not None:
+        table = catalog.host_table(host_prices, source="--host-prices")
+        if host_type not in table.hosts:
+            raise InputError(
+                f"{table.id} has no host type {host_type!r}",
+                source="--host",
+                fix=f"use one of {', '.join(sorted(table.hosts))}",
+            )
+        return table.id, table.hosts[host_type]
+    found = [
+        (t.id, t.hosts[host_type]) for t in catalog.host_tables.values() if host_type in t.hosts
+    ]
+    if not found:
+        known = sorted({h for t in catalog.host_tables.values() for h in t.hosts})
+        raise InputError(
+            f"no host price table has a host type {host_type!r}",
+            source="--host",
+            fix=f"use one of {', '.join(known)} (see `sandsim pricing hosts`)",
+        )
+    if len(found) > 1:
+        raise InputError(
+            f"host type {host_type!r} is in several tables ({', '.join(t for t, _ in found)})",
+            source="--host",
+            fix="name the table with --host-prices",
+        )
+    return found[0]

@@ -1,0 +1,227 @@
+"""Break-even sweeps, offline packing and their commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator.breakeven import breakeven, daily_volume, scale_volume
+from simulator.catalog import Catalog, load_catalog
+from simulator.cli import EXIT_INPUT, EXIT_OK, main
+from simulator.errors import InputError
+from simulator.offline_pack import pack_shapes, read_shapes
+from simulator.scenario import scenario_from_dict
+from support import scenario_dict, theory_catalog, workload
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def combined_catalog() -> Catalog:
+    """The bundled data plus the zero-latency theory platform priced at 1e-5 USD/vCPU-s."""
+    bundled, theory = load_catalog(), theory_catalog()
+    return Catalog(
+        {**bundled.profiles, **theory.profiles},
+        {**bundled.price_tables, **theory.price_tables},
+        bundled.files,
+        bundled.host_tables,
+    )
+
+
+def fixed_cost_scenario(count: int = 1000) -> dict:
+    """A burst of 1-vCPU sandboxes running 5 minutes; one committed m5.metal (96 at a time,
+    so up to 1,152 an hour fit) against the theory platform."""
+    return scenario_dict(
+        horizon="1h",
+        replications=1,
+        workloads=[
+            workload(
+                arrivals={"kind": "burst", "count": count},
+                duration={"kind": "fixed", "value": "5m"},
+                shape={"vcpu": 1, "memory": "0.5GiB"},
+            )
+        ],
+        platforms=[
+            {
+                "id": "fleet",
+                "profile": "firecracker",
+                "fleet": {
+                    "host_prices": "aws-ec2-us-east-1",
+                    "host_type": "m5.metal",
+                    "committed_hosts": 1,
+                    "autoscaling": {"min_hosts": 1, "max_hosts": 1},
+                },
+            },
+            {"id": "theory", "profile": "theory"},
+        ],
+    )
+
+
+def test_crossing_matches_the_analytic_break_even() -> None:
+    """One reserved host costs 2.765 USD an hour whatever the volume; the theory platform
+    costs 300 s x 1 vCPU x 1e-5 USD per sandbox. They cross at 2.765 / 0.003 = 921.7
+    sandboxes an hour, 22,120 a day; both costs are exact (fixed durations, a burst, no
+    launch latency on the managed side), so the log-log interpolation is exact too."""
+    scenario = scenario_from_dict(fixed_cost_scenario())
+    result = breakeven(
+        scenario, "fleet", ["theory"], factors=[0.3, 0.6, 1.05], catalog=combined_catalog()
+    )
+    fleet = result.costs[result.costs["platform"] == "fleet"]
+    assert np.allclose(fleet["per_month_usd"], 2.765 * 720, rtol=1e-12)
+    theory = result.costs[result.costs["platform"] == "theory"]
+    assert np.allclose(theory["per_month_usd"], theory["daily_volume"] / 24 * 0.003 * 720)
+    (crossing,) = result.crossings
+    assert crossing.self_hosting_cheaper_above is True
+    assert crossing.daily_volume == pytest.approx(2.765 / 0.003 * 24, rel=1e-9)
+
+
+def test_scale_volume_scales_every_kind_and_refuses_traces(tmp_path: Path) -> None:
+    base = scenario_from_dict(
+        scenario_dict(
+            workloads=[
+                workload("a", arrivals={"kind": "poisson", "per_hour": 100}),
+                workload("b", arrivals={"kind": "burst", "count": 10, "at": "1m"}),
+                workload(
+                    "c",
+                    arrivals={"kind": "diurnal", "per_day": 2400, "hourly_profile": [1] * 24},
+                ),
+            ]
+        )
+    )
+    scaled = scale_volume(base, 2.5)
+    assert daily_volume(scaled) == pytest.approx(2.5 * daily_volume(base), rel=0.01)
+    assert scaled.workloads[1].arrivals.count == 25  # type: ignore[union-attr]
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp\n0\n5\n")
+    with_trace = scenario_from_dict(
+        scenario_dict(workloads=[workload(arrivals={"kind": "trace", "path": str(trace)})]),
+        base_dir=tmp_path,
+    )
+    with pytest.raises(InputError, match="cannot be scaled"):
+        scale_volume(with_trace, 2)
+    with pytest.raises(InputError, match="positive"):
+        scale_volume(base, 0)
+
+
+def test_breakeven_command_writes_table_csv_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "be"
+    code, text, err = run_cli(
+        capsys,
+        "breakeven",
+        "self-hosted-fleet",
+        "--platform",
+        "firecracker-m5-metal",
+        "--vs",
+        "e2b",
+        "--factors",
+        "0.25,1",
+        "--replications",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert code == EXIT_OK, err
+    assert "e2b:" in text
+    assert (out / "breakeven.csv").read_text().startswith("factor,daily_volume,platform")
+    assert (out / "breakeven.png").read_bytes()[:4] == b"\x89PNG"
+    code, _, err = run_cli(
+        capsys, "breakeven", "self-hosted-fleet", "--platform", "e2b", "--vs", "modal"
+    )
+    assert code == EXIT_INPUT
+    assert "not a self-hosted fleet" in err
+    assert "firecracker-m5-metal" in err
+
+
+def test_pack_command_and_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shapes = tmp_path / "shapes.csv"
+    shapes.write_text("name,vcpu,memory,count\nagent,2,4GiB,120\nbuild,8,16,30\nbig,32,128GiB,4\n")
+    report = pack_shapes(shapes, "m5.metal")
+    # vCPU decides: 120x2 + 30x8 + 4x32 = 608 vCPU over 96-vCPU hosts (memory: 1472/384)
+    assert report.lower_bound == 7
+    assert report.hosts >= report.lower_bound
+    assert report.sandboxes == 154
+    assert report.utilisation["memory"] == pytest.approx(1472 / (384 * report.hosts))
+    assert report.utilisation["vcpu"] == pytest.approx(608 / (96 * report.hosts))
+    assert report.usd_per_hour == pytest.approx(4.608 * report.hosts)
+    assert report.per_host["memory_gib"].max() <= 384 + 1e-9
+    assignment = tmp_path / "assignment.csv"
+    code, text, err = run_cli(
+        capsys, "pack", str(shapes), "--host", "m5.metal", "--out", str(assignment), "--json"
+    )
+    assert code == EXIT_OK, err
+    assert json.loads(text)["hosts"] == report.hosts
+    assert len(assignment.read_text().splitlines()) == 155
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "text"),
+    [
+        ("vcpu,mem\n1,2\n", [], "no 'memory' column"),
+        ("vcpu,memory\n1,lots\n", [], "line 2.memory"),
+        ("vcpu,memory,count\n1,2,1.5\n", [], "whole number"),
+        ("vcpu,memory\n200,2\n", [], "larger than what a m5.metal offers"),
+        ("vcpu,memory,gpus\n1,2,1\n", [], "has none"),
+        ("vcpu,memory\n1,2\n", ["--host", "m9.huge"], "no host price table has"),
+        ("vcpu,memory\n1,2\n", ["--profile", "e2b"], "not a self-hosted isolation profile"),
+    ],
+)
+def test_pack_errors_name_the_line_and_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, args: list[str], text: str
+) -> None:
+    shapes = tmp_path / "shapes.csv"
+    shapes.write_text(content)
+    host = [] if "--host" in args else ["--host", "m5.metal"]
+    code, _, err = run_cli(capsys, "pack", str(shapes), *host, *args)
+    assert code == EXIT_INPUT
+    assert text in err
+    assert "fix:" in err
+
+
+def test_pack_with_gpu_shares_and_exact() -> None:
+    pytest.importorskip("ortools", reason="the exact packer is the optional 'exact' extra")
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "line": [2, 3, 4],
+            "name": ["a", "b", "c"],
+            "vcpu": [40.0, 40.0, 40.0],
+            "memory_gib": [100.0, 100.0, 100.0],
+            "gpus": [4.0, 4.0, 0.5],
+        }
+    )
+    report = pack_shapes(frame, "p4d.24xlarge", exact_time_limit_s=10)
+    assert report.lower_bound == 2  # 120 vCPU over 96
+    assert report.optimum == 2
+    assert report.proven_optimal
+    assert report.hosts == 2
+
+
+def test_read_shapes_expands_counts(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("vcpu,memory,count\n1,512MiB,3\n")
+    frame = read_shapes(path)
+    assert len(frame) == 3
+    assert frame["memory_gib"].tolist() == [0.5, 0.5, 0.5]
+
+
+def test_pricing_hosts_lists_every_host_type(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text, _ = run_cli(capsys, "pricing", "hosts")
+    assert code == EXIT_OK
+    for name in (
+        "m5.metal",
+        "c5.metal",
+        "i3.metal",
+        "p4d.24xlarge",
+        "p5.48xlarge",
+        "a2-highgpu-8g",
+    ):
+        assert name in text
