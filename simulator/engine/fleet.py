@@ -186,6 +186,8 @@ class FleetEngine(DynamicEngine):
                 self._cap_int[r] += elapsed * running * capacity[r]
                 self._stranded_int[r] += elapsed * self._stranded_total[r]
             share = max(used[0] / capacity[0], used[1] / capacity[1])
+            if capacity[2]:
+                share = max(share, used[2] / capacity[2])
             self._bound_int += elapsed * max(math.ceil(share - 1e-9), 0)
         self._last_s = now
 
@@ -209,8 +211,13 @@ class FleetEngine(DynamicEngine):
         memory where nothing fits, GPUs where no GPU shape fits."""
         if host.state != "running":
             return [0.0, 0.0, 0.0]
-        capacity = self._capacity3
-        free = [capacity[r] - host.used[r] for r in range(3)]
+        capacity, used = self._capacity3, host.used
+        free = [capacity[0] - used[0], capacity[1] - used[1], capacity[2] - used[2]]
+        if not self._any_gpu:
+            for demand in self._demand3:
+                if demand[0] <= free[0] + 1e-9 and demand[1] <= free[1] + 1e-9:
+                    return [0.0, 0.0, 0.0]
+            return [free[0], free[1], 0.0]
         any_fits = gpu_fits = False
         for demand, need in zip(self._demand3, self._needs, strict=True):
             if demand[0] <= free[0] + 1e-9 and demand[1] <= free[1] + 1e-9:
