@@ -1,7 +1,7 @@
 """Launches through contended machinery: hosts, launch slots, creation rates, caches, fetches.
 
 A launch (cold or snapshot) goes: control plane; pick a host; wait for a launch slot and
-the host's creation token (FIFO per host); fetch the artifact (image or memory snapshot)
+the host's creation token (FIFO per host, request launches ahead of warm-pool refills); fetch the artifact (image or memory snapshot)
 unless the host has it, sharing the host's and the store's bandwidth with other fetches,
 and joining a fetch of the same artifact already under way; start the VMM; boot and
 initialise (cold) or restore (snapshot); release the slot; ready. A warm launch hands
@@ -55,7 +55,12 @@ class Host:
 
     busy_slots: int = 0
     tat: float = -math.inf
+    wake_pending: bool = False
+    """A wake-up is scheduled for the next creation token."""
     queue: deque[int] = field(default_factory=deque)
+    """Request launches waiting for a slot, first come first served."""
+    pool_queue: deque[int] = field(default_factory=deque)
+    """Pool launches waiting for a slot: served only when no request launch waits."""
     cache: OrderedDict[str, float] = field(default_factory=OrderedDict)
     cached_gib: float = 0.0
     fetching: dict[str, Flow] = field(default_factory=dict)
@@ -206,10 +211,13 @@ class PipelineLauncher:
         self._host_of[index] = host_index
         host = self._hosts[host_index]
         self._queued_at[index] = self._now()
-        if host.busy_slots < self._slots and not host.queue:
-            self._take_slot(index, host_index)
+        # a request launch goes ahead of pool launches waiting on the host: a pool refill
+        # must not delay the launch it is meant to speed up
+        if index in self._extra_done:
+            host.pool_queue.append(index)
         else:
             host.queue.append(index)
+        self._serve(host_index)
 
     def _choose_host(self, artifact: str) -> int:
         placement = self._pipeline.placement
@@ -220,7 +228,7 @@ class PipelineLauncher:
             return chosen
 
         def load(i: int) -> int:
-            return hosts[i].busy_slots + len(hosts[i].queue)
+            return hosts[i].busy_slots + len(hosts[i].queue) + len(hosts[i].pool_queue)
 
         if placement == "cache_affinity":
             holders = [
@@ -230,20 +238,30 @@ class PipelineLauncher:
                 return min(holders, key=load)
         return min(range(len(hosts)), key=load)
 
-    def _take_slot(self, index: int, host_index: int) -> None:
+    def _serve(self, host_index: int) -> None:
+        """Start waiting launches while the host has a free slot and a creation token:
+        request launches first, then pool launches, each in arrival order. A token not yet
+        due schedules one wake-up, at which the head of the queue (whichever it is then)
+        takes it."""
         host = self._hosts[host_index]
-        host.busy_slots += 1
-        now = self._now()
-        start = now
-        if self._interval > 0:
-            earliest = host.tat - self._tolerance
-            start = now if now >= earliest else earliest
-            host.tat = (now if now > host.tat else host.tat) + self._interval
-        self._admitted_at[index] = start
-        if start > now:
-            self._later(start - now, self._fetch, index)
-        else:
+        while (host.queue or host.pool_queue) and host.busy_slots < self._slots:
+            now = self._now()
+            if self._interval > 0:
+                earliest = host.tat - self._tolerance
+                if earliest > now:
+                    if not host.wake_pending:
+                        host.wake_pending = True
+                        self._call_at(earliest, lambda: self._token_due(host_index))
+                    return
+                host.tat = (now if now > host.tat else host.tat) + self._interval
+            index = host.queue.popleft() if host.queue else host.pool_queue.popleft()
+            host.busy_slots += 1
+            self._admitted_at[index] = now
             self._fetch(index)
+
+    def _token_due(self, host_index: int) -> None:
+        self._hosts[host_index].wake_pending = False
+        self._serve(host_index)
 
     def _fetch(self, index: int) -> None:
         host_index = self._host_of[index]
@@ -303,8 +321,7 @@ class PipelineLauncher:
         host_index = self._host_of[index]
         host = self._hosts[host_index]
         host.busy_slots -= 1
-        if host.queue:
-            self._take_slot(host.queue.popleft(), host_index)
+        self._serve(host_index)
         pipeline = self._pipeline
         extra = 0.0
         if (
