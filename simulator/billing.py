@@ -77,6 +77,15 @@ def billed_seconds(
     return np.maximum(units * increment_s, minimum_s)
 
 
+def billing_start(usage: Usage, inputs: BillingInputs) -> FloatArray:
+    """When each sandbox's bill starts: the lifecycle event the platform bills from, except
+    for warm hits on a pooled sandbox already billed while idle (from the handover)."""
+    start = usage.column(inputs.table.billing.bills_from)
+    if usage.bill_from_launch is not None:
+        start = np.where(usage.bill_from_launch, usage.launch_start_s, start)
+    return start
+
+
 def billing_periods(horizon_s: float) -> list[tuple[float, float]]:
     """30-day billing periods covering the horizon, as (start, length); the last may be short."""
     count = max(1, math.ceil(horizon_s / MONTH_S - ROUNDING_TOLERANCE))
@@ -87,7 +96,7 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
     """Billable quantities per billing period x workload x item, before any price."""
     table = inputs.table
     launched = usage.launched
-    start = usage.column(table.billing.bills_from)[launched]
+    start = billing_start(usage, inputs)[launched]
     seconds = billed_seconds(
         start, usage.end_s[launched], table.billing.increment, table.billing.minimum
     )

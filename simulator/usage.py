@@ -94,6 +94,10 @@ class Usage:
     """When abandoned requests left the queue (NaN for the others; None: no queue timeout)."""
     pool_idle: PoolIdle | None = None
     """Idle time of warm pools (None: no pools)."""
+    bill_from_launch: npt.NDArray[np.bool_] | None = None
+    """Rows billed from their launch start whatever the platform bills from: warm hits on
+    a pooled sandbox whose idle time was billed up to the handover, so that its bill runs
+    on without a gap (None: no such rows)."""
     fleet: Any = None
     """A self-hosted fleet's record (``engine.fleet.FleetRecord``); None when managed."""
 

@@ -173,3 +173,107 @@ def test_prewarm_follows_a_diurnal_profile() -> None:
     assert usage.pool_idle is not None
     night = usage.pool_idle.launch_start_s < 7 * 3600
     assert not night.any()  # nothing pre-started when no requests are due
+
+
+def test_pool_is_kept_until_the_horizon() -> None:
+    # a pool of 10 launched at 0 serves a burst of 10 at 1 min and refills at once; the
+    # refills wait until the 1 h horizon although nothing happens after the burst:
+    # 10 x 60 s + 10 x 3540 s = 10 sandbox-hours (before the fix: 0.19 h, the pool
+    # vanished with the last task)
+    result = run_pool({"size": 10}, {"kind": "burst", "count": 10, "at": "1m", "window": "0s"})
+    pool = result.summary()["platforms"]["theory"]["pool"]
+    assert pool["warm_hit_ratio"] == 1.0
+    assert pool["idle_sandbox_hours"] == pytest.approx(10.0 * 2, rel=1e-9)  # horizon 2 h
+    # billed at 1 vCPU x 1e-5 USD per second: 10 sandboxes for a month
+    assert pool["idle_cost_usd"]["per_month"] == pytest.approx(10 * 1e-5 * 30 * 86400, rel=1e-6)
+
+
+def test_warm_hits_are_billed_for_their_run_on_every_bundled_profile() -> None:
+    """A warm hit takes none of the cold launch's parts, so its bill must not start at a
+    cold part's offset: it bills from the handover (its pool billed the idle time up to
+    it) or from ready, never less than its run."""
+    from simulator.billing import billed_seconds, billing_start
+    from simulator.runner import billing_inputs
+
+    # every bundled managed profile with a warm path (the GPU one needs a GPU shape)
+    profiles = ["aws-lambda", "azure-aci", "gcp-cloud-run"]
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            horizon="30m",
+            replications=1,
+            workloads=[
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "poisson", "per_second": 0.05},
+                    "duration": {"kind": "fixed", "value": "5s"},
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[
+                {"profile": p, "vcpu_quota": "unlimited", "pools": [{"template": "w", "size": 5}]}
+                if p == "azure-aci"
+                else {"profile": p, "pools": [{"template": "w", "size": 5}]}
+                for p in profiles
+            ],
+        )
+    )
+    result = ss.simulate(scenario)
+    for platform in profiles:
+        usage = result.runs[platform][0].usage
+        assert usage is not None
+        resolved = result.platform(platform)
+        inputs = billing_inputs(scenario, resolved)
+        warm = (usage.launch_mode == WARM) & usage.launched
+        assert warm.sum() > 20, platform
+        table = resolved.price_table.billing
+        billed = billed_seconds(
+            billing_start(usage, inputs)[warm], usage.end_s[warm], table.increment, table.minimum
+        )
+        handover = (usage.ready_s - usage.launch_start_s)[warm]
+        assert (billed >= 5.0 - 1e-9).all(), platform
+        upper = np.maximum(5.0 + handover + table.increment, table.minimum)
+        assert (billed <= upper + 1e-9).all(), platform
+
+
+def test_resumes_bypass_the_pool() -> None:
+    # sessions of 5 calls, paused between them: only a session's first call can take a
+    # pooled sandbox; the 4 others resume the paused one (before the fix every resume was
+    # a warm hit and paused sandboxes went back to the pool)
+    session = {
+        "tool_calls": {"kind": "fixed", "value": 5},
+        "call_duration": {"kind": "fixed", "value": "2s"},
+        "think_gap": {"kind": "fixed", "value": "30s"},
+    }
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            horizon="1h",
+            replications=1,
+            workloads=[
+                {
+                    "name": "agents",
+                    "arrivals": {"kind": "poisson", "per_hour": 30},
+                    "session": session,
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[
+                {
+                    "profile": "theory",
+                    "session_mode": "pause_resume",
+                    "pools": [{"template": "agents", "size": 3}],
+                }
+            ],
+        )
+    )
+    catalog = theory_catalog(latency_s=5.0, resume_s=1.0, pause_per_gib_s=1.0, handover_s=0.01)
+    result = ss.simulate(scenario, catalog=catalog)
+    usage = result.runs["theory"][0].usage
+    assert usage is not None and usage.call_index is not None
+    first = usage.call_index == 0
+    assert (usage.launch_mode[~first] == 3).all()  # resume
+    assert (usage.launch_mode[first] == WARM).all()  # 30 per hour, refilled in 5 s
+    launch = result.summary()["platforms"]["theory"]["launch"]
+    assert launch["resumes"] == 4 * launch["warm_hits"]
+    # fresh sandboxes only (reuse 0): the pool holds its 3 for the whole hour
+    pool = result.summary()["platforms"]["theory"]["pool"]
+    assert pool["idle_sandbox_hours"] == pytest.approx(3.0, rel=1e-9)

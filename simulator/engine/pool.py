@@ -95,23 +95,39 @@ class PooledLauncher:
         pools: list[tuple[PoolModel, int, str, float]],
         template_of: list[str],
         handover: Callable[[], float],
+        horizon_s: float = math.inf,
+        resume: list[bool] | None = None,
+        paused_after: list[bool] | None = None,
     ) -> None:
-        """``pools`` holds, per pool, its model, launch kind, artifact name and size."""
+        """``pools`` holds, per pool, its model, launch kind, artifact name and size.
+
+        ``resume`` marks activations that resume a paused sandbox: they go straight to the
+        base launcher, whose resume path restores the sandbox where it was paused.
+        ``paused_after`` marks activations whose sandbox is paused when they end (a later
+        call resumes it), so it cannot go back to a pool. Pools are kept until
+        ``horizon_s`` (and while requests are still in progress after it).
+        """
         self._base = base
         self._pools = {
             m.template: _Pool(m, kind, artifact, gib) for m, kind, artifact, gib in pools
         }
         self._template_of = template_of
         self._handover = handover
+        self._horizon_s = horizon_s
+        n = len(template_of)
+        self._resume = resume if resume is not None else [False] * n
+        self._paused_after = paused_after if paused_after is not None else [False] * n
         self._uses = [0] * len(template_of)
         self.warm = np.zeros(len(template_of), dtype=bool)
         self.rows = PoolRows()
         self._engine: DynamicEngine | None = None
         for pool in self._pools.values():
             model = pool.model
-            pool.histogram = np.zeros(
-                max(1, math.ceil(model.histogram_range_s / model.histogram_bin_s)), dtype=np.int64
-            )
+            if model.policy == "hybrid_histogram":
+                pool.histogram = np.zeros(
+                    max(1, math.ceil(model.histogram_range_s / model.histogram_bin_s)),
+                    dtype=np.int64,
+                )
             pool.target = model.size if model.policy == "fixed" else 0
 
     # ------------------------------------------------------------------ wiring
@@ -134,7 +150,19 @@ class PooledLauncher:
         return engine.now
 
     # ------------------------------------------------------------------ launches
+    def _active(self) -> bool:
+        """Pools are kept (refilled, resized) until the horizon, and after it while
+        requests are still to come or in progress."""
+        engine = self._engine
+        assert engine is not None
+        return engine.now < self._horizon_s or engine.has_work()
+
     def launch(self, index: int) -> None:
+        if self._resume[index]:
+            # resuming a paused sandbox: it is restored where it was paused, not taken
+            # from a pool, and is no arrival of the template
+            self._base.launch(index)
+            return
         pool = self._pools.get(self._template_of[index])
         if pool is not None:
             self._observe_arrival(pool)
@@ -153,8 +181,8 @@ class PooledLauncher:
     def finished(self, index: int) -> None:
         self._base.finished(index)
         pool = self._pools.get(self._template_of[index])
-        if pool is None:
-            return
+        if pool is None or self._paused_after[index]:
+            return  # no pool, or the sandbox is paused for the session's next call
         model = pool.model
         uses = self._uses[index] + 1
         if uses <= model.reuse and len(pool.idle) < max(model.size, 1):
@@ -188,9 +216,7 @@ class PooledLauncher:
     def _refill(self, pool: _Pool) -> None:
         """Launch replacements until idle plus in flight reaches the target, at the refill
         rate, while the workload still has requests to come or in progress."""
-        engine = self._engine
-        assert engine is not None
-        if not engine.has_work():
+        if not self._active():
             return
         missing = pool.target - len(pool.idle) - pool.inflight
         rate = pool.model.refill_per_second
@@ -276,18 +302,18 @@ class PooledLauncher:
             entry = pool.idle.popleft()
             self.rows.end_s[entry.row] = self._now
         self._refill(pool)
-        engine = self._engine
-        assert engine is not None
-        if engine.has_work():
+        if self._active():
             self._call(self._now + model.update_s, lambda: self._resize(pool))
 
     # ------------------------------------------------------------------ results
     def close(self) -> None:
-        """At the end of the run, tear down what is still idle."""
+        """At the end of the run, tear down what is still idle: at the horizon, or at the
+        last event if the run went on past it (never before the sandbox was ready)."""
+        end = max(self._now, self._horizon_s)
         for pool in self._pools.values():
             while pool.idle:
                 entry = pool.idle.popleft()
-                self.rows.end_s[entry.row] = max(self._now, self.rows.ready_s[entry.row])
+                self.rows.end_s[entry.row] = max(end, self.rows.ready_s[entry.row])
 
     def idle_rows(self) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray]:
         """The pooled sandboxes' idle stretches as arrays."""
