@@ -268,7 +268,8 @@ def test_resumes_bypass_the_pool() -> None:
     catalog = theory_catalog(latency_s=5.0, resume_s=1.0, pause_per_gib_s=1.0, handover_s=0.01)
     result = ss.simulate(scenario, catalog=catalog)
     usage = result.runs["theory"][0].usage
-    assert usage is not None and usage.call_index is not None
+    assert usage is not None
+    assert usage.call_index is not None
     first = usage.call_index == 0
     assert (usage.launch_mode[~first] == 3).all()  # resume
     assert (usage.launch_mode[first] == WARM).all()  # 30 per hour, refilled in 5 s
