@@ -309,3 +309,40 @@ def test_request_launches_go_ahead_of_pool_refills() -> None:
     np.testing.assert_allclose(ttr[warm], 0.005)
     assert ttr[~warm].max() == pytest.approx(0.6)
     np.testing.assert_allclose(np.sort(ttr[~warm]), [0.2, 0.3, 0.4, 0.5, 0.6])
+
+
+@pytest.mark.parametrize("t0", [2.1283363287654046e7, 2.1248865615273822e7, 3.4208616894e7])
+def test_fetches_finish_at_large_clock_times(t0: float) -> None:
+    """Past about 200 days the clock's resolution (a few ns) exceeds what a GiB tolerance
+    can absorb; fetches must still finish, at size / rate (host links of 2.9 GiB/s, two
+    flows share host 0, one has host 1)."""
+    import heapq
+
+    from simulator.engine.fetch import FetchNetwork, Flow
+
+    clock = [t0]
+    events: list[tuple[float, int, Any]] = []
+
+    counter = iter(range(10**9))
+
+    def schedule(time_s: float, function: Any) -> None:
+        heapq.heappush(events, (time_s, next(counter), function))
+
+    network = FetchNetwork(2.9, None, lambda: clock[0], schedule)
+    network._updated_s = t0
+    done: dict[str, float] = {}
+    sizes = {"a0": 173.1, "a1": 211.7, "a2": 96.4}
+    for i, (name, gib) in enumerate(sizes.items()):
+        flow = Flow(host=i % 2, artifact=name, remaining_gib=gib)
+        flow.done = lambda name=name: done.__setitem__(name, clock[0])
+        network.start(flow)
+    steps = 0
+    while events and steps < 1000:
+        clock[0], _, function = heapq.heappop(events)
+        function()
+        steps += 1
+    assert sorted(done) == sorted(sizes)
+    # host 1 alone: 211.7 / 2.9; host 0 shares 2.9 until a2 ends, then a0 has it alone
+    assert done["a1"] - t0 == pytest.approx(211.7 / 2.9, abs=1e-6)
+    assert done["a2"] - t0 == pytest.approx(96.4 / 1.45, abs=1e-6)
+    assert done["a0"] - t0 == pytest.approx(96.4 / 1.45 + (173.1 - 96.4) / 2.9, abs=1e-6)
