@@ -140,7 +140,7 @@ class SessionMetrics:
     span_s: FloatArray
     """Per session: first request to last end."""
     failed: int
-    """Sessions cut short by a rejected call."""
+    """Sessions cut short by a call that was rejected or gave up waiting in the queue."""
 
 
 def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetrics:
@@ -204,7 +204,8 @@ def session_metrics(usage: Usage) -> SessionMetrics | None:
     last = np.full(ids.size, -np.inf)
     np.maximum.at(last, session, end)
     failed = np.zeros(ids.size, dtype=bool)
-    failed[session[usage.outcome[in_session] == REJECTED]] = True
+    outcome = usage.outcome[in_session]
+    failed[session[(outcome == REJECTED) | (outcome == ABANDONED)]] = True
     return SessionMetrics(
         count=int(ids.size),
         activations=int(in_session.sum()),

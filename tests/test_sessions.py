@@ -300,3 +300,38 @@ def test_dynamic_engine_equals_fast_gate_on_any_input(
     np.testing.assert_array_equal(fast.admit_s, dynamic.admit_s)
     np.testing.assert_array_equal(fast.end_s, dynamic.end_s)
     np.testing.assert_array_equal(fast.gave_up, dynamic.gave_up)
+
+
+def test_sessions_cut_short_by_a_queue_timeout_count_as_failed() -> None:
+    # 600 sessions an hour of 5 calls of 20 s on a quota of 3 with a 5 s queue timeout:
+    # many calls give up waiting, which ends their session like a rejection would
+    session = {
+        "tool_calls": {"kind": "fixed", "value": 5},
+        "call_duration": {"kind": "fixed", "value": "20s"},
+        "think_gap": {"kind": "fixed", "value": "3s"},
+    }
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "agents",
+                    "arrivals": {"kind": "poisson", "per_hour": 600},
+                    "session": session,
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[{"profile": "theory", "session_mode": "per_call", "queue_timeout": "5s"}],
+        )
+    )
+    result = ss.simulate(scenario, catalog=theory_catalog(concurrency=3, latency_s=1.0))
+    usage = result.runs["theory"][0].usage
+    assert usage is not None
+    assert usage.session_index is not None
+    sessions = result.summary()["platforms"]["theory"]["sessions"]
+    assert result.summary()["platforms"]["theory"]["sandboxes"]["abandoned"] > 0
+    # a session that did not fail completed all 5 calls
+    completed = np.bincount(usage.session_index[usage.outcome == 0], minlength=1)
+    whole = int(np.count_nonzero(completed == 5))
+    assert sessions["failed"] == sessions["count"] - whole
+    assert sessions["failed"] > 0
