@@ -22,7 +22,7 @@ from .errors import InputError
 from .pricing import Component, PriceTable
 from .shapes import RoundedShape
 from .units import MONTH_S
-from .usage import MODE_CODES, Usage
+from .usage import HOST_START, MODE_CODES, PoolIdle, Usage
 
 ROUNDING_TOLERANCE = 1e-9
 """Slack, in increments, so that a duration of exactly k increments bills k despite float
@@ -64,6 +64,9 @@ class BillingInputs:
     """Usage credit that comes with the plan each month."""
     discount_fraction: float = 0.0
     discount_applies_to: tuple[Component, ...] = ()
+    self_hosted: bool = False
+    """A self-hosted isolation profile: the hosts are the user's, so time queued on them
+    is billed as the price table says (a managed platform's queue is not)."""
 
 
 def billed_seconds(
@@ -79,11 +82,27 @@ def billed_seconds(
 
 def billing_start(usage: Usage, inputs: BillingInputs) -> FloatArray:
     """When each sandbox's bill starts: the lifecycle event the platform bills from, except
-    for warm hits on a pooled sandbox already billed while idle (from the handover)."""
+    for warm hits on a pooled sandbox already billed while idle (from the handover).
+
+    On a managed platform with a launch pipeline, a launch waiting for a host's slot or
+    creation token waits on the vendor's capacity: its bill starts no earlier than when a
+    host took it."""
     start = usage.column(inputs.table.billing.bills_from)
     if usage.bill_from_launch is not None:
         start = np.where(usage.bill_from_launch, usage.launch_start_s, start)
+    host_offset = (usage.part_offset_s or {}).get(HOST_START)
+    if not inputs.self_hosted and host_offset is not None:
+        host_start = usage.launch_start_s + host_offset
+        start = np.where(host_start > start, host_start, start)  # NaN (no host) keeps start
     return start
+
+
+def _idle_start(idle: PoolIdle, inputs: BillingInputs) -> FloatArray:
+    """When a pooled sandbox's idle bill starts: its launch start, or on a managed platform
+    when a host took its launch."""
+    if inputs.self_hosted or idle.host_start_s is None:
+        return idle.launch_start_s
+    return np.fmax(idle.launch_start_s, idle.host_start_s)
 
 
 def billing_periods(horizon_s: float) -> list[tuple[float, float]]:
@@ -119,7 +138,7 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
         # idle pooled sandboxes bill from their launch until handed over or torn down
         billed = idle.billed
         idle_seconds = billed_seconds(
-            idle.launch_start_s[billed],
+            _idle_start(idle, inputs)[billed],
             idle.end_s[billed],
             table.billing.increment,
             table.billing.minimum,

@@ -21,6 +21,9 @@ OUTCOMES: tuple[str, ...] = ("completed", "timed_out", "rejected", "abandoned")
 MODE_CODES: dict[str, int] = {"cold": 0, "snapshot": 1, "warm": 2, "resume": 3}
 MODES: tuple[str, ...] = ("cold", "snapshot", "warm", "resume")
 TimeColumn = Literal["request", "admission", "launch_start", "ready", "end"]
+HOST_START = "host_start"
+"""Name of the part offset of when a host took a launch through a launch pipeline (after
+waiting for a slot and a creation token)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class PoolIdle:
     end_s: FloatArray
     billed: npt.NDArray[np.bool_]
     """Whether the platform bills this idle time."""
+    host_start_s: FloatArray | None = None
+    """When a host took the sandbox's launch, after any wait in the launch pipeline
+    (None: as ``launch_start_s``)."""
 
     @property
     def size(self) -> int:

@@ -82,15 +82,16 @@ class FixedLatencyLauncher:
         kind: int,
         artifact: str,
         artifact_gib: float,
-        on_ready: Callable[[float, float], None],
+        on_ready: Callable[[float, float, float], None],
     ) -> None:
-        """Launch a sandbox for a pool; ``on_ready(launch_start, ready)`` when it is ready."""
+        """Launch a sandbox for a pool; ``on_ready(launch_start, host_start, ready)`` when
+        it is ready (no hosts here: it starts where it is launched)."""
         engine = self._engine
         assert engine is not None
         assert self._extra_latency is not None
         start = engine.now
         ready = start + self._extra_latency()
-        engine.at(ready, [lambda _event: on_ready(start, ready)], 0)
+        engine.at(ready, [lambda _event: on_ready(start, start, ready)], 0)
 
 
 class _Call:

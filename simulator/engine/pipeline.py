@@ -82,6 +82,9 @@ class LaunchRecord:
     fetched_gib: float
     fetch_started_offset_s: FloatArray
     """When the artifact step began, from the launch start (NaN where it did not happen)."""
+    host_start_offset_s: FloatArray
+    """When a host took the launch (a free slot and a creation token), from the launch
+    start (NaN where the launch did not go through a host)."""
 
 
 class PipelineLauncher:
@@ -130,7 +133,7 @@ class PipelineLauncher:
                 if name.startswith(prefixes):
                     self._insert(host, name, size)
         self._n_activations = n
-        self._extra_done: dict[int, Callable[[float, float], None]] = {}
+        self._extra_done: dict[int, Callable[[float, float, float], None]] = {}
         self._host_of = [-1] * n
         self._launch_started = [math.nan] * n
         self._queued_at = [math.nan] * n
@@ -183,10 +186,11 @@ class PipelineLauncher:
         kind: int,
         artifact: str,
         artifact_gib: float,
-        on_ready: Callable[[float, float], None],
+        on_ready: Callable[[float, float, float], None],
     ) -> None:
         """Launch a sandbox that no request asked for (a warm pool's), now, through the same
-        pipeline; ``on_ready(launch_start, ready)`` is called when it is ready."""
+        pipeline; ``on_ready(launch_start, host_start, ready)`` is called when it is ready
+        (host_start: when a host took it, after any wait for a slot or creation token)."""
         index = len(self._kind)
         self._kind.append(kind)
         self._artifact.append(artifact)
@@ -336,7 +340,7 @@ class PipelineLauncher:
             )
         done = self._extra_done.pop(index, None)
         if done is not None:
-            done(self._launch_started[index], self._now())
+            done(self._launch_started[index], self._admitted_at[index], self._now())
             return
         engine = self._engine
         assert engine is not None
@@ -364,4 +368,5 @@ class PipelineLauncher:
             cache_misses=network.fetches if network else 0,
             fetched_gib=network.bytes_fetched_gib if network else 0.0,
             fetch_started_offset_s=started - np.asarray(self._launch_started[:n]),
+            host_start_offset_s=admitted - np.asarray(self._launch_started[:n]),
         )

@@ -49,7 +49,7 @@ class ExtraLauncher(Protocol):
         kind: int,
         artifact: str,
         artifact_gib: float,
-        on_ready: Callable[[float, float], None],
+        on_ready: Callable[[float, float, float], None],
     ) -> None: ...
 
 
@@ -82,6 +82,8 @@ class PoolRows:
 
     workload_index: list[int] = field(default_factory=list)
     launch_start_s: list[float] = field(default_factory=list)
+    host_start_s: list[float] = field(default_factory=list)
+    """When a host took the sandbox's launch (its launch start where no host queue)."""
     ready_s: list[float] = field(default_factory=list)
     end_s: list[float] = field(default_factory=list)
 
@@ -187,7 +189,8 @@ class PooledLauncher:
         uses = self._uses[index] + 1
         if uses <= model.reuse and len(pool.idle) < max(model.size, 1):
             # the sandbox goes back to the pool for another task (not fresh: reuse)
-            self._add_idle(pool, self._now, self._now, uses, self._expiry(pool, self._now))
+            now = self._now
+            self._add_idle(pool, now, now, now, uses, self._expiry(pool, now))
 
     # ------------------------------------------------------------------ pool upkeep
     def _expiry(self, pool: _Pool, from_s: float) -> float:
@@ -195,11 +198,18 @@ class PooledLauncher:
         return from_s + ttl if ttl is not None else math.inf
 
     def _add_idle(
-        self, pool: _Pool, launch_start_s: float, ready_s: float, uses: int, expires_s: float
+        self,
+        pool: _Pool,
+        launch_start_s: float,
+        host_start_s: float,
+        ready_s: float,
+        uses: int,
+        expires_s: float,
     ) -> None:
         row = len(self.rows.end_s)
         self.rows.workload_index.append(pool.model.workload_index)
         self.rows.launch_start_s.append(launch_start_s)
+        self.rows.host_start_s.append(host_start_s)
         self.rows.ready_s.append(ready_s)
         self.rows.end_s.append(math.nan)
         entry = _Idle(row, uses, expires_s)
@@ -240,12 +250,12 @@ class PooledLauncher:
     def _start_pool_launch(self, pool: _Pool, expires_s: float | None) -> None:
         pool.inflight += 1
 
-        def ready(launch_start_s: float, ready_s: float) -> None:
+        def ready(launch_start_s: float, host_start_s: float, ready_s: float) -> None:
             pool.inflight -= 1
             expiry = expires_s if expires_s is not None else self._expiry(pool, ready_s)
             if expiry <= ready_s:
                 return  # nobody needed it in time: torn down at once
-            self._add_idle(pool, launch_start_s, ready_s, 0, expiry)
+            self._add_idle(pool, launch_start_s, host_start_s, ready_s, 0, expiry)
 
         self._base.launch_extra(pool.kind, pool.artifact, pool.artifact_gib, ready)
 
@@ -315,11 +325,13 @@ class PooledLauncher:
                 entry = pool.idle.popleft()
                 self.rows.end_s[entry.row] = max(end, self.rows.ready_s[entry.row])
 
-    def idle_rows(self) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray]:
-        """The pooled sandboxes' idle stretches as arrays."""
+    def idle_rows(self) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The pooled sandboxes' idle stretches as arrays: workload, launch start, host
+        start, ready, end."""
         return (
             np.asarray(self.rows.workload_index, dtype=np.int32),
             np.asarray(self.rows.launch_start_s, dtype=np.float64),
+            np.asarray(self.rows.host_start_s, dtype=np.float64),
             np.asarray(self.rows.ready_s, dtype=np.float64),
             np.asarray(self.rows.end_s, dtype=np.float64),
         )

@@ -16,7 +16,16 @@ import numpy as np
 
 from ..distributions import FloatArray
 from ..platforms import LaunchPath
-from ..usage import ABANDONED, COMPLETED, MODE_CODES, REJECTED, TIMED_OUT, PoolIdle, Usage
+from ..usage import (
+    ABANDONED,
+    COMPLETED,
+    HOST_START,
+    MODE_CODES,
+    REJECTED,
+    TIMED_OUT,
+    PoolIdle,
+    Usage,
+)
 from ..workload import SampledWorkload
 from .activations import PATH_RESUME, Activations, chain_without_waits, expand
 from .admission import AdmissionResult, Limits, run_admission
@@ -147,7 +156,14 @@ def run_platform(
         part_offset_s=(
             {name: offsets[keep] for name, offsets in part_offsets.items()}
             if model.pipeline is None
-            else ({"artifact_fetch": record.fetch_started_offset_s[keep]} if record else None)
+            else (
+                {
+                    "artifact_fetch": record.fetch_started_offset_s[keep],
+                    HOST_START: record.host_start_offset_s[keep],
+                }
+                if record
+                else None
+            )
         ),
         left_queue_s=(
             np.where(outcome == ABANDONED, result.token_s + model.queue_timeout_s, np.nan)[keep]
@@ -214,11 +230,11 @@ def _pooled_launcher(
 
 
 def _pool_idle(pooled: PooledLauncher, model: PlatformModel) -> PoolIdle:
-    workload, start, ready, end = pooled.idle_rows()
+    workload, start, host_start, ready, end = pooled.idle_rows()
     billed_by_template = {pool.template: pool.billed_idle for pool in model.pools}
     templates = model.template_per_workload
     billed = np.array([billed_by_template[templates[w]] for w in workload.tolist()], dtype=bool)
-    return PoolIdle(workload, start, ready, end, billed)
+    return PoolIdle(workload, start, ready, end, billed, host_start)
 
 
 def _pipeline_launcher(
