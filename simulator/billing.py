@@ -166,10 +166,20 @@ def _snapshot_rows(
     launched: np.ndarray,
     period: np.ndarray,
 ) -> list[dict[str, object]]:
-    """Snapshot fees: GiB restored per snapshot launch, and the snapshot kept cached for
-    each period in which a workload launched from it."""
+    """Snapshot fees: GiB restored per snapshot launch (pools' launches included), and the
+    snapshot kept cached for each period in which a workload launched from it."""
     snapshot = usage.launch_mode[launched] == MODE_CODES["snapshot"]
     workload = usage.workload_index[launched]
+    idle = usage.pool_idle
+    if idle is not None and idle.restored is not None and idle.restored.any():
+        # a pool's sandbox restored from a snapshot is a restore like any other
+        restored = idle.restored
+        snapshot = np.concatenate((snapshot, np.ones(int(restored.sum()), dtype=bool)))
+        workload = np.concatenate((workload, idle.workload_index[restored]))
+        idle_period = np.minimum(
+            (idle.launch_start_s[restored] // MONTH_S).astype(np.int64), len(periods) - 1
+        )
+        period = np.concatenate((period, idle_period))
     rows: list[dict[str, object]] = []
     for w, name in enumerate(usage.workload_names):
         shape = inputs.shapes[w]

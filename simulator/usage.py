@@ -40,6 +40,9 @@ class PoolIdle:
     host_start_s: FloatArray | None = None
     """When a host took the sandbox's launch, after any wait in the launch pipeline
     (None: as ``launch_start_s``)."""
+    restored: npt.NDArray[np.bool_] | None = None
+    """The stretch began with a pool launch restored from a memory snapshot (snapshot
+    fees apply to it as to any restore); None: none did."""
 
     @property
     def size(self) -> int:

@@ -278,3 +278,36 @@ def test_resumes_bypass_the_pool() -> None:
     # fresh sandboxes only (reuse 0): the pool holds its 3 for the whole hour
     pool = result.summary()["platforms"]["theory"]["pool"]
     assert pool["idle_sandbox_hours"] == pytest.approx(3.0, rel=1e-9)
+
+
+def test_pool_launches_restored_from_a_snapshot_pay_the_restore_fee() -> None:
+    # Lambda SnapStart with a pool of 3 (launch_mode snapshot): the 3 initial pool
+    # launches and the 3 refills after a burst of 3 are all restores; the burst itself is
+    # all warm hits. 6 restores x the billed memory pay the per-GiB fee.
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "burst", "count": 3, "at": "10m", "window": "0s"},
+                    "duration": {"kind": "fixed", "value": "2s"},
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[
+                {
+                    "profile": "aws-lambda",
+                    "launch_mode": "snapshot",
+                    "pools": [{"template": "w", "size": 3}],
+                }
+            ],
+        )
+    )
+    result = ss.simulate(scenario)
+    assert result.summary()["platforms"]["aws-lambda"]["launch"]["warm_hits"] == 3
+    shape = result.platform("aws-lambda").shapes[0]
+    assert shape is not None
+    items = result.line_items()
+    restored = items[items["item"] == "snapshot:restore"]["quantity"].sum()
+    assert restored == pytest.approx(6 * shape.memory_gib, rel=1e-12)

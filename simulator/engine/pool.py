@@ -33,6 +33,7 @@ import numpy as np
 from ..distributions import FloatArray
 from .dynamic import DynamicEngine
 from .model import PoolModel
+from .pipeline import SNAPSHOT
 
 
 class ExtraLauncher(Protocol):
@@ -84,6 +85,8 @@ class PoolRows:
     launch_start_s: list[float] = field(default_factory=list)
     host_start_s: list[float] = field(default_factory=list)
     """When a host took the sandbox's launch (its launch start where no host queue)."""
+    restored: list[bool] = field(default_factory=list)
+    """The stretch began with a launch restored from a memory snapshot."""
     ready_s: list[float] = field(default_factory=list)
     end_s: list[float] = field(default_factory=list)
 
@@ -210,6 +213,7 @@ class PooledLauncher:
         self.rows.workload_index.append(pool.model.workload_index)
         self.rows.launch_start_s.append(launch_start_s)
         self.rows.host_start_s.append(host_start_s)
+        self.rows.restored.append(uses == 0 and pool.kind == SNAPSHOT)
         self.rows.ready_s.append(ready_s)
         self.rows.end_s.append(math.nan)
         entry = _Idle(row, uses, expires_s)
@@ -325,13 +329,16 @@ class PooledLauncher:
                 entry = pool.idle.popleft()
                 self.rows.end_s[entry.row] = max(end, self.rows.ready_s[entry.row])
 
-    def idle_rows(self) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    def idle_rows(
+        self,
+    ) -> tuple[np.ndarray, FloatArray, FloatArray, FloatArray, FloatArray, np.ndarray]:
         """The pooled sandboxes' idle stretches as arrays: workload, launch start, host
-        start, ready, end."""
+        start, ready, end, and whether the stretch began with a snapshot restore."""
         return (
             np.asarray(self.rows.workload_index, dtype=np.int32),
             np.asarray(self.rows.launch_start_s, dtype=np.float64),
             np.asarray(self.rows.host_start_s, dtype=np.float64),
             np.asarray(self.rows.ready_s, dtype=np.float64),
             np.asarray(self.rows.end_s, dtype=np.float64),
+            np.asarray(self.rows.restored, dtype=bool),
         )

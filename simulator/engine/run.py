@@ -230,11 +230,11 @@ def _pooled_launcher(
 
 
 def _pool_idle(pooled: PooledLauncher, model: PlatformModel) -> PoolIdle:
-    workload, start, host_start, ready, end = pooled.idle_rows()
+    workload, start, host_start, ready, end, restored = pooled.idle_rows()
     billed_by_template = {pool.template: pool.billed_idle for pool in model.pools}
     templates = model.template_per_workload
     billed = np.array([billed_by_template[templates[w]] for w in workload.tolist()], dtype=bool)
-    return PoolIdle(workload, start, ready, end, billed, host_start)
+    return PoolIdle(workload, start, ready, end, billed, host_start, restored)
 
 
 def _pipeline_launcher(
