@@ -131,6 +131,21 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
     periods = billing_periods(usage.horizon_s)
     period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
     rows = _quantity_rows(usage, inputs, len(periods), period, workload, seconds, "")
+    pools = table.pools
+    if (
+        usage.bill_from_launch is not None
+        and pools is not None
+        and (pools.warm_vcpu is not None or pools.warm_memory is not None)
+    ):
+        # tasks run on a billed pool's sandbox have rates of their own (Lambda's duration
+        # price with provisioned concurrency): their own items
+        warm = usage.bill_from_launch[launched]
+        rows = _quantity_rows(
+            usage, inputs, len(periods), period[~warm], workload[~warm], seconds[~warm], ""
+        )
+        rows += _quantity_rows(
+            usage, inputs, len(periods), period[warm], workload[warm], seconds[warm], WARM_SUFFIX
+        )
     if table.snapshot is not None:
         rows += _snapshot_rows(usage, inputs, periods, launched, period)
     idle = usage.pool_idle
@@ -211,6 +226,10 @@ def _snapshot_rows(
 
 POOL_SUFFIX = ":pool-idle"
 """Marks the line items of warm pools' idle time (e.g. item ``vcpu:pool-idle``)."""
+WARM_SUFFIX = ":pool-warm"
+"""Marks the line items of tasks run on a billed pool's sandbox, where the price table
+gives them rates of their own (e.g. ``memory:pool-warm``)."""
+SUFFIXES = (POOL_SUFFIX, WARM_SUFFIX)
 
 
 def _quantity_rows(
@@ -245,17 +264,33 @@ def _quantity_rows(
                 items.append(("memory", "memory", "GiB-s", s * shape.memory_gib))
             if shape.gpu_type is not None:
                 items.append(("gpu", f"gpu:{shape.gpu_type}", "GPU-s", s * shape.gpu_count))
-            if table.requests is not None and not suffix:
+            if table.requests is not None and suffix != POOL_SUFFIX:
                 items.append(("requests", "requests", "requests", float(sandboxes[slot])))
             rows += [
-                {**base, "component": c, "item": i + suffix, "unit": u, "quantity": q}
+                {
+                    **base,
+                    "component": c,
+                    "item": i if c == "requests" else i + suffix,
+                    "unit": u,
+                    "quantity": q,
+                }
                 for c, i, u, q in items
             ]
     return rows
 
 
 def _unit_rate(table: PriceTable, item: str) -> float:
-    item = item.removesuffix(POOL_SUFFIX)
+    pools = table.pools
+    if pools is not None and item.endswith(SUFFIXES):
+        own = {
+            "vcpu" + POOL_SUFFIX: pools.vcpu,
+            "memory" + POOL_SUFFIX: pools.memory,
+            "vcpu" + WARM_SUFFIX: pools.warm_vcpu,
+            "memory" + WARM_SUFFIX: pools.warm_memory,
+        }.get(item)
+        if own is not None:
+            return own.usd_per_second
+    item = item.removesuffix(POOL_SUFFIX).removesuffix(WARM_SUFFIX)
     if item == "vcpu":
         return table.vcpu.usd_per_second if table.vcpu else 0.0
     if item == "memory":
@@ -283,8 +318,12 @@ def price_quantities(
     frame["gross_usd"] = frame["quantity"] * frame["rate_usd"]
     frame["free_tier_usd"] = 0.0
     if table.free_tier is not None:
-        # the tier covers the month's aggregate of a resource, pooled idle time included
-        resource = frame["item"].str.removesuffix(POOL_SUFFIX)
+        # the tier covers the month's aggregate of a resource, pooled time included
+        # unless the table says the tier does not cover pools
+        resource = frame["item"].str.removesuffix(POOL_SUFFIX).str.removesuffix(WARM_SUFFIX)
+        if table.pools is not None and not table.pools.free_tier:
+            pooled = frame["item"].str.endswith(SUFFIXES)
+            resource = resource.where(~pooled, frame["item"])
         for (k, item), group in frame.groupby([frame["period"], resource]):
             allowance = getattr(table.free_tier, _FREE_TIER_FIELD.get(str(item), ""), 0.0)
             if not allowance:

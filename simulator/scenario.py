@@ -178,8 +178,10 @@ class PoolSpec(FrozenModel):
     reuse: int = Field(default=0, ge=0)
     """Times a sandbox returns to the pool after a task; 0 means every task gets a fresh
     sandbox (the secure default)."""
-    billed_idle: bool = True
-    """Whether idle pooled sandboxes are billed (they are on every platform sandsim knows)."""
+    billed_idle: bool | None = None
+    """Whether idle pooled sandboxes are billed; null takes it from the price table's
+    ``pools`` (e.g. Lambda bills provisioned concurrency but not environments kept warm
+    after a task), or assumes billed where the table says nothing (outputs say so)."""
     lead: DurationS = 300.0
     """prewarm_diurnal: how far ahead of the rate the pool is sized."""
     cover: DurationS | None = None

@@ -306,6 +306,20 @@ def _warnings(result: SimulationResult) -> list[str]:
         limits = _assumed_limits(resolved)
         if limits:
             notes.append(f"{resolved.id}: assumed platform figures ({', '.join(limits)})")
+        for spec in getattr(resolved.choice, "pools", ()):
+            billed, guessed = resolved.pool_billed_idle(spec)
+            if guessed:
+                table = resolved.price_table
+                why = (
+                    "its price table gives no pool billing"
+                    if table.pools is None
+                    else f"{table.id} marks its pool billing assumed"
+                )
+                notes.append(
+                    f"{resolved.id}: the idle time of the {spec.template!r} pool is assumed "
+                    f"{'billed' if billed else 'free'} ({why}); set billed_idle on the pool "
+                    "to choose"
+                )
         if resolved.launch_mode == "warm" and not getattr(resolved.choice, "pools", None):
             notes.append(
                 f"{resolved.id}: warm launches assume an unlimited pre-started pool whose idle "

@@ -311,3 +311,70 @@ def test_pool_launches_restored_from_a_snapshot_pay_the_restore_fee() -> None:
     items = result.line_items()
     restored = items[items["item"] == "snapshot:restore"]["quantity"].sum()
     assert restored == pytest.approx(6 * shape.memory_gib, rel=1e-12)
+
+
+def _lambda_pool(pool: dict[str, Any], arrivals: dict[str, Any]) -> ss.SimulationResult:
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "w",
+                    "arrivals": arrivals,
+                    "duration": {"kind": "fixed", "value": "10s"},
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[{"profile": "aws-lambda", "pools": [{"template": "w", **pool}]}],
+        )
+    )
+    return ss.simulate(scenario)
+
+
+def test_lambda_keep_alive_is_not_billed_while_idle() -> None:
+    # Lambda keeps a finished execution environment warm for free: a keep-alive pool
+    # adds no idle line items (before: billed at the on-demand rate, as every pool was)
+    result = _lambda_pool(
+        {"policy": "keep_alive", "size": 5, "ttl": "10m", "reuse": 1000},
+        {"kind": "poisson", "per_second": 0.05},
+    )
+    summary = result.summary()
+    pool = summary["platforms"]["aws-lambda"]["pool"]
+    assert pool["warm_hit_ratio"] > 0.9
+    assert pool["idle_sandbox_hours"] > 1.0
+    assert pool["idle_cost_usd"]["horizon"] == 0.0
+    assert not any("pool is assumed" in note for note in summary["warnings"])
+
+
+def test_lambda_fixed_pool_is_billed_as_provisioned_concurrency() -> None:
+    """A pool of 2 over a 1 h horizon serving a burst of 2 at 10 min: 2 x 3600 s of
+    provisioned 2 GiB at 0.0000041667 USD per GiB-s (no free tier), and the two 10 s
+    tasks (plus a handover of 1-10 ms) at the provisioned duration rate 0.0000097222."""
+    result = _lambda_pool({"size": 2}, {"kind": "burst", "count": 2, "at": "10m", "window": "0s"})
+    items = result.line_items().set_index("item")
+    assert "memory" not in items.index  # every task ran on the pool
+    idle = items.loc["memory:pool-idle"]
+    assert idle["quantity"] == pytest.approx(2 * 3600 * 2, rel=1e-9)
+    assert idle["cost_usd"] == pytest.approx(2 * 3600 * 2 * 0.0000041667, rel=1e-9)
+    assert idle["free_tier_usd"] == 0.0
+    warm = items.loc["memory:pool-warm"]
+    assert 2 * 10 * 2 <= warm["quantity"] <= 2 * 10.01 * 2 + 1e-9
+    assert warm["cost_usd"] == pytest.approx(warm["quantity"] * 0.0000097222, rel=1e-9)
+
+
+def test_assumed_pool_billing_is_flagged() -> None:
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            platforms=[
+                {
+                    "profile": "azure-aci",
+                    "vcpu_quota": "unlimited",
+                    "quota": 1000,
+                    "pools": [{"template": "w", "size": 1}],
+                },
+            ],
+        )
+    )
+    warnings = ss.simulate(scenario).summary()["warnings"]
+    assert any("'w' pool is assumed billed" in note for note in warnings)
