@@ -166,8 +166,11 @@ class PoolSpec(FrozenModel):
     """The template the pool holds (a workload's ``template``, or its name if it has none)."""
     policy: Literal["fixed", "keep_alive", "hybrid_histogram", "prewarm_diurnal"] = "fixed"
     """fixed: keep ``size`` idle; keep_alive: keep a finished sandbox ``ttl`` for the next task
-    (needs ``reuse``); hybrid_histogram: pre-warm from learned inter-arrival times
-    (Shahrad et al., ATC 2020); prewarm_diurnal: size the pool ahead of a diurnal profile."""
+    (needs ``reuse``); hybrid_histogram: after each task, pre-warm and keep a sandbox
+    from the 5th to the 99th percentile of the template's learned idle times (end of one
+    task to the next start), or keep one for ``histogram_range`` while the histogram
+    shows no pattern (Shahrad et al., ATC 2020); prewarm_diurnal: size the pool ahead of
+    a diurnal profile."""
     size: int = Field(ge=0)
     """fixed: idle sandboxes kept; other policies: the most kept idle at once."""
     refill_per_second: float | None = Field(default=None, gt=0)

@@ -8,9 +8,13 @@ sandboxes themselves, through the same launch machinery, at their refill rate. P
 - keep_alive: no pre-starting; a sandbox that finished a task waits ``ttl`` for the next
   (needs ``reuse``), as Lambda keeps execution environments;
 - hybrid_histogram: "Serverless in the Wild" (Shahrad et al., ATC 2020): learn the
-  template's inter-arrival times in a histogram; after each arrival, have a sandbox
-  ready from the 5th percentile (less a margin) until the 99th (plus a margin); until
-  the histogram is representative, keep one sandbox for the histogram's range;
+  template's idle times (from the end of one task to the start of the next; zero when
+  the next arrives while one runs) in a histogram; after each task ends, pre-warm a
+  sandbox at the 5th percentile (less a 10% margin) and keep it until the 99th (plus
+  10%). While the histogram is not representative (the coefficient of variation of its
+  bin counts is at most 2: no clear pattern) or most idle times fall beyond its range,
+  keep one sandbox for the histogram's range after each task, as a fixed keep-alive
+  (the paper falls back to ARIMA for out-of-range idle times; not modelled);
 - prewarm_diurnal: size the pool ahead of a diurnal profile, ``lead`` before the rate it
   must cover, as rate x ``cover`` (the launches in flight during a launch, by Little's law).
 
@@ -74,7 +78,9 @@ class _Pool:
     refill_pending: bool = False
     histogram: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     out_of_range: int = 0
-    last_arrival_s: float = math.nan
+    last_end_s: float = math.nan
+    busy: int = 0
+    """Tasks of the template running now (hybrid_histogram: an arrival then idles 0)."""
 
 
 @dataclass
@@ -169,7 +175,7 @@ class PooledLauncher:
             self._base.launch(index)
             return
         pool = self._pools.get(self._template_of[index])
-        if pool is not None:
+        if pool is not None and pool.model.policy == "hybrid_histogram":
             self._observe_arrival(pool)
         if pool is not None and pool.idle:
             taken = pool.idle.popleft()  # the oldest, nearest its teardown
@@ -186,8 +192,12 @@ class PooledLauncher:
     def finished(self, index: int) -> None:
         self._base.finished(index)
         pool = self._pools.get(self._template_of[index])
-        if pool is None or self._paused_after[index]:
-            return  # no pool, or the sandbox is paused for the session's next call
+        if pool is None or self._resume[index]:
+            return
+        if pool.model.policy == "hybrid_histogram":
+            self._after_task(pool)
+        if self._paused_after[index]:
+            return  # the sandbox is paused for the session's next call
         model = pool.model
         uses = self._uses[index] + 1
         if uses <= model.reuse and len(pool.idle) < max(model.size, 1):
@@ -265,39 +275,58 @@ class PooledLauncher:
 
     # ------------------------------------------------------------------ policies
     def _observe_arrival(self, pool: _Pool) -> None:
+        """hybrid_histogram: record the idle time that this arrival ends."""
         model = pool.model
-        if model.policy != "hybrid_histogram":
-            return
         now = self._now
-        if pool.last_arrival_s == pool.last_arrival_s:  # not NaN
-            gap = now - pool.last_arrival_s
-            bin_index = int(gap // model.histogram_bin_s)
+        if pool.busy > 0:
+            idle = 0.0  # a task of the template is running: no idle gap
+        elif pool.last_end_s == pool.last_end_s:  # not NaN
+            idle = now - pool.last_end_s
+        else:
+            idle = math.nan  # the first arrival ends no idle time
+        pool.busy += 1
+        if idle == idle:
+            bin_index = int(idle // model.histogram_bin_s)
             if bin_index < pool.histogram.size:
                 pool.histogram[bin_index] += 1
             else:
                 pool.out_of_range += 1
-        pool.last_arrival_s = now
-        window = self._hybrid_window(pool)
-        if len(pool.idle) + pool.inflight >= max(model.size, 1):
+
+    def _after_task(self, pool: _Pool) -> None:
+        """hybrid_histogram: a task ended; pre-warm for the next from the learned window."""
+        model = pool.model
+        now = self._now
+        pool.busy = max(0, pool.busy - 1)
+        pool.last_end_s = now
+        if pool.busy > 0 or len(pool.idle) + pool.inflight >= max(model.size, 1):
             return
+        window = self._hybrid_window(pool)
         if window is None:
-            # not representative yet: keep one sandbox for the histogram's range
-            if not pool.idle and pool.inflight == 0:
-                self._start_pool_launch(pool, now + model.histogram_range_s)
+            # no usable pattern: keep one sandbox for the histogram's range
+            self._start_pool_launch(pool, now + model.histogram_range_s)
             return
         prewarm_s, keep_until_s = window
-        self._call(now + prewarm_s, lambda: self._prewarm(pool, now + keep_until_s))
+        if prewarm_s <= 0:
+            self._start_pool_launch(pool, now + keep_until_s)
+        else:
+            self._call(now + prewarm_s, lambda: self._prewarm(pool, now, now + keep_until_s))
 
-    def _prewarm(self, pool: _Pool, expires_s: float) -> None:
+    def _prewarm(self, pool: _Pool, ended_s: float, expires_s: float) -> None:
+        if pool.last_end_s != ended_s or pool.busy > 0:
+            return  # another task ran since: its end planned afresh
         if len(pool.idle) + pool.inflight < max(pool.model.size, 1):
             self._start_pool_launch(pool, expires_s)
 
     def _hybrid_window(self, pool: _Pool) -> tuple[float, float] | None:
-        """Pre-warm and keep-alive times after an arrival, from the learned histogram."""
+        """Pre-warm and keep-alive times after a task ends, from the learned histogram;
+        None when it is not representative or most idle times fall beyond it."""
         model = pool.model
         counts = pool.histogram
         total = int(counts.sum())
-        if total < model.min_samples or pool.out_of_range > total:
+        if total == 0 or pool.out_of_range > total:
+            return None
+        cv = float(counts.std() / counts.mean())
+        if cv <= model.cv_threshold:
             return None
         cumulative = np.cumsum(counts)
         head = int(np.searchsorted(cumulative, model.head_percentile / 100 * total))
