@@ -107,6 +107,9 @@ class Usage:
     """Rows billed from their launch start whatever the platform bills from: warm hits on
     a pooled sandbox whose idle time was billed up to the handover, so that its bill runs
     on without a gap (None: no such rows)."""
+    cut_s: FloatArray | None = None
+    """Run time the lifetime cap cut from each sandbox's task (0 where none; None: not
+    recorded)."""
     fleet: Any = None
     """A self-hosted fleet's record (``engine.fleet.FleetRecord``); None when managed."""
 

@@ -172,6 +172,7 @@ def run_platform(
         ),
         pool_idle=_pool_idle(pooled, model) if pooled is not None else None,
         bill_from_launch=bill_from_launch[keep] if bill_from_launch is not None else None,
+        cut_s=np.where(timed_out, acts.call_s - caps, 0.0)[keep],
         fleet=fleet_record,
     )
 
