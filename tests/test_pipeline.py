@@ -346,3 +346,66 @@ def test_fetches_finish_at_large_clock_times(t0: float) -> None:
     assert done["a1"] - t0 == pytest.approx(211.7 / 2.9, abs=1e-6)
     assert done["a2"] - t0 == pytest.approx(96.4 / 1.45, abs=1e-6)
     assert done["a0"] - t0 == pytest.approx(96.4 / 1.45 + (173.1 - 96.4) / 2.9, abs=1e-6)
+
+
+def _lazy_scenario(**extra: Any) -> Any:
+    import simulator as ss
+    from support import scenario_dict, theory_catalog
+
+    lazy = {
+        "hosts": 1,
+        "cache_per_host": "10GiB",
+        "preloaded": "all",
+        "host_bandwidth_gib_s": 1.0,
+        "restore": "lazy",
+        "lazy_working_set": 0.5,
+        "lazy_fault_bandwidth_gib_s": 0.5,
+        "parts": {
+            "control_plane": part("control_plane", 0.0),
+            "vmm_start": part("vmm_start", 0.0),
+            "restore": part("restore", 0.1),
+            "handover": part("handover", 0.005),
+        },
+    }
+    workload = {
+        "name": "w",
+        "arrivals": {"kind": "burst", "count": 1, "at": "60s"},
+        "shape": {"vcpu": 1, "memory": 1},
+        **extra.pop("workload"),
+    }
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[workload],
+            platforms=[{"profile": "theory", "launch_mode": "snapshot", **extra}],
+        )
+    )
+    usage = ss.simulate(scenario, catalog=theory_catalog(pipeline=lazy)).runs["theory"][0].usage
+    assert usage is not None
+    return usage
+
+
+def test_a_calls_lazy_restore_slowdown_delays_the_next_call() -> None:
+    """Lazy restore of a 1 GiB snapshot, half of it faulted in at 0.5 GiB/s: the first
+    call runs 10 + 1 s. The next call is requested 5 s after the slowed call is done
+    (60.1 + 11 + 5 = 76.1 s), not 5 s after it would have been done without faults."""
+    session = {
+        "tool_calls": {"kind": "fixed", "value": 2},
+        "call_duration": {"kind": "fixed", "value": "10s"},
+        "think_gap": {"kind": "fixed", "value": "5s"},
+    }
+    usage = _lazy_scenario(workload={"session": session}, session_mode="per_call")
+    order = np.argsort(usage.request_s)
+    np.testing.assert_allclose(usage.request_s[order], [60.0, 76.1])
+    np.testing.assert_allclose(usage.end_s[order], [71.1, 87.2])
+
+
+def test_a_warm_hit_on_a_lazily_restored_sandbox_faults_in_its_working_set() -> None:
+    """A pooled sandbox restored lazily idles untouched; its task still faults in the
+    working set: handed over in 5 ms, it ends 10 + 1 s later."""
+    usage = _lazy_scenario(
+        workload={"duration": {"kind": "fixed", "value": "10s"}},
+        pools=[{"template": "w", "size": 1}],
+    )
+    assert usage.launch_mode[0] == 2
+    assert usage.end_s[0] == pytest.approx(60.0 + 0.005 + 10.0 + 1.0)

@@ -326,18 +326,7 @@ class PipelineLauncher:
         host = self._hosts[host_index]
         host.busy_slots -= 1
         self._serve(host_index)
-        pipeline = self._pipeline
-        extra = 0.0
-        if (
-            self._kind[index] == SNAPSHOT
-            and pipeline.restore == "lazy"
-            and pipeline.lazy_fault_bandwidth_gib_s
-        ):
-            extra = (
-                pipeline.lazy_working_set
-                * self._artifact_gib[index]
-                / pipeline.lazy_fault_bandwidth_gib_s
-            )
+        extra = self.lazy_extra_s(self._kind[index], self._artifact_gib[index])
         done = self._extra_done.pop(index, None)
         if done is not None:
             done(self._launch_started[index], self._admitted_at[index], self._now())
@@ -345,6 +334,18 @@ class PipelineLauncher:
         engine = self._engine
         assert engine is not None
         engine.ready(index, self._now(), extra)
+
+    def lazy_extra_s(self, kind: int, artifact_gib: float) -> float:
+        """How much longer the first run on a sandbox is when its snapshot was restored
+        lazily: its working set faulted in at the fault bandwidth (0 otherwise)."""
+        pipeline = self._pipeline
+        if (
+            kind != SNAPSHOT
+            or pipeline.restore != "lazy"
+            or not pipeline.lazy_fault_bandwidth_gib_s
+        ):
+            return 0.0
+        return pipeline.lazy_working_set * artifact_gib / pipeline.lazy_fault_bandwidth_gib_s
 
     def _now(self) -> float:
         engine = self._engine

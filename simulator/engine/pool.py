@@ -184,7 +184,11 @@ class PooledLauncher:
             self.warm[index] = True
             engine = self._engine
             assert engine is not None
-            engine.ready(index, self._now + self._handover())
+            # a fresh sandbox restored lazily has touched little while idle: its first
+            # task faults in the working set, as after any lazy restore
+            lazy = getattr(self._base, "lazy_extra_s", None)
+            extra = lazy(pool.kind, pool.artifact_gib) if lazy and taken.uses == 0 else 0.0
+            engine.ready(index, self._now + self._handover(), extra)
             self._refill(pool)
             return
         self._base.launch(index)
