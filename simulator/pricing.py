@@ -160,14 +160,14 @@ class PriceTable(FrozenModel):
 
     @property
     def assumed_items(self) -> list[str]:
-        """Names of the rates in this table that are assumptions, not published figures."""
+        """Names of the rates in this table that are assumptions, not published figures
+        (pool billing is flagged where a scenario has pools: see the summary warnings)."""
         items: list[tuple[str, Provenance | None]] = [
             ("billing", self.billing),
             ("vcpu", self.vcpu),
             ("memory", self.memory),
             ("requests", self.requests),
             ("snapshot", self.snapshot),
-            ("pools", self.pools),
             ("free_tier", self.free_tier),
         ]
         items += [(f"gpu.{name}", rate) for name, rate in self.gpu.items()]
