@@ -22,7 +22,7 @@ from .errors import InputError
 from .pricing import Component, PriceTable
 from .shapes import RoundedShape
 from .units import MONTH_S
-from .usage import MODE_CODES, Usage
+from .usage import HOST_START, MODE_CODES, PoolIdle, Usage
 
 ROUNDING_TOLERANCE = 1e-9
 """Slack, in increments, so that a duration of exactly k increments bills k despite float
@@ -64,6 +64,9 @@ class BillingInputs:
     """Usage credit that comes with the plan each month."""
     discount_fraction: float = 0.0
     discount_applies_to: tuple[Component, ...] = ()
+    self_hosted: bool = False
+    """A self-hosted isolation profile: the hosts are the user's, so time queued on them
+    is billed as the price table says (a managed platform's queue is not)."""
 
 
 def billed_seconds(
@@ -77,6 +80,31 @@ def billed_seconds(
     return np.maximum(units * increment_s, minimum_s)
 
 
+def billing_start(usage: Usage, inputs: BillingInputs) -> FloatArray:
+    """When each sandbox's bill starts: the lifecycle event the platform bills from, except
+    for warm hits on a pooled sandbox already billed while idle (from the handover).
+
+    On a managed platform with a launch pipeline, a launch waiting for a host's slot or
+    creation token waits on the vendor's capacity: its bill starts no earlier than when a
+    host took it."""
+    start = usage.column(inputs.table.billing.bills_from)
+    if usage.bill_from_launch is not None:
+        start = np.where(usage.bill_from_launch, usage.launch_start_s, start)
+    host_offset = (usage.part_offset_s or {}).get(HOST_START)
+    if not inputs.self_hosted and host_offset is not None:
+        host_start = usage.launch_start_s + host_offset
+        start = np.where(host_start > start, host_start, start)  # NaN (no host) keeps start
+    return start
+
+
+def _idle_start(idle: PoolIdle, inputs: BillingInputs) -> FloatArray:
+    """When a pooled sandbox's idle bill starts: its launch start, or on a managed platform
+    when a host took its launch."""
+    if inputs.self_hosted or idle.host_start_s is None:
+        return idle.launch_start_s
+    return np.fmax(idle.launch_start_s, idle.host_start_s)
+
+
 def billing_periods(horizon_s: float) -> list[tuple[float, float]]:
     """30-day billing periods covering the horizon, as (start, length); the last may be short."""
     count = max(1, math.ceil(horizon_s / MONTH_S - ROUNDING_TOLERANCE))
@@ -87,7 +115,7 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
     """Billable quantities per billing period x workload x item, before any price."""
     table = inputs.table
     launched = usage.launched
-    start = usage.column(table.billing.bills_from)[launched]
+    start = billing_start(usage, inputs)[launched]
     seconds = billed_seconds(
         start, usage.end_s[launched], table.billing.increment, table.billing.minimum
     )
@@ -103,6 +131,21 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
     periods = billing_periods(usage.horizon_s)
     period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
     rows = _quantity_rows(usage, inputs, len(periods), period, workload, seconds, "")
+    pools = table.pools
+    if (
+        usage.bill_from_launch is not None
+        and pools is not None
+        and (pools.warm_vcpu is not None or pools.warm_memory is not None)
+    ):
+        # tasks run on a billed pool's sandbox have rates of their own (Lambda's duration
+        # price with provisioned concurrency): their own items
+        warm = usage.bill_from_launch[launched]
+        rows = _quantity_rows(
+            usage, inputs, len(periods), period[~warm], workload[~warm], seconds[~warm], ""
+        )
+        rows += _quantity_rows(
+            usage, inputs, len(periods), period[warm], workload[warm], seconds[warm], WARM_SUFFIX
+        )
     if table.snapshot is not None:
         rows += _snapshot_rows(usage, inputs, periods, launched, period)
     idle = usage.pool_idle
@@ -110,7 +153,7 @@ def usage_quantities(usage: Usage, inputs: BillingInputs) -> pd.DataFrame:
         # idle pooled sandboxes bill from their launch until handed over or torn down
         billed = idle.billed
         idle_seconds = billed_seconds(
-            idle.launch_start_s[billed],
+            _idle_start(idle, inputs)[billed],
             idle.end_s[billed],
             table.billing.increment,
             table.billing.minimum,
@@ -138,10 +181,20 @@ def _snapshot_rows(
     launched: np.ndarray,
     period: np.ndarray,
 ) -> list[dict[str, object]]:
-    """Snapshot fees: GiB restored per snapshot launch, and the snapshot kept cached for
-    each period in which a workload launched from it."""
+    """Snapshot fees: GiB restored per snapshot launch (pools' launches included), and the
+    snapshot kept cached for each period in which a workload launched from it."""
     snapshot = usage.launch_mode[launched] == MODE_CODES["snapshot"]
     workload = usage.workload_index[launched]
+    idle = usage.pool_idle
+    if idle is not None and idle.restored is not None and idle.restored.any():
+        # a pool's sandbox restored from a snapshot is a restore like any other
+        restored = idle.restored
+        snapshot = np.concatenate((snapshot, np.ones(int(restored.sum()), dtype=bool)))
+        workload = np.concatenate((workload, idle.workload_index[restored]))
+        idle_period = np.minimum(
+            (idle.launch_start_s[restored] // MONTH_S).astype(np.int64), len(periods) - 1
+        )
+        period = np.concatenate((period, idle_period))
     rows: list[dict[str, object]] = []
     for w, name in enumerate(usage.workload_names):
         shape = inputs.shapes[w]
@@ -173,6 +226,10 @@ def _snapshot_rows(
 
 POOL_SUFFIX = ":pool-idle"
 """Marks the line items of warm pools' idle time (e.g. item ``vcpu:pool-idle``)."""
+WARM_SUFFIX = ":pool-warm"
+"""Marks the line items of tasks run on a billed pool's sandbox, where the price table
+gives them rates of their own (e.g. ``memory:pool-warm``)."""
+SUFFIXES = (POOL_SUFFIX, WARM_SUFFIX)
 
 
 def _quantity_rows(
@@ -207,17 +264,33 @@ def _quantity_rows(
                 items.append(("memory", "memory", "GiB-s", s * shape.memory_gib))
             if shape.gpu_type is not None:
                 items.append(("gpu", f"gpu:{shape.gpu_type}", "GPU-s", s * shape.gpu_count))
-            if table.requests is not None and not suffix:
+            if table.requests is not None and suffix != POOL_SUFFIX:
                 items.append(("requests", "requests", "requests", float(sandboxes[slot])))
             rows += [
-                {**base, "component": c, "item": i + suffix, "unit": u, "quantity": q}
+                {
+                    **base,
+                    "component": c,
+                    "item": i if c == "requests" else i + suffix,
+                    "unit": u,
+                    "quantity": q,
+                }
                 for c, i, u, q in items
             ]
     return rows
 
 
 def _unit_rate(table: PriceTable, item: str) -> float:
-    item = item.removesuffix(POOL_SUFFIX)
+    pools = table.pools
+    if pools is not None and item.endswith(SUFFIXES):
+        own = {
+            "vcpu" + POOL_SUFFIX: pools.vcpu,
+            "memory" + POOL_SUFFIX: pools.memory,
+            "vcpu" + WARM_SUFFIX: pools.warm_vcpu,
+            "memory" + WARM_SUFFIX: pools.warm_memory,
+        }.get(item)
+        if own is not None:
+            return own.usd_per_second
+    item = item.removesuffix(POOL_SUFFIX).removesuffix(WARM_SUFFIX)
     if item == "vcpu":
         return table.vcpu.usd_per_second if table.vcpu else 0.0
     if item == "memory":
@@ -245,8 +318,12 @@ def price_quantities(
     frame["gross_usd"] = frame["quantity"] * frame["rate_usd"]
     frame["free_tier_usd"] = 0.0
     if table.free_tier is not None:
-        # the tier covers the month's aggregate of a resource, pooled idle time included
-        resource = frame["item"].str.removesuffix(POOL_SUFFIX)
+        # the tier covers the month's aggregate of a resource, pooled time included
+        # unless the table says the tier does not cover pools
+        resource = frame["item"].str.removesuffix(POOL_SUFFIX).str.removesuffix(WARM_SUFFIX)
+        if table.pools is not None and not table.pools.free_tier:
+            pooled = frame["item"].str.endswith(SUFFIXES)
+            resource = resource.where(~pooled, frame["item"])
         for (k, item), group in frame.groupby([frame["period"], resource]):
             allowance = getattr(table.free_tier, _FREE_TIER_FIELD.get(str(item), ""), 0.0)
             if not allowance:

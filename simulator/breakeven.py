@@ -90,7 +90,7 @@ class BreakevenResult:
     costs: pd.DataFrame
     """Columns: factor, daily_volume, platform, per_month_usd, p5_usd, p95_usd (across
     replications), launched_share (launched over requested), queue_wait_mean_s, keeps_up
-    (at least 99% launched and at most 1% ready after the horizon)."""
+    (at least 99% launched and at most 1% still waiting to launch when the horizon ended)."""
     crossings: tuple[Crossing, ...]
 
     def plot(self, path: str | Path) -> Path:
@@ -234,7 +234,7 @@ def breakeven(
             metrics = [run.metrics for run in result.runs[platform]]
             requested = sum(m.requested for m in metrics)
             served = sum(m.launched for m in metrics) / requested if requested else 1.0
-            late = sum(m.ready_after_horizon for m in metrics) / max(1, requested)
+            late = sum(m.backlog_at_horizon for m in metrics) / max(1, requested)
             wait = float(np.mean([m.queue_wait_s.mean for m in metrics]))
             rows.append(
                 {

@@ -440,6 +440,25 @@ def _describe_table(price_table: PriceTable) -> list[str]:
             f"  free tier per month: {ft.vcpu_seconds:,.0f} vCPU-s, {ft.gib_seconds:,.0f} GiB-s, "
             f"{ft.requests:,.0f} requests{' [assumed]' if ft.assumed else ''}  ({ft.source})"
         )
+    if price_table.pools:
+        pools = price_table.pools
+        own = [
+            f"{label} {rate.usd_per_second:.10g}"
+            for label, rate in (
+                ("idle vCPU-s", pools.vcpu),
+                ("idle GiB-s", pools.memory),
+                ("warm-hit vCPU-s", pools.warm_vcpu),
+                ("warm-hit GiB-s", pools.warm_memory),
+            )
+            if rate is not None
+        ]
+        lines.append(
+            f"  pools: idle {'billed' if pools.billed else 'free'}, keep-alive "
+            f"{'billed' if pools.keep_alive_billed else 'free'}"
+            f"{', USD ' + ', '.join(own) if own else ''}"
+            f"{'' if pools.free_tier else ', no free tier'}"
+            f"{' [assumed]' if pools.assumed else ''}  ({pools.source}, {pools.as_of})"
+        )
     for name, plan in price_table.plans.items():
         lines.append(
             f"  plan {name}: {plan.monthly_usd:g} USD/month, credit {plan.monthly_credit_usd:g} USD/month  ({plan.source})"

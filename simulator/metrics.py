@@ -10,7 +10,7 @@ from .distributions import FloatArray
 from .fleet_metrics import FleetMetrics, fleet_metrics
 from .intervals import peak_overlap, time_weighted_mean
 from .sketch import LogSketch
-from .usage import ABANDONED, MODE_CODES, REJECTED, TIMED_OUT, Usage
+from .usage import ABANDONED, HOST_START, MODE_CODES, REJECTED, TIMED_OUT, Usage
 
 CDF_POINTS = np.linspace(0.0, 1.0, 21)
 """Quantiles at which a burst's time-to-ready CDF is reported."""
@@ -117,8 +117,14 @@ class RunMetrics:
     queue_peak: int
     sojourn_mean_s: float
     """Mean time from admission to end, per launched sandbox (for Little's law)."""
-    ready_after_horizon: int = 0
-    """Launched sandboxes requested within the horizon but ready only after it."""
+    backlog_at_horizon: int = 0
+    """Launched sandboxes requested within the horizon whose launch had not started on
+    the platform (after the quota, the rate limit and any launch pipeline queue) when
+    it ended: the backlog a platform that cannot keep up carries past the horizon."""
+    run_s: float = 0.0
+    """Seconds launched sandboxes ran (ready to end)."""
+    cut_s: float = 0.0
+    """Seconds of requested run time that lifetime caps cut off."""
     sessions: SessionMetrics | None = None
     """Per-session figures, when the workload has sessions."""
     launches: dict[str, int] | None = None
@@ -143,7 +149,7 @@ class SessionMetrics:
     span_s: FloatArray
     """Per session: first request to last end."""
     failed: int
-    """Sessions cut short by a rejected call."""
+    """Sessions cut short by a call that was rejected or gave up waiting in the queue."""
 
 
 def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetrics:
@@ -179,7 +185,9 @@ def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetr
         queue_mean=time_weighted_mean(queued_from[waited], queued_until[waited], usage.horizon_s),
         queue_peak=peak_overlap(queued_from[waited], queued_until[waited]),
         sojourn_mean_s=float(np.mean(end - admit)) if end.size else 0.0,
-        ready_after_horizon=int(np.count_nonzero(usage.ready_s[launched] > usage.horizon_s)),
+        backlog_at_horizon=_backlog_at_horizon(usage),
+        run_s=float(np.sum(end - usage.ready_s[launched])),
+        cut_s=float(np.sum(usage.cut_s[launched])) if usage.cut_s is not None else 0.0,
         pool_idle_s=usage.pool_idle.idle_seconds() if usage.pool_idle is not None else 0.0,
         fleet=fleet_metrics(usage.fleet) if usage.fleet is not None else None,
         sessions=session_metrics(usage),
@@ -190,6 +198,20 @@ def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetr
             if np.any(usage.workload_index == w)
         },
     )
+
+
+def _backlog_at_horizon(usage: Usage) -> int:
+    """Launched sandboxes requested within the horizon that had not started launching on
+    the platform by its end. A session's calls requested after the horizon are no
+    backlog, nor is a launch that started in time and is merely slow."""
+    launched = usage.launched
+    started = usage.launch_start_s
+    host_offset = (usage.part_offset_s or {}).get(HOST_START)
+    if host_offset is not None:
+        started = np.where(np.isnan(host_offset), started, started + host_offset)
+    horizon = usage.horizon_s
+    late = launched & (usage.request_s <= horizon) & (started > horizon)
+    return int(np.count_nonzero(late))
 
 
 def session_metrics(usage: Usage) -> SessionMetrics | None:
@@ -208,7 +230,8 @@ def session_metrics(usage: Usage) -> SessionMetrics | None:
     last = np.full(ids.size, -np.inf)
     np.maximum.at(last, session, end)
     failed = np.zeros(ids.size, dtype=bool)
-    failed[session[usage.outcome[in_session] == REJECTED]] = True
+    outcome = usage.outcome[in_session]
+    failed[session[(outcome == REJECTED) | (outcome == ABANDONED)]] = True
     return SessionMetrics(
         count=int(ids.size),
         activations=int(in_session.sum()),

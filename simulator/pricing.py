@@ -75,6 +75,31 @@ class SnapshotFees(Provenance):
     """Per GiB of snapshot kept cached, per hour, for the whole horizon once used."""
 
 
+class PoolBilling(Provenance):
+    """How the platform bills warm pools: pre-started sandboxes waiting for a task, and
+    finished ones kept for the next (keep-alive), with any rates of their own."""
+
+    billed: bool
+    """Pre-started sandboxes (fixed, hybrid_histogram and prewarm_diurnal pools) are
+    billed while idle (ACI standby pools, Cloud Run minimum instances, Lambda
+    provisioned concurrency)."""
+    keep_alive_billed: bool
+    """A finished sandbox kept warm for the next task is billed while idle (Lambda keeps
+    execution environments warm for free)."""
+    vcpu: ResourceRate | None = None
+    """Rate per vCPU of idle pooled time, replacing the vCPU rate (null: the same)."""
+    memory: ResourceRate | None = None
+    """Rate per GiB of idle pooled time, replacing the memory rate (null: the same)."""
+    warm_vcpu: ResourceRate | None = None
+    """Rate per vCPU of a task run on a billed pool's sandbox (null: the vCPU rate)."""
+    warm_memory: ResourceRate | None = None
+    """Rate per GiB of a task run on a billed pool's sandbox (Lambda: the duration rate
+    with provisioned concurrency; null: the memory rate)."""
+    free_tier: bool = True
+    """The monthly free tier also covers pooled time (Lambda's does not cover functions
+    with provisioned concurrency)."""
+
+
 class FreeTier(Provenance):
     """Monthly usage that is free, applied to the month's aggregate, not per sandbox."""
 
@@ -131,6 +156,9 @@ class PriceTable(FrozenModel):
     """Fee per sandbox launched."""
     snapshot: SnapshotFees | None = None
     """Fees of snapshot launches, where the platform charges them."""
+    pools: PoolBilling | None = None
+    """How warm pools are billed; null where nothing is published (pooled idle time is
+    then assumed billed at the usual rates, and outputs say so)."""
     free_tier: FreeTier | None = None
     """Monthly free usage."""
     plans: dict[str, PlanFee] = Field(default_factory=dict)
@@ -140,7 +168,8 @@ class PriceTable(FrozenModel):
 
     @property
     def assumed_items(self) -> list[str]:
-        """Names of the rates in this table that are assumptions, not published figures."""
+        """Names of the rates in this table that are assumptions, not published figures
+        (pool billing is flagged where a scenario has pools: see the summary warnings)."""
         items: list[tuple[str, Provenance | None]] = [
             ("billing", self.billing),
             ("vcpu", self.vcpu),

@@ -74,6 +74,18 @@ class ResolvedPlatform:
         """Launch parts of the chosen mode."""
         return self.profile.launch[self.launch_mode]
 
+    def pool_billed_idle(self, spec: PoolSpec) -> tuple[bool, bool]:
+        """Whether a pool's idle time is billed, and whether that is an assumption: the
+        scenario's ``billed_idle``, else the price table's ``pools`` (keep-alive or
+        pre-started), else assumed billed."""
+        if spec.billed_idle is not None:
+            return spec.billed_idle, False
+        pools = self.price_table.pools
+        if pools is None:
+            return True, True
+        billed = pools.keep_alive_billed if spec.policy == "keep_alive" else pools.billed
+        return billed, pools.assumed
+
     def _pool_model(self, scenario: Scenario, spec: PoolSpec) -> PoolModel:
         """The engine's view of a pool: its workloads' index and rates, and defaults filled in."""
         served = [scenario.workloads[i] for i in self.workload_indices]
@@ -87,7 +99,7 @@ class ResolvedPlatform:
             refill_per_second=spec.refill_per_second,
             ttl_s=spec.ttl,
             reuse=spec.reuse,
-            billed_idle=spec.billed_idle,
+            billed_idle=self.pool_billed_idle(spec)[0],
             histogram_bin_s=spec.histogram_bin,
             histogram_range_s=spec.histogram_range,
             hourly_rate_per_s=_hourly_rates(matching),

@@ -179,6 +179,7 @@ def billing_inputs(
         plan_credit_usd_per_month=resolved.plan_credit_usd_per_month,
         discount_fraction=resolved.discount.fraction,
         discount_applies_to=resolved.discount.applies_to,
+        self_hosted=resolved.profile.self_hosted,
     )
 
 

@@ -21,7 +21,7 @@ from .errors import InputError, InputErrors
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
 from .platforms import LaunchMode, OverQuota, SessionMode
-from .units import DurationS, SizeGiB
+from .units import DurationS, PositiveDurationS, SizeGiB
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
@@ -155,6 +155,10 @@ class LaunchRateOverride(FrozenModel):
     """Launches allowed back to back when the bucket is full."""
 
 
+MAX_HISTOGRAM_BINS = 10_000
+"""The most bins a hybrid-histogram pool may keep."""
+
+
 class PoolSpec(FrozenModel):
     """A warm pool of pre-started sandboxes for one template on one platform."""
 
@@ -162,33 +166,46 @@ class PoolSpec(FrozenModel):
     """The template the pool holds (a workload's ``template``, or its name if it has none)."""
     policy: Literal["fixed", "keep_alive", "hybrid_histogram", "prewarm_diurnal"] = "fixed"
     """fixed: keep ``size`` idle; keep_alive: keep a finished sandbox ``ttl`` for the next task
-    (needs ``reuse``); hybrid_histogram: pre-warm from learned inter-arrival times
-    (Shahrad et al., ATC 2020); prewarm_diurnal: size the pool ahead of a diurnal profile."""
+    (needs ``reuse``); hybrid_histogram: after each task, pre-warm and keep a sandbox
+    from the 5th to the 99th percentile of the template's learned idle times (end of one
+    task to the next start), or keep one for ``histogram_range`` while the histogram
+    shows no pattern (Shahrad et al., ATC 2020); prewarm_diurnal: size the pool ahead of
+    a diurnal profile."""
     size: int = Field(ge=0)
     """fixed: idle sandboxes kept; other policies: the most kept idle at once."""
     refill_per_second: float | None = Field(default=None, gt=0)
     """Pool launches per second (null: as fast as the platform launches)."""
-    ttl: DurationS | None = None
-    """An idle pooled sandbox is torn down after this long (keep_alive: the keep-alive time)."""
+    ttl: PositiveDurationS | None = None
+    """An idle pooled sandbox is torn down after this long (keep_alive: the keep-alive time);
+    null keeps it until it is used."""
     reuse: int = Field(default=0, ge=0)
     """Times a sandbox returns to the pool after a task; 0 means every task gets a fresh
     sandbox (the secure default)."""
-    billed_idle: bool = True
-    """Whether idle pooled sandboxes are billed (they are on every platform sandsim knows)."""
+    billed_idle: bool | None = None
+    """Whether idle pooled sandboxes are billed; null takes it from the price table's
+    ``pools`` (e.g. Lambda bills provisioned concurrency but not environments kept warm
+    after a task), or assumes billed where the table says nothing (outputs say so)."""
     lead: DurationS = 300.0
     """prewarm_diurnal: how far ahead of the rate the pool is sized."""
     cover: DurationS | None = None
     """prewarm_diurnal: seconds of requests the pool must cover (default: the platform's
     mean launch latency, the launches in flight by Little's law)."""
-    histogram_bin: DurationS = 60.0
-    """hybrid_histogram: bin width of the inter-arrival histogram (1 minute in the paper)."""
-    histogram_range: DurationS = 4 * 3600.0
-    """hybrid_histogram: range of the histogram (4 hours in the paper)."""
+    histogram_bin: PositiveDurationS = 60.0
+    """hybrid_histogram: bin width of the idle-time histogram (1 minute in the paper)."""
+    histogram_range: PositiveDurationS = 4 * 3600.0
+    """hybrid_histogram: range of the histogram (4 hours in the paper); at most
+    10,000 bins."""
 
     @model_validator(mode="after")
     def _policy_fields(self) -> PoolSpec:
         if self.policy == "keep_alive" and (self.reuse < 1 or self.ttl is None):
             raise ValueError("keep_alive keeps finished sandboxes: give reuse >= 1 and a ttl")
+        bins = self.histogram_range / self.histogram_bin
+        if bins < 1 or bins > MAX_HISTOGRAM_BINS:
+            raise ValueError(
+                f"histogram_range / histogram_bin gives {bins:.3g} bins; keep it between 1 and "
+                f"{MAX_HISTOGRAM_BINS:,} (the paper uses 4h / 1m = 240)"
+            )
         return self
 
 
@@ -390,8 +407,32 @@ class Scenario(FrozenModel):
                         )
                     )
                 seen.add(value)
+        templates = sorted({w.template_id for w in self.workloads})
+        problems.extend(
+            InputError(
+                f"no workload uses template {key!r}",
+                source=source,
+                field=f"templates.{key}",
+                fix=f"name a template of a workload ({', '.join(templates)}), "
+                "or set the workload's template to it",
+            )
+            for key in self.templates
+            if key not in templates
+        )
         names = [w.name for w in self.workloads]
         for index, platform in enumerate(self.platforms):
+            pooled: set[str] = set()
+            for p_index, pool in enumerate(platform.pools):
+                if pool.template in pooled:
+                    problems.append(
+                        InputError(
+                            f"a second pool for template {pool.template!r}",
+                            source=source,
+                            field=f"platforms[{index}].pools[{p_index}].template",
+                            fix="give each template one pool (merge the two)",
+                        )
+                    )
+                pooled.add(pool.template)
             unknown = sorted(set(platform.workloads or ()) - set(names))
             if unknown:
                 problems.append(

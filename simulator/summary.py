@@ -407,6 +407,20 @@ def _warnings(result: SimulationResult) -> list[str]:
         limits = _assumed_limits(resolved)
         if limits:
             notes.append(f"{resolved.id}: assumed platform figures ({', '.join(limits)})")
+        for spec in getattr(resolved.choice, "pools", ()):
+            billed, guessed = resolved.pool_billed_idle(spec)
+            if guessed:
+                table = resolved.price_table
+                why = (
+                    "its price table gives no pool billing"
+                    if table.pools is None
+                    else f"{table.id} marks its pool billing assumed"
+                )
+                notes.append(
+                    f"{resolved.id}: the idle time of the {spec.template!r} pool is assumed "
+                    f"{'billed' if billed else 'free'} ({why}); set billed_idle on the pool "
+                    "to choose"
+                )
         if resolved.launch_mode == "warm" and not getattr(resolved.choice, "pools", None):
             notes.append(
                 f"{resolved.id}: warm launches assume an unlimited pre-started pool whose idle "
@@ -414,8 +428,20 @@ def _warnings(result: SimulationResult) -> list[str]:
             )
         runs = result.runs[resolved.id]
         count = len(runs)
+        cut = sum(run.metrics.cut_s for run in runs)
+        if cut > 0:
+            stopped = sum(run.metrics.timed_out for run in runs)
+            base = sum(run.metrics.requested for run in runs)
+            wanted = sum(run.metrics.run_s for run in runs) + cut
+            cap = resolved.max_lifetime_s
+            notes.append(
+                f"{resolved.id}: a maximum lifetime"
+                f"{f' of {cap / 60:g} min' if cap is not None else ''} stopped "
+                f"{stopped / count:.4g} sandboxes per replication ({stopped / max(1, base):.3g} "
+                f"of requested) and cut {cut / wanted:.3g} of the run time they asked for: "
+                "that work is neither done nor billed here"
+            )
         for _name, attribute, what in (
-            ("timed_out", "timed_out", "hit the maximum lifetime"),
             ("rejected", "rejected", "were rejected at the quota"),
             ("abandoned", "abandoned", "gave up waiting in the queue"),
         ):
@@ -426,14 +452,14 @@ def _warnings(result: SimulationResult) -> list[str]:
                     f"{resolved.id}: {total / count:.4g} requests per replication "
                     f"({total / max(1, base):.3g} of requested) {what}"
                 )
-        late = sum(run.metrics.ready_after_horizon for run in runs)
+        late = sum(run.metrics.backlog_at_horizon for run in runs)
         launched = sum(run.metrics.launched for run in runs)
         if launched and late / launched > 0.01:
             notes.append(
-                f"{resolved.id}: {late / launched:.3g} of launched sandboxes were ready only after "
-                f"the {horizon / 3600:g} h horizon ended: the platform cannot keep up with the "
-                "demand (see rate_limit_wait_s and queue_wait_s), so the per-month spend assumes "
-                "a backlog that keeps growing"
+                f"{resolved.id}: {late / launched:.3g} of launched sandboxes, requested within "
+                f"the {horizon / 3600:g} h horizon, had not started launching when it ended: "
+                "the platform cannot keep up with the demand (see rate_limit_wait_s and "
+                "queue_wait_s), so the per-month spend assumes a backlog that keeps growing"
             )
     return notes
 

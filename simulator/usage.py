@@ -21,6 +21,9 @@ OUTCOMES: tuple[str, ...] = ("completed", "timed_out", "rejected", "abandoned")
 MODE_CODES: dict[str, int] = {"cold": 0, "snapshot": 1, "warm": 2, "resume": 3}
 MODES: tuple[str, ...] = ("cold", "snapshot", "warm", "resume")
 TimeColumn = Literal["request", "admission", "launch_start", "ready", "end"]
+HOST_START = "host_start"
+"""Name of the part offset of when a host took a launch through a launch pipeline (after
+waiting for a slot and a creation token)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class PoolIdle:
     end_s: FloatArray
     billed: npt.NDArray[np.bool_]
     """Whether the platform bills this idle time."""
+    host_start_s: FloatArray | None = None
+    """When a host took the sandbox's launch, after any wait in the launch pipeline
+    (None: as ``launch_start_s``)."""
+    restored: npt.NDArray[np.bool_] | None = None
+    """The stretch began with a pool launch restored from a memory snapshot (snapshot
+    fees apply to it as to any restore); None: none did."""
 
     @property
     def size(self) -> int:
@@ -94,6 +103,13 @@ class Usage:
     """When abandoned requests left the queue (NaN for the others; None: no queue timeout)."""
     pool_idle: PoolIdle | None = None
     """Idle time of warm pools (None: no pools)."""
+    bill_from_launch: npt.NDArray[np.bool_] | None = None
+    """Rows billed from their launch start whatever the platform bills from: warm hits on
+    a pooled sandbox whose idle time was billed up to the handover, so that its bill runs
+    on without a gap (None: no such rows)."""
+    cut_s: FloatArray | None = None
+    """Run time the lifetime cap cut from each sandbox's task (0 where none; None: not
+    recorded)."""
     fleet: Any = None
     """A self-hosted fleet's record (``engine.fleet.FleetRecord``); None when managed."""
 

@@ -58,11 +58,15 @@ def theory_catalog(
     pause_per_gib_s: float = 0.0,
     launch_rate: tuple[float, int] | None = None,
     handover_s: float = 0.0,
+    pipeline: dict[str, Any] | None = None,
+    self_hosted: bool = False,
 ) -> Any:
     """A catalog with one test platform: fixed launch latency, a quota, simple prices.
 
     Queueing-theory checks need zero launch latency, which no real platform has. The
     platform serves sessions in every mode (resume and pause times are parameters).
+    ``pipeline`` gives it a launch pipeline (a LaunchPipeline as a dict, without
+    provenance); ``self_hosted`` marks it as an isolation technology run on your hosts.
     """
     from simulator.catalog import Catalog
     from simulator.platforms import PlatformProfile
@@ -101,6 +105,8 @@ def theory_catalog(
                 else None
             ),
             "session_modes": ["held", "pause_resume", "per_call"],
+            "self_hosted": self_hosted,
+            "pipeline": {**pipeline, "provenance": provenance} if pipeline else None,
             "pause": {"per_gib": pause_per_gib_s, "provenance": provenance},
             "shapes": {
                 "kind": "steps",

@@ -1116,3 +1116,61 @@ def test_snapshot_launches_pay_restore_and_cache_fees() -> None:
     cache = snap[snap["item"] == "snapshot:cache"].iloc[0]
     assert cache["quantity"] == pytest.approx(2.0 * 1.0)  # 2 GiB for the 1-hour horizon
     assert items[(items["platform"] == "cold") & (items["component"] == "snapshot")].empty
+
+
+@pytest.mark.parametrize(
+    ("self_hosted", "expected"), [(False, 3 * 10.1), (True, 10.6 + 11.6 + 12.6)]
+)
+def test_managed_platforms_do_not_bill_the_launch_pipeline_queue(
+    self_hosted: bool, expected: float
+) -> None:
+    """Three launches at 10 s through one host creating one sandbox a second: control
+    plane 0.5 s, then tokens at 10.5, 11.5 and 12.5 s, boot 0.1 s, run 10 s. A managed
+    platform bills each from when the host took it: 3 x 10.1 s. Self-hosted, the queue
+    is on your hosts and billed from the launch start: 10.6 + 11.6 + 12.6 s."""
+    from support import scenario_dict, theory_catalog
+
+    provenance = {"source": "test", "as_of": "2026-11-27"}
+
+    def part(name: str, seconds: float) -> dict[str, Any]:
+        return {
+            "name": name,
+            "latency": {"kind": "fixed", "value": seconds},
+            "provenance": provenance,
+        }
+
+    pipeline = {
+        "hosts": 1,
+        "creation_rate_per_host": {"per_second": 1.0, "burst": 1, "provenance": provenance},
+        "cache_per_host": "10GiB",
+        "preloaded": "all",
+        "host_bandwidth_gib_s": 1.0,
+        "parts": {
+            "control_plane": part("control_plane", 0.5),
+            "vmm_start": part("vmm_start", 0.0),
+            "guest_boot": part("guest_boot", 0.1),
+            "app_init": part("app_init", 0.0),
+        },
+    }
+    scenario = simulator.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "burst", "count": 3, "at": "10s", "window": "0s"},
+                    "duration": {"kind": "fixed", "value": "10s"},
+                    "shape": {"vcpu": 1, "memory": 1},
+                }
+            ],
+            platforms=[{"profile": "theory"}],
+        )
+    )
+    catalog = theory_catalog(pipeline=pipeline, self_hosted=self_hosted)
+    result = simulator.simulate(scenario, catalog=catalog)
+    usage = result.runs["theory"][0].usage
+    assert usage is not None
+    np.testing.assert_allclose(np.sort(usage.ready_s), [10.6, 11.6, 12.6])
+    items = result.line_items()
+    vcpu_s = items[items["item"] == "vcpu"]["quantity"].sum()
+    assert vcpu_s == pytest.approx(expected, rel=1e-9)

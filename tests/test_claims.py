@@ -1,8 +1,9 @@
 """Published launch claims, from scenarios whose parameters come from sources.
 
 Each scenario in scenarios/claims says where its parameters come from and whether the
-claim can be reproduced from them; these tests check the simulated result against the
-claim (or, where the scenario says it is not reproducible, against what it does show).
+claim can be reproduced from them. The tests say which they check: a claim reproduced
+from published parameters, one only partly reproduced (part of it is an input), or one
+merely consistent with an assumed capacity (and then what that capacity implies).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ def aci() -> dict:
     return ss.simulate(ss.load_scenario("claims/aci-ai-sandboxes-burst")).summary()["platforms"]
 
 
-def test_aci_ai_sandboxes_bring_up_10000_in_about_2_seconds(aci: dict) -> None:
+def test_aci_burst_is_consistent_with_the_claim_under_assumed_capacity(aci: dict) -> None:
+    """Not a reproduction: with an assumed 40 hosts at Firecracker's 150 launches per
+    second (nothing is published for the service), 10,000 restores come up in about 2 s."""
     burst = aci["snapshot-restore"]["burst"]["burst-10k"]
     assert burst["ready"] == 10000
     assert 1.5 <= burst["t_all_ready_s"] <= 2.5
@@ -66,7 +69,10 @@ def test_firecracker_creates_150_per_second_per_host(firecracker: ss.SimulationR
     assert burst["t50_ready_s"] == pytest.approx(750 / 150 + uncontended, abs=0.15)
 
 
-def test_firecracker_boots_to_user_space_within_125_ms(firecracker: ss.SimulationResult) -> None:
+def test_firecracker_boot_claim_is_partly_reproduced(firecracker: ss.SimulationResult) -> None:
+    """Partly reproduced: the boot within 125 ms is the profile's input (the published
+    figure), so only the API call and VMM start added to it are checked here; the paper's
+    p99 of 146 ms with 50 launches at once on a host is not modelled."""
     ttr = []
     for run in firecracker.runs["firecracker"]:
         usage = run.usage

@@ -170,3 +170,60 @@ def test_empirical_file_survives_overrides(
         "--quiet",
     )
     assert code == EXIT_OK, err
+
+
+POOLS = """
+name: t
+horizon: 1h
+replications: 1
+{templates}
+workloads:
+  - name: w
+    template: agent
+    arrivals: {{kind: poisson, per_hour: 60}}
+    duration: {{kind: fixed, value: 2s}}
+    shape: {{vcpu: 1, memory: 2GiB}}
+platforms:
+  - profile: aws-lambda
+    pools: {pools}
+"""
+
+
+@pytest.mark.parametrize(
+    ("templates", "pools", "field", "expected"),
+    [
+        ("", "[{template: agent, size: 3, histogram_bin: 0}]", "histogram_bin", "positive"),
+        (
+            "",
+            "[{template: agent, size: 3, policy: hybrid_histogram, histogram_bin: 0}]",
+            "histogram_bin",
+            "positive",
+        ),
+        ("", "[{template: agent, size: 3, histogram_bin: 1us}]", "pools[0]", "bins"),
+        ("", "[{template: agent, size: 3, histogram_range: 0s}]", "histogram_range", "positive"),
+        ("", "[{template: agent, size: 3, ttl: 0}]", "pools[0].ttl", "positive"),
+        (
+            "",
+            "[{template: agent, size: 2}, {template: agent, size: 5}]",
+            "pools[1].template",
+            "second pool",
+        ),
+        ("", "[{template: agnet, size: 2}]", "pools[0].template", "agent"),
+        ("templates: {agnet: {image_size: 5GiB}}", "[]", "templates.agnet", "agent"),
+    ],
+)
+def test_pool_and_template_mistakes_are_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    templates: str,
+    pools: str,
+    field: str,
+    expected: str,
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(POOLS.format(templates=templates, pools=pools))
+    code, err = run(capsys, "run", str(path), "--out", str(tmp_path / "o"))
+    assert code == EXIT_INPUT
+    assert field in err
+    assert expected in err
+    assert "fix:" in err

@@ -274,3 +274,138 @@ def test_snapshot_never_slower_than_cold_boot_with_the_same_parts() -> None:
     )
     assert np.all(snap.ready_s <= cold.ready_s + 1e-9)
     assert snap.ready_s.mean() < cold.ready_s.mean()
+
+
+def test_request_launches_go_ahead_of_pool_refills() -> None:
+    """A pool of 15 serves 15 of a burst of 20; its 15 refills and the 5 misses reach the
+    one host together, creating 10 per second. The first refill to arrive takes the free
+    token; then the misses go first: tokens at +0.1 ... +0.5 s, ready 0.1 s later, so the
+    last miss is ready 0.6 s after the burst (behind the refills it would be 2.0 s)."""
+    from simulator.engine.model import PoolModel
+
+    pipe = pipeline(
+        creation_rate_per_host={"per_second": 10.0, "burst": 1, "provenance": PROVENANCE},
+        preloaded=True,
+        cache_per_host="10GiB",
+        parts={"restore": part("restore", 0.1), "handover": part("handover", 0.005)},
+    )
+    pools = (
+        PoolModel(
+            template="t",
+            workload_index=0,
+            policy="fixed",
+            size=15,
+            refill_per_second=None,
+            ttl_s=None,
+            reuse=0,
+        ),
+    )
+    platform = model(pipe)
+    platform = PlatformModel(**{**platform.__dict__, "pools": pools, "warm_path": None})
+    usage = run_platform(platform, workload(np.full(20, 50.0)), np.random.default_rng(0))
+    ttr = usage.ready_s - usage.request_s
+    warm = usage.launch_mode == 2
+    assert warm.sum() == 15
+    np.testing.assert_allclose(ttr[warm], 0.005)
+    assert ttr[~warm].max() == pytest.approx(0.6)
+    np.testing.assert_allclose(np.sort(ttr[~warm]), [0.2, 0.3, 0.4, 0.5, 0.6])
+
+
+@pytest.mark.parametrize("t0", [2.1283363287654046e7, 2.1248865615273822e7, 3.4208616894e7])
+def test_fetches_finish_at_large_clock_times(t0: float) -> None:
+    """Past about 200 days the clock's resolution (a few ns) exceeds what a GiB tolerance
+    can absorb; fetches must still finish, at size / rate (host links of 2.9 GiB/s, two
+    flows share host 0, one has host 1)."""
+    import heapq
+
+    from simulator.engine.fetch import FetchNetwork, Flow
+
+    clock = [t0]
+    events: list[tuple[float, int, Any]] = []
+
+    counter = iter(range(10**9))
+
+    def schedule(time_s: float, function: Any) -> None:
+        heapq.heappush(events, (time_s, next(counter), function))
+
+    network = FetchNetwork(2.9, None, lambda: clock[0], schedule)
+    network._updated_s = t0
+    done: dict[str, float] = {}
+    sizes = {"a0": 173.1, "a1": 211.7, "a2": 96.4}
+    for i, (name, gib) in enumerate(sizes.items()):
+        flow = Flow(host=i % 2, artifact=name, remaining_gib=gib)
+        flow.done = lambda name=name: done.__setitem__(name, clock[0])
+        network.start(flow)
+    steps = 0
+    while events and steps < 1000:
+        clock[0], _, function = heapq.heappop(events)
+        function()
+        steps += 1
+    assert sorted(done) == sorted(sizes)
+    # host 1 alone: 211.7 / 2.9; host 0 shares 2.9 until a2 ends, then a0 has it alone
+    assert done["a1"] - t0 == pytest.approx(211.7 / 2.9, abs=1e-6)
+    assert done["a2"] - t0 == pytest.approx(96.4 / 1.45, abs=1e-6)
+    assert done["a0"] - t0 == pytest.approx(96.4 / 1.45 + (173.1 - 96.4) / 2.9, abs=1e-6)
+
+
+def _lazy_scenario(**extra: Any) -> Any:
+    import simulator as ss
+    from support import scenario_dict, theory_catalog
+
+    lazy = {
+        "hosts": 1,
+        "cache_per_host": "10GiB",
+        "preloaded": "all",
+        "host_bandwidth_gib_s": 1.0,
+        "restore": "lazy",
+        "lazy_working_set": 0.5,
+        "lazy_fault_bandwidth_gib_s": 0.5,
+        "parts": {
+            "control_plane": part("control_plane", 0.0),
+            "vmm_start": part("vmm_start", 0.0),
+            "restore": part("restore", 0.1),
+            "handover": part("handover", 0.005),
+        },
+    }
+    workload = {
+        "name": "w",
+        "arrivals": {"kind": "burst", "count": 1, "at": "60s"},
+        "shape": {"vcpu": 1, "memory": 1},
+        **extra.pop("workload"),
+    }
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[workload],
+            platforms=[{"profile": "theory", "launch_mode": "snapshot", **extra}],
+        )
+    )
+    usage = ss.simulate(scenario, catalog=theory_catalog(pipeline=lazy)).runs["theory"][0].usage
+    assert usage is not None
+    return usage
+
+
+def test_a_calls_lazy_restore_slowdown_delays_the_next_call() -> None:
+    """Lazy restore of a 1 GiB snapshot, half of it faulted in at 0.5 GiB/s: the first
+    call runs 10 + 1 s. The next call is requested 5 s after the slowed call is done
+    (60.1 + 11 + 5 = 76.1 s), not 5 s after it would have been done without faults."""
+    session = {
+        "tool_calls": {"kind": "fixed", "value": 2},
+        "call_duration": {"kind": "fixed", "value": "10s"},
+        "think_gap": {"kind": "fixed", "value": "5s"},
+    }
+    usage = _lazy_scenario(workload={"session": session}, session_mode="per_call")
+    order = np.argsort(usage.request_s)
+    np.testing.assert_allclose(usage.request_s[order], [60.0, 76.1])
+    np.testing.assert_allclose(usage.end_s[order], [71.1, 87.2])
+
+
+def test_a_warm_hit_on_a_lazily_restored_sandbox_faults_in_its_working_set() -> None:
+    """A pooled sandbox restored lazily idles untouched; its task still faults in the
+    working set: handed over in 5 ms, it ends 10 + 1 s later."""
+    usage = _lazy_scenario(
+        workload={"duration": {"kind": "fixed", "value": "10s"}},
+        pools=[{"template": "w", "size": 1}],
+    )
+    assert usage.launch_mode[0] == 2
+    assert usage.end_s[0] == pytest.approx(60.0 + 0.005 + 10.0 + 1.0)

@@ -291,3 +291,20 @@ def test_lifetime_cap_counts_timeouts_and_bills_the_cap() -> None:
     usage = run.usage
     assert usage is not None
     np.testing.assert_allclose(usage.end_s - usage.ready_s, 900.0)
+
+
+def test_agent_sessions_span_matches_the_published_copilot_session_duration() -> None:
+    """The sampled session span (calls and gaps back to back) against the Copilot traces'
+    session duration: mean 62.6 min, median 4.2 min (Liu et al., arXiv 2608.00101). With
+    n sessions, the mean must lie within 4 standard errors (sample sd / sqrt(n)); the
+    median between the order statistics n/2 -+ 2 sqrt(n) (4 sigma of the binomial count
+    of spans below the true median)."""
+    scenario = ss.load_scenario("agent-sessions")
+    spans = np.concatenate([sample_workloads(scenario, r).tracks.span_s() for r in range(20)])
+    n = spans.size
+    assert n > 15_000
+    tolerance = 4 * spans.std(ddof=1) / np.sqrt(n)
+    assert abs(spans.mean() - 62.6 * 60) < tolerance
+    ordered = np.sort(spans)
+    half_width = int(np.ceil(2 * np.sqrt(n)))
+    assert ordered[n // 2 - half_width] <= 4.2 * 60 <= ordered[n // 2 + half_width]

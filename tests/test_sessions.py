@@ -300,3 +300,96 @@ def test_dynamic_engine_equals_fast_gate_on_any_input(
     np.testing.assert_array_equal(fast.admit_s, dynamic.admit_s)
     np.testing.assert_array_equal(fast.end_s, dynamic.end_s)
     np.testing.assert_array_equal(fast.gave_up, dynamic.gave_up)
+
+
+def test_sessions_cut_short_by_a_queue_timeout_count_as_failed() -> None:
+    # 600 sessions an hour of 5 calls of 20 s on a quota of 3 with a 5 s queue timeout:
+    # many calls give up waiting, which ends their session like a rejection would
+    session = {
+        "tool_calls": {"kind": "fixed", "value": 5},
+        "call_duration": {"kind": "fixed", "value": "20s"},
+        "think_gap": {"kind": "fixed", "value": "3s"},
+    }
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "agents",
+                    "arrivals": {"kind": "poisson", "per_hour": 600},
+                    "session": session,
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[{"profile": "theory", "session_mode": "per_call", "queue_timeout": "5s"}],
+        )
+    )
+    result = ss.simulate(scenario, catalog=theory_catalog(concurrency=3, latency_s=1.0))
+    usage = result.runs["theory"][0].usage
+    assert usage is not None
+    assert usage.session_index is not None
+    sessions = result.summary()["platforms"]["theory"]["sessions"]
+    assert result.summary()["platforms"]["theory"]["sandboxes"]["abandoned"] > 0
+    # a session that did not fail completed all 5 calls
+    completed = np.bincount(usage.session_index[usage.outcome == 0], minlength=1)
+    whole = int(np.count_nonzero(completed == 5))
+    assert sessions["failed"] == sessions["count"] - whole
+    assert sessions["failed"] > 0
+
+
+def _warnings(**platform: object) -> list[str]:
+    session = {
+        "tool_calls": {"kind": "fixed", "value": 5},
+        "call_duration": {"kind": "fixed", "value": "20s"},
+        "think_gap": {"kind": "fixed", "value": "5m"},
+    }
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "agents",
+                    "arrivals": {"kind": "poisson", "per_hour": 120},
+                    "session": session,
+                    "shape": {"vcpu": 1, "memory": "2GiB"},
+                }
+            ],
+            platforms=[{"profile": "theory", **platform}],
+        )
+    )
+    return ss.simulate(scenario, catalog=theory_catalog(latency_s=1.0)).summary()["warnings"]
+
+
+def test_session_calls_after_the_horizon_are_no_backlog() -> None:
+    # sessions take 20 minutes, so those that start in the last 20 minutes of the hour
+    # call after it ends: about a third of the calls, but nothing waits
+    for mode in ("per_call", "pause_resume"):
+        assert not any("cannot keep up" in note for note in _warnings(session_mode=mode))
+
+
+def test_a_real_backlog_is_reported() -> None:
+    # held sessions of 21 minutes arriving at 2 a minute on a quota of 5: most wait
+    warnings = _warnings(session_mode="held", quota=5)
+    assert any("cannot keep up" in note for note in warnings)
+
+
+def test_lifetime_cap_reports_the_share_of_run_time_it_cut() -> None:
+    # four 100 s tasks under a 60 s cap: all four stopped, 4 x 40 s of 4 x 100 s cut
+    scenario = ss.scenario_from_dict(
+        scenario_dict(
+            replications=1,
+            workloads=[
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "burst", "count": 4, "at": "1m"},
+                    "duration": {"kind": "fixed", "value": "100s"},
+                    "shape": {"vcpu": 1, "memory": 1},
+                }
+            ],
+            platforms=[{"profile": "theory", "max_lifetime": "60s"}],
+        )
+    )
+    warnings = ss.simulate(scenario, catalog=theory_catalog()).summary()["warnings"]
+    note = next(n for n in warnings if "maximum lifetime" in n)
+    assert "of 1 min stopped 4 sandboxes per replication (1 of requested)" in note
+    assert "cut 0.4 of the run time" in note

@@ -82,15 +82,16 @@ class FixedLatencyLauncher:
         kind: int,
         artifact: str,
         artifact_gib: float,
-        on_ready: Callable[[float, float], None],
+        on_ready: Callable[[float, float, float], None],
     ) -> None:
-        """Launch a sandbox for a pool; ``on_ready(launch_start, ready)`` when it is ready."""
+        """Launch a sandbox for a pool; ``on_ready(launch_start, host_start, ready)`` when
+        it is ready (no hosts here: it starts where it is launched)."""
         engine = self._engine
         assert engine is not None
         assert self._extra_latency is not None
         start = engine.now
         ready = start + self._extra_latency()
-        engine.at(ready, [lambda _event: on_ready(start, ready)], 0)
+        engine.at(ready, [lambda _event: on_ready(start, start, ready)], 0)
 
 
 class _Call:
@@ -141,6 +142,8 @@ class DynamicEngine(QuotaCounter):
         self.end_s = [nan] * n
         self._run = (call_run_s + acts.tail_s).tolist()
         self._call_end_offset = call_run_s.tolist()
+        self._extra_run: dict[int, float] = {}
+        """Run time added to a call by its launch (lazy restore faults), by activation."""
         self._gap = acts.gap_after_s.tolist()
         self._next = acts.next_index.tolist()
         self._reject = limits.reject_over_quota
@@ -336,6 +339,8 @@ class DynamicEngine(QuotaCounter):
     def ready(self, index: int, ready_s: float, extra_run_s: float = 0.0) -> None:
         """Activation ``index`` is (or will be, at ``ready_s``) ready; it then runs and ends."""
         self.ready_s[index] = ready_s
+        if extra_run_s:
+            self._extra_run[index] = extra_run_s
         end = ready_s + self._run[index] + extra_run_s
         self.end_s[index] = end
         self.at(end, self._end_callbacks, index, URGENT)
@@ -361,7 +366,9 @@ class DynamicEngine(QuotaCounter):
         if following >= 0:
             # the next call is requested once this call's result is back and the model
             # has thought, and not before pausing is done
-            call_done = self.ready_s[index] + self._call_end_offset[index]
+            call_done = (
+                self.ready_s[index] + self._call_end_offset[index] + self._extra_run.get(index, 0.0)
+            )
             at = max(call_done + self._gap[index], self.env._now)
             self.request_s[following] = at
             heapq.heappush(

@@ -13,6 +13,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+FINISH_ULPS = 8.0
+"""A flow whose remaining time is within this many ulps of the clock has finished."""
+FINISH_GIB = 1e-12
+"""A flow with this little left has finished, whatever its rate."""
+
 
 @dataclass
 class Flow:
@@ -118,11 +123,17 @@ class FetchNetwork:
         if version != self._version:
             return  # rates changed since this wake-up was planned
         self._advance()
-        tolerance = 1e-9
+        now = self._now()
+        # a flow is done when what is left would take no more than a few ulps of the
+        # clock: the wake-up time was rounded to the clock's resolution, which at large
+        # times (about 4 ns at 3e7 s) is coarser than any fixed tolerance in GiB, so the
+        # flow could otherwise never be seen to finish
+        resolution_s = FINISH_ULPS * math.ulp(max(abs(now), 1.0))
         finished = [
             flow
             for flow in self._flows
-            if flow.remaining_gib <= tolerance * max(1.0, flow.rate_gib_s)
+            if flow.remaining_gib <= flow.rate_gib_s * resolution_s
+            or flow.remaining_gib <= FINISH_GIB
         ]
         self._flows = [flow for flow in self._flows if flow not in finished]
         self._replan()

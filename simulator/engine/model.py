@@ -49,7 +49,9 @@ class PoolModel:
     head_percentile: float = 5.0
     tail_percentile: float = 99.0
     margin: float = 0.1
-    min_samples: int = 10
+    cv_threshold: float = 2.0
+    """hybrid_histogram: the histogram is representative when the coefficient of
+    variation of its bin counts exceeds this (a flat histogram predicts nothing)."""
     hourly_rate_per_s: tuple[float, ...] = ()
     """prewarm_diurnal: the template's request rate in each hour of the day."""
     lead_s: float = 300.0

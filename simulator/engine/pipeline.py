@@ -1,7 +1,7 @@
 """Launches through contended machinery: hosts, launch slots, creation rates, caches, fetches.
 
 A launch (cold or snapshot) goes: control plane; pick a host; wait for a launch slot and
-the host's creation token (FIFO per host); fetch the artifact (image or memory snapshot)
+the host's creation token (FIFO per host, request launches ahead of warm-pool refills); fetch the artifact (image or memory snapshot)
 unless the host has it, sharing the host's and the store's bandwidth with other fetches,
 and joining a fetch of the same artifact already under way; start the VMM; boot and
 initialise (cold) or restore (snapshot); release the slot; ready. A warm launch hands
@@ -55,7 +55,12 @@ class Host:
 
     busy_slots: int = 0
     tat: float = -math.inf
+    wake_pending: bool = False
+    """A wake-up is scheduled for the next creation token."""
     queue: deque[int] = field(default_factory=deque)
+    """Request launches waiting for a slot, first come first served."""
+    pool_queue: deque[int] = field(default_factory=deque)
+    """Pool launches waiting for a slot: served only when no request launch waits."""
     cache: OrderedDict[str, float] = field(default_factory=OrderedDict)
     cached_gib: float = 0.0
     fetching: dict[str, Flow] = field(default_factory=dict)
@@ -77,6 +82,9 @@ class LaunchRecord:
     fetched_gib: float
     fetch_started_offset_s: FloatArray
     """When the artifact step began, from the launch start (NaN where it did not happen)."""
+    host_start_offset_s: FloatArray
+    """When a host took the launch (a free slot and a creation token), from the launch
+    start (NaN where the launch did not go through a host)."""
 
 
 class PipelineLauncher:
@@ -125,7 +133,7 @@ class PipelineLauncher:
                 if name.startswith(prefixes):
                     self._insert(host, name, size)
         self._n_activations = n
-        self._extra_done: dict[int, Callable[[float, float], None]] = {}
+        self._extra_done: dict[int, Callable[[float, float, float], None]] = {}
         self._host_of = [-1] * n
         self._launch_started = [math.nan] * n
         self._queued_at = [math.nan] * n
@@ -178,10 +186,11 @@ class PipelineLauncher:
         kind: int,
         artifact: str,
         artifact_gib: float,
-        on_ready: Callable[[float, float], None],
+        on_ready: Callable[[float, float, float], None],
     ) -> None:
         """Launch a sandbox that no request asked for (a warm pool's), now, through the same
-        pipeline; ``on_ready(launch_start, ready)`` is called when it is ready."""
+        pipeline; ``on_ready(launch_start, host_start, ready)`` is called when it is ready
+        (host_start: when a host took it, after any wait for a slot or creation token)."""
         index = len(self._kind)
         self._kind.append(kind)
         self._artifact.append(artifact)
@@ -206,10 +215,13 @@ class PipelineLauncher:
         self._host_of[index] = host_index
         host = self._hosts[host_index]
         self._queued_at[index] = self._now()
-        if host.busy_slots < self._slots and not host.queue:
-            self._take_slot(index, host_index)
+        # a request launch goes ahead of pool launches waiting on the host: a pool refill
+        # must not delay the launch it is meant to speed up
+        if index in self._extra_done:
+            host.pool_queue.append(index)
         else:
             host.queue.append(index)
+        self._serve(host_index)
 
     def _choose_host(self, artifact: str) -> int:
         placement = self._pipeline.placement
@@ -220,7 +232,7 @@ class PipelineLauncher:
             return chosen
 
         def load(i: int) -> int:
-            return hosts[i].busy_slots + len(hosts[i].queue)
+            return hosts[i].busy_slots + len(hosts[i].queue) + len(hosts[i].pool_queue)
 
         if placement == "cache_affinity":
             holders = [
@@ -230,20 +242,30 @@ class PipelineLauncher:
                 return min(holders, key=load)
         return min(range(len(hosts)), key=load)
 
-    def _take_slot(self, index: int, host_index: int) -> None:
+    def _serve(self, host_index: int) -> None:
+        """Start waiting launches while the host has a free slot and a creation token:
+        request launches first, then pool launches, each in arrival order. A token not yet
+        due schedules one wake-up, at which the head of the queue (whichever it is then)
+        takes it."""
         host = self._hosts[host_index]
-        host.busy_slots += 1
-        now = self._now()
-        start = now
-        if self._interval > 0:
-            earliest = host.tat - self._tolerance
-            start = now if now >= earliest else earliest
-            host.tat = (now if now > host.tat else host.tat) + self._interval
-        self._admitted_at[index] = start
-        if start > now:
-            self._later(start - now, self._fetch, index)
-        else:
+        while (host.queue or host.pool_queue) and host.busy_slots < self._slots:
+            now = self._now()
+            if self._interval > 0:
+                earliest = host.tat - self._tolerance
+                if earliest > now:
+                    if not host.wake_pending:
+                        host.wake_pending = True
+                        self._call_at(earliest, lambda: self._token_due(host_index))
+                    return
+                host.tat = (now if now > host.tat else host.tat) + self._interval
+            index = host.queue.popleft() if host.queue else host.pool_queue.popleft()
+            host.busy_slots += 1
+            self._admitted_at[index] = now
             self._fetch(index)
+
+    def _token_due(self, host_index: int) -> None:
+        self._hosts[host_index].wake_pending = False
+        self._serve(host_index)
 
     def _fetch(self, index: int) -> None:
         host_index = self._host_of[index]
@@ -303,27 +325,27 @@ class PipelineLauncher:
         host_index = self._host_of[index]
         host = self._hosts[host_index]
         host.busy_slots -= 1
-        if host.queue:
-            self._take_slot(host.queue.popleft(), host_index)
-        pipeline = self._pipeline
-        extra = 0.0
-        if (
-            self._kind[index] == SNAPSHOT
-            and pipeline.restore == "lazy"
-            and pipeline.lazy_fault_bandwidth_gib_s
-        ):
-            extra = (
-                pipeline.lazy_working_set
-                * self._artifact_gib[index]
-                / pipeline.lazy_fault_bandwidth_gib_s
-            )
+        self._serve(host_index)
+        extra = self.lazy_extra_s(self._kind[index], self._artifact_gib[index])
         done = self._extra_done.pop(index, None)
         if done is not None:
-            done(self._launch_started[index], self._now())
+            done(self._launch_started[index], self._admitted_at[index], self._now())
             return
         engine = self._engine
         assert engine is not None
         engine.ready(index, self._now(), extra)
+
+    def lazy_extra_s(self, kind: int, artifact_gib: float) -> float:
+        """How much longer the first run on a sandbox is when its snapshot was restored
+        lazily: its working set faulted in at the fault bandwidth (0 otherwise)."""
+        pipeline = self._pipeline
+        if (
+            kind != SNAPSHOT
+            or pipeline.restore != "lazy"
+            or not pipeline.lazy_fault_bandwidth_gib_s
+        ):
+            return 0.0
+        return pipeline.lazy_working_set * artifact_gib / pipeline.lazy_fault_bandwidth_gib_s
 
     def _now(self) -> float:
         engine = self._engine
@@ -347,4 +369,5 @@ class PipelineLauncher:
             cache_misses=network.fetches if network else 0,
             fetched_gib=network.bytes_fetched_gib if network else 0.0,
             fetch_started_offset_s=started - np.asarray(self._launch_started[:n]),
+            host_start_offset_s=admitted - np.asarray(self._launch_started[:n]),
         )

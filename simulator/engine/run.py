@@ -16,7 +16,16 @@ import numpy as np
 
 from ..distributions import FloatArray
 from ..platforms import LaunchPath
-from ..usage import ABANDONED, COMPLETED, MODE_CODES, REJECTED, TIMED_OUT, PoolIdle, Usage
+from ..usage import (
+    ABANDONED,
+    COMPLETED,
+    HOST_START,
+    MODE_CODES,
+    REJECTED,
+    TIMED_OUT,
+    PoolIdle,
+    Usage,
+)
 from ..workload import SampledWorkload
 from .activations import PATH_RESUME, Activations, chain_without_waits, expand
 from .admission import AdmissionResult, Limits, run_admission
@@ -81,7 +90,7 @@ def run_platform(
             base = FixedLatencyLauncher(latency, _block_sampler(model.launch_path, rng))
         launcher: Launcher = base
         if model.pools:
-            pooled = _pooled_launcher(model, acts, base, rng)
+            pooled = _pooled_launcher(model, acts, base, rng, workload.horizon_s)
             launcher = pooled
         engine = DynamicEngine(acts, call_run, limits, use, launcher)
         dynamic = engine.run()
@@ -107,8 +116,19 @@ def run_platform(
     outcome[rejected] = REJECTED
     outcome[rejected & result.gave_up] = ABANDONED
     mode = np.where(resume, MODE_CODES["resume"], MODE_CODES[model.launch_mode]).astype(np.int8)
+    bill_from_launch = None
     if pooled is not None:
         mode[pooled.warm] = MODE_CODES["warm"]
+        for offsets in part_offsets.values():
+            offsets[pooled.warm] = np.nan  # a warm hit takes none of the launch path's parts
+        billed_pool = {pool.template: pool.billed_idle for pool in model.pools}
+        templates = model.template_per_workload
+        billed_template = np.array(
+            [billed_pool.get(templates[w], False) for w in range(len(templates))], dtype=bool
+        )
+        # a warm hit on a sandbox whose idle time the pool billed up to the handover: its
+        # bill runs on from the handover, without a gap and without the cold parts
+        bill_from_launch = pooled.warm & billed_template[acts.workload_index]
     has_sessions = workload.tracks.size > 0
     keep = requested
     return Usage(
@@ -136,7 +156,14 @@ def run_platform(
         part_offset_s=(
             {name: offsets[keep] for name, offsets in part_offsets.items()}
             if model.pipeline is None
-            else ({"artifact_fetch": record.fetch_started_offset_s[keep]} if record else None)
+            else (
+                {
+                    "artifact_fetch": record.fetch_started_offset_s[keep],
+                    HOST_START: record.host_start_offset_s[keep],
+                }
+                if record
+                else None
+            )
         ),
         left_queue_s=(
             np.where(outcome == ABANDONED, result.token_s + model.queue_timeout_s, np.nan)[keep]
@@ -144,6 +171,8 @@ def run_platform(
             else None
         ),
         pool_idle=_pool_idle(pooled, model) if pooled is not None else None,
+        bill_from_launch=bill_from_launch[keep] if bill_from_launch is not None else None,
+        cut_s=np.where(timed_out, acts.call_s - caps, 0.0)[keep],
         fleet=fleet_record,
     )
 
@@ -167,8 +196,9 @@ def _pooled_launcher(
     acts: Activations,
     base: PipelineLauncher | FixedLatencyLauncher,
     rng: np.random.Generator,
+    horizon_s: float,
 ) -> PooledLauncher:
-    """Warm pools in front of the platform's launcher."""
+    """Warm pools in front of the platform's launcher; resumes bypass them."""
     kind = {"cold": COLD, "snapshot": SNAPSHOT, "warm": WARM}[model.launch_mode]
     sizes = model.image_gib_per_workload if kind == COLD else model.snapshot_gib_per_workload
     prefix = "image" if kind == COLD else "snapshot"
@@ -184,15 +214,28 @@ def _pooled_launcher(
         else model.warm_path
     )
     assert handover_path is not None, "pools need a way to hand over a pre-started sandbox"
-    return PooledLauncher(base, pools, template_of, _block_sampler(handover_path, rng))
+    resume = acts.path == PATH_RESUME
+    following = acts.next_index
+    paused_after = np.zeros(acts.size, dtype=bool)
+    has_next = following >= 0
+    paused_after[has_next] = resume[following[has_next]]
+    return PooledLauncher(
+        base,
+        pools,
+        template_of,
+        _block_sampler(handover_path, rng),
+        horizon_s,
+        resume.tolist(),
+        paused_after.tolist(),
+    )
 
 
 def _pool_idle(pooled: PooledLauncher, model: PlatformModel) -> PoolIdle:
-    workload, start, ready, end = pooled.idle_rows()
+    workload, start, host_start, ready, end, restored = pooled.idle_rows()
     billed_by_template = {pool.template: pool.billed_idle for pool in model.pools}
     templates = model.template_per_workload
     billed = np.array([billed_by_template[templates[w]] for w in workload.tolist()], dtype=bool)
-    return PoolIdle(workload, start, ready, end, billed)
+    return PoolIdle(workload, start, ready, end, billed, host_start, restored)
 
 
 def _pipeline_launcher(
