@@ -31,6 +31,11 @@ pause_resume (paused at no idle cost and resumed for the next call), per_call (a
 sandbox or invocation per tool call)."""
 
 
+MAX_LAUNCH_HOSTS = 10_000
+"""Most launch hosts a pipeline may have: each launch looks at every host to choose one,
+so beyond this a burst takes minutes to simulate."""
+
+
 class LaunchPart(FrozenModel):
     """One step of a launch (control-plane call, artifact fetch, boot, restore, app init)."""
 
@@ -172,7 +177,7 @@ class LaunchPipeline(FrozenModel):
     typed in as latencies.
     """
 
-    hosts: int = Field(ge=1)
+    hosts: int = Field(ge=1, le=MAX_LAUNCH_HOSTS)
     """Hosts (or launch cells) that launch sandboxes."""
     placement: Literal["least_loaded", "round_robin", "cache_affinity"] = "least_loaded"
     """How a launch picks its host: fewest launches in progress, in turn, or fewest among

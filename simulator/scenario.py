@@ -20,7 +20,7 @@ from .distributions import DistributionSpec, Empirical, Mixture
 from .errors import InputError, InputErrors
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
-from .platforms import LaunchMode, OverQuota, SessionMode
+from .platforms import MAX_LAUNCH_HOSTS, LaunchMode, OverQuota, SessionMode
 from .units import DurationS, PositiveDurationS, SizeGiB
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -321,7 +321,7 @@ class PlatformChoice(FrozenModel):
     as 0.15 for a negotiated discount on vCPU, memory and GPU."""
     workloads: tuple[str, ...] | None = None
     """Run only these workloads on this platform (default: all)."""
-    hosts: int | None = Field(default=None, ge=1)
+    hosts: int | None = Field(default=None, ge=1, le=MAX_LAUNCH_HOSTS)
     """Launch hosts (or cells) of the platform's launch pipeline, replacing the profile's."""
     fleet: Fleet | None = None
     """Run on your own hosts (with a self-hosted isolation profile such as firecracker,

@@ -227,3 +227,29 @@ def test_pool_and_template_mistakes_are_refused(
     assert field in err
     assert expected in err
     assert "fix:" in err
+
+
+def test_launch_hosts_are_bounded() -> None:
+    """A pipeline with a million launch hosts would take minutes per burst (each launch
+    looks at every host): refused with the field and the bound."""
+    from simulator.errors import InputError
+    from simulator.errors import InputErrors as _Errors
+    from simulator.scenario import scenario_from_dict as _load
+
+    data = {
+        "name": "t",
+        "horizon": "1h",
+        "workloads": [
+            {
+                "name": "w",
+                "arrivals": {"kind": "burst", "count": 10},
+                "duration": {"kind": "fixed", "value": "1s"},
+                "shape": {"vcpu": 1, "memory": "1GiB"},
+            }
+        ],
+        "platforms": [{"profile": "azure-aci-ai-sandboxes", "hosts": 1_000_000}],
+    }
+    with pytest.raises((_Errors, InputError)) as caught:
+        _load(data)
+    assert "platforms[0].hosts" in str(caught.value)
+    assert "10000" in str(caught.value)
