@@ -135,6 +135,8 @@ class RunMetrics:
     """Sandbox-seconds pooled sandboxes spent idle (from their launch)."""
     fleet: FleetMetrics | None = None
     """A self-hosted fleet's hosts, utilisation and packing (None: managed)."""
+    launched_by_workload: dict[str, int] | None = None
+    """Launched sandboxes per workload name."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,13 @@ def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetr
         cut_s=float(np.sum(usage.cut_s[launched])) if usage.cut_s is not None else 0.0,
         pool_idle_s=usage.pool_idle.idle_seconds() if usage.pool_idle is not None else 0.0,
         fleet=fleet_metrics(usage.fleet) if usage.fleet is not None else None,
+        launched_by_workload={
+            usage.workload_names[w]: int(count)
+            for w, count in enumerate(
+                np.bincount(usage.workload_index[launched], minlength=len(usage.workload_names))
+            )
+            if count
+        },
         sessions=session_metrics(usage),
         launches=launch_counts(usage),
         bursts={

@@ -177,7 +177,7 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
             )
         },
         "burst": _bursts(metrics),
-        **_fleet_summary(resolved, metrics, per_month),
+        **_fleet_summary(resolved, metrics, per_month, items, replications),
         "pool": _pool(resolved, metrics, items, replications, per_month),
         "cost_usd": {
             "horizon": cost_band(horizon_costs),
@@ -194,13 +194,25 @@ def _mean_of(values: list[float | None]) -> float | None:
     return _number(float(np.mean(present))) if present else None
 
 
-def _fleet_summary(resolved: Any, metrics: list[Any], per_month: float) -> dict[str, Any]:
+def _fleet_summary(
+    resolved: Any, metrics: list[Any], per_month: float, items: pd.DataFrame, replications: int
+) -> dict[str, Any]:
     """``hosts``, ``utilisation``, ``stranded`` and ``fleet`` of a self-hosted platform
     (all None for a managed one), averaged over replications."""
     fleets = [m.fleet for m in metrics if m.fleet is not None]
     if resolved.fleet is None or not fleets:
         return {"hosts": None, "utilisation": None, "stranded": None, "fleet": None}
     spec = resolved.fleet.spec
+    wait = reduce(LogSketch.merge, [m.queue_wait_s for m in metrics])
+    launched = dict.fromkeys(items["workload"].unique(), 0.0)
+    for m in metrics:
+        for name, count in (m.launched_by_workload or {}).items():
+            launched[name] = launched.get(name, 0.0) + count
+    held = items[items["component"] != "idle"].groupby("workload")["cost_usd"].sum()
+    showback = {
+        str(name): _number(float(cost) / launched[name]) if launched.get(name) else None
+        for name, cost in held.items()
+    }
     purchases = sorted({p for f in fleets for p in f.host_hours_by_purchase})
     by_purchase = {}
     for purchase in purchases:
@@ -241,6 +253,12 @@ def _fleet_summary(resolved: Any, metrics: list[Any], per_month: float) -> dict[
             "boots": float(np.mean([f.boots for f in fleets])),
             "interruptions": float(np.mean([f.interruptions for f in fleets])),
             "lost_sandboxes": float(np.mean([f.lost_sandboxes for f in fleets])),
+            "wait_for_capacity_s": {
+                "mean": _number(wait.mean),
+                **_sketch_quantiles(wait, {"p95": 0.95, "p99": 0.99}),
+                "p_wait": _number(wait.share_positive),
+            },
+            "showback_usd_per_sandbox": showback,
         },
     }
 
