@@ -65,8 +65,8 @@ def model(hosts: int, placement: str, fleet: bool) -> PlatformModel:
         committed_hosts=0,
         spot_share=0.0,
         spot_interruptions_per_s=0.0,
-        demand_per_workload=SHAPES,
-        gpu_need_per_workload=(GpuNeed(),) * len(SHAPES),
+        demand_per_class=SHAPES,
+        gpu_need_per_class=(GpuNeed(),) * len(SHAPES),
     )
     return PlatformModel(
         platform_id="bench",

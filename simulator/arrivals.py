@@ -140,6 +140,30 @@ class BurstArrivals(FrozenModel):
         return times[times < horizon_s]
 
 
+class TraceColumn(FrozenModel):
+    """A numeric column of a trace, multiplied by ``scale`` (e.g. 0.001 for milli-CPUs)."""
+
+    column: str
+    """Column name."""
+    scale: float = Field(default=1.0, gt=0)
+    """Multiplier to the unit sandsim uses (vCPU, GiB, GPUs)."""
+
+
+class TraceShapes(FrozenModel):
+    """Per-request shapes read from a trace's columns, for replaying a real cluster's
+    tasks on a self-hosted fleet (managed platforms bill one shape per workload)."""
+
+    vcpu: TraceColumn
+    """vCPU per request, e.g. {column: cpu_milli, scale: 0.001}."""
+    memory: TraceColumn
+    """Memory per request in GiB after scaling, e.g. {column: memory_mib, scale: 0.0009765625}."""
+    gpus: TraceColumn | None = None
+    """Whole GPUs per request."""
+    gpu_share: TraceColumn | None = None
+    """Share of one GPU (after scaling), for requests of one GPU that share it when below 1,
+    e.g. {column: gpu_milli, scale: 0.001}."""
+
+
 class TraceArrivals(FrozenModel):
     """Replay request timestamps (and optionally durations) from a CSV file, exactly."""
 
@@ -155,7 +179,13 @@ class TraceArrivals(FrozenModel):
     request's day, so hour-of-day is kept) or an explicit date-time."""
     duration_column: str | None = None
     """Column of sandbox durations in seconds, if the trace has them."""
+    end_column: str | None = None
+    """Column of end times (same format as the timestamps), instead of a duration column:
+    each duration is end minus start."""
+    shapes: TraceShapes | None = None
+    """Read each request's vCPU, memory and GPUs from the trace (self-hosted fleets only)."""
     _times: FloatArray = PrivateAttr(default_factory=lambda: np.empty(0))
+    _shape_rows: FloatArray | None = PrivateAttr(default=None)
     _durations: FloatArray | None = PrivateAttr(default=None)
     _digest: str = PrivateAttr(default="")
 
@@ -169,7 +199,23 @@ class TraceArrivals(FrozenModel):
         frame = pd.read_csv(resolved)
         if frame.empty:
             raise ValueError(f"{resolved} has no rows of requests")
-        for column in (self.timestamp_column, self.duration_column):
+        if self.duration_column is not None and self.end_column is not None:
+            raise ValueError("give duration_column or end_column, not both")
+        shape_columns = [
+            c.column
+            for c in (
+                (self.shapes.vcpu, self.shapes.memory, self.shapes.gpus, self.shapes.gpu_share)
+                if self.shapes
+                else ()
+            )
+            if c is not None
+        ]
+        for column in (
+            self.timestamp_column,
+            self.duration_column,
+            self.end_column,
+            *shape_columns,
+        ):
             if column is not None and column not in frame.columns:
                 raise ValueError(
                     f"{resolved} has no column {column!r}; its columns are {list(frame.columns)}"
@@ -177,16 +223,28 @@ class TraceArrivals(FrozenModel):
         self._times = _seconds_since_origin(
             frame[self.timestamp_column], self.time_format, self.origin
         )
+        order = np.argsort(self._times, kind="stable")
+        durations: FloatArray | None = None
         if self.duration_column is not None:
             durations = pd.to_numeric(frame[self.duration_column], errors="coerce").to_numpy(
                 np.float64
             )
+            what = f"column {self.duration_column!r}"
+        elif self.end_column is not None:
+            ends = _seconds_since_origin(frame[self.end_column], self.time_format, EPOCH)
+            starts = _seconds_since_origin(frame[self.timestamp_column], self.time_format, EPOCH)
+            durations = ends - starts
+            what = f"end times {self.end_column!r} minus timestamps"
+        if durations is not None:
             if not np.isfinite(durations).all() or (durations < 0).any():
+                bad = int(np.flatnonzero(~np.isfinite(durations) | (durations < 0))[0]) + 2
                 raise ValueError(
-                    f"{resolved} column {self.duration_column!r} must hold finite, non-negative seconds"
+                    f"{resolved} {what} must be finite, non-negative seconds (line {bad})"
                 )
-            self._durations = durations[np.argsort(self._times, kind="stable")]
-        self._times = np.sort(self._times, kind="stable")
+            self._durations = durations[order]
+        if self.shapes is not None:
+            self._shape_rows = _trace_shapes(frame, self.shapes, resolved)[order]
+        self._times = self._times[order]
         if self._times.size and self._times[0] < 0:
             raise ValueError("the origin is after the first request; choose an earlier origin")
         self._digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
@@ -196,6 +254,12 @@ class TraceArrivals(FrozenModel):
     def times(self) -> FloatArray:
         """All request times of the trace, sorted, in seconds from the origin."""
         return self._times
+
+    @property
+    def shape_rows(self) -> FloatArray | None:
+        """Per request (aligned with ``times``): vCPU, GiB, whole GPUs and GPU share; None
+        without ``shapes``."""
+        return self._shape_rows
 
     @property
     def durations(self) -> FloatArray | None:
@@ -216,6 +280,34 @@ class TraceArrivals(FrozenModel):
         return self._times[: int(self.expected_count(horizon_s))]
 
 
+def _trace_shapes(frame: pd.DataFrame, shapes: TraceShapes, path: Any) -> FloatArray:
+    """Columns vCPU, GiB, whole GPUs and GPU share (0 when none) of every row, checked."""
+    out = np.zeros((len(frame), 4))
+    for index, spec in enumerate((shapes.vcpu, shapes.memory, shapes.gpus, shapes.gpu_share)):
+        if spec is None:
+            continue
+        values = pd.to_numeric(frame[spec.column], errors="coerce").to_numpy(np.float64)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            line = int(np.flatnonzero(bad)[0]) + 2
+            raise ValueError(
+                f"{path} column {spec.column!r} must hold finite, non-negative numbers (line {line})"
+            )
+        out[:, index] = values * spec.scale
+    whole = out[:, 2]
+    if (whole != np.round(whole)).any():
+        line = int(np.flatnonzero(whole != np.round(whole))[0]) + 2
+        raise ValueError(f"{path} line {line}: whole GPUs must be a whole number")
+    share = out[:, 3]
+    # a share of 1 or more, or one beside several GPUs, means whole GPUs
+    out[:, 3] = np.where((whole == 1) & (share > 0) & (share < 1), share, 0.0)
+    return out
+
+
+EPOCH = "(epoch)"
+"""Origin for differences of two columns (end minus start): 0 s, or 1970-01-01."""
+
+
 def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str) -> FloatArray:
     """Request times in seconds from the origin; blank or unreadable cells name their line."""
     blank = column.isna() | (column.astype(str).str.strip() == "")
@@ -234,6 +326,8 @@ def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str)
             return values - values.min()
         if origin == "midnight":
             return values - math.floor(values.min() / DAY_S) * DAY_S
+        if origin == EPOCH:
+            return values
         try:
             return values - float(origin)
         except ValueError:
@@ -254,6 +348,8 @@ def _seconds_since_origin(column: pd.Series[Any], time_format: str, origin: str)
         zero = stamps.min()
     elif origin == "midnight":
         zero = stamps.min().normalize()
+    elif origin == EPOCH:
+        zero = pd.Timestamp("1970-01-01")
     else:
         try:
             zero = pd.Timestamp(origin)

@@ -127,6 +127,11 @@ def _priced_by(platform: Any) -> str:
     if platform.fleet is None:
         return str(platform.price_table.id)
     fleet = platform.fleet
+    if fleet.fixed:
+        return (
+            f"inventory of {len(fleet.inventory):,} hosts of {len(fleet.kinds)} kind(s) "
+            f"({fleet.table.id} billing)"
+        )
     return (
         f"fleet of {fleet.spec.host_type} ({fleet.table.id}, {fleet.capacity[0]:g} vCPU and "
         f"{fleet.capacity[1]:g} GiB per host for sandboxes)"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .billing import LINE_ITEM_COLUMNS, billed_seconds, billing_periods
@@ -56,21 +57,32 @@ def purchase_of(fleet: ResolvedFleet, host_purchase: str) -> Purchase:
 
 
 def host_costs(record: FleetRecord, fleet: ResolvedFleet) -> tuple[FloatArray, FloatArray]:
-    """Billed seconds and cost of each host."""
+    """Billed seconds and cost of each host (an unpriced host costs nothing)."""
     billing = fleet.table.billing
     seconds = billed_seconds(record.started_s, record.ended_s, billing.increment, billing.minimum)
+    kinds = _kinds_of_hosts(record)
     rates = np.array(
-        [fleet.usd_per_host_hour(purchase_of(fleet, p)) / 3600.0 for p in record.purchase]
+        [
+            fleet.usd_per_host_hour(purchase_of(fleet, p), int(k)) / 3600.0
+            for p, k in zip(record.purchase, kinds, strict=True)
+        ]
     )
     return seconds, seconds * rates
 
 
-def resource_shares(fleet: ResolvedFleet) -> tuple[float, float, float]:
+def _kinds_of_hosts(record: FleetRecord) -> npt.NDArray[np.int64]:
+    """The kind of each host (all of the first kind when the record does not say)."""
+    if record.kind_of.size == record.started_s.size:
+        return record.kind_of
+    return np.zeros(record.started_s.size, dtype=np.int64)
+
+
+def resource_shares(fleet: ResolvedFleet, kind: int = 0) -> tuple[float, float, float]:
     """Shares of a host's price carried by its vCPU, memory and GPUs."""
     split = fleet.table.cost_split
-    host = fleet.host
+    host = fleet.kinds[kind]
     weights = np.array(
-        [host.vcpu * split.vcpu_hour, host.memory * split.gib_hour, host.gpus * split.gpu_hour]
+        [host.vcpu * split.vcpu_hour, host.memory_gib * split.gib_hour, host.gpus * split.gpu_hour]
     )
     shares = weights / weights.sum()
     return float(shares[0]), float(shares[1]), float(shares[2])
@@ -95,7 +107,8 @@ def _period_split(record: FleetRecord, cost: FloatArray, horizon_s: float) -> Fl
 
 
 def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
-    """Line items of a fleet: showback per period x workload x resource, plus idle hosts."""
+    """Line items of a fleet: showback per period x workload x resource (per kind of host
+    when there are several), plus idle hosts."""
     record = usage.fleet
     assert isinstance(record, FleetRecord), "bill_fleet needs a fleet's usage"
     fleet = inputs.fleet
@@ -103,52 +116,69 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
     total_cost = float(cost.sum())
     total_seconds = float(seconds.sum())
     per_host_second = total_cost / total_seconds if total_seconds > 0 else 0.0
-    share_vcpu, share_memory, share_gpu = resource_shares(fleet)
-    capacity_vcpu, capacity_gib = fleet.capacity
-    rate = {
-        "vcpu": per_host_second * share_vcpu / capacity_vcpu,
-        "memory": per_host_second * share_memory / capacity_gib,
-        "gpu": per_host_second * share_gpu / fleet.host.gpus if fleet.host.gpus else 0.0,
-    }
+    rates = _showback_rates(fleet, record, seconds, cost)
     periods = billing_periods(usage.horizon_s)
     launched = usage.launched & ~np.isnan(usage.admit_s)
     held_s = np.maximum(usage.end_s[launched] - usage.admit_s[launched], 0.0)
-    workload = usage.workload_index[launched]
+    classes = (
+        record.class_of if record.class_of is not None else usage.workload_index.astype(np.int64)
+    )[launched]
+    hosts = record.host_of[launched] if record.host_of.size == launched.size else None
+    kinds = (
+        _kinds_of_hosts(record)[np.maximum(hosts, 0)]
+        if hosts is not None and len(fleet.kinds) > 1
+        else np.zeros(held_s.size, dtype=np.int64)
+    )
+    demand = np.asarray(fleet.demand_per_class, dtype=np.float64).reshape(-1, 2)[classes]
+    units = np.asarray(fleet.gpu_units_per_class, dtype=np.float64)[classes]
+    suffixes = sorted({x for x in fleet.gpu_suffix_per_class if x is not None})
+    suffix_code = np.array(
+        [suffixes.index(x) if x is not None else -1 for x in fleet.gpu_suffix_per_class]
+    )[classes]
     period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
-    n_workloads = len(usage.workload_names)
-    key = period * n_workloads + workload
-    held = np.bincount(key, weights=held_s, minlength=len(periods) * n_workloads)
+    n_workloads, n_kinds, n_suffixes = len(usage.workload_names), len(fleet.kinds), len(suffixes)
+    group = (period * n_workloads + usage.workload_index[launched]) * n_kinds + kinds
+    keys, where = np.unique(group, return_inverse=True)
+    vcpu_s = np.bincount(where, weights=held_s * demand[:, 0], minlength=keys.size)
+    gib_s = np.bincount(where, weights=held_s * demand[:, 1], minlength=keys.size)
+    has_gpu = suffix_code >= 0
+    gpu_key = where[has_gpu] * max(n_suffixes, 1) + suffix_code[has_gpu]
+    gpu_s = np.bincount(
+        gpu_key, weights=(held_s * units)[has_gpu], minlength=keys.size * max(n_suffixes, 1)
+    )
+    several = n_kinds > 1
     rows: list[dict[str, object]] = []
     allocated = np.zeros(len(periods))
-    for k in range(len(periods)):
-        for w in range(n_workloads):
-            seconds_held = float(held[k * n_workloads + w])
-            if seconds_held <= 0:
+    for g, key in enumerate(keys.tolist()):
+        kind = key % n_kinds
+        w = (key // n_kinds) % n_workloads
+        k = key // (n_kinds * n_workloads)
+        base = {"period": k, "workload": usage.workload_names[w], "team": inputs.teams[w]}
+        name = fleet.kinds[kind].name
+        items: list[tuple[str, str, str, float]] = [
+            ("vcpu", f"host:{name}:vcpu" if several else "host:vcpu", "vCPU-s", vcpu_s[g]),
+            ("memory", f"host:{name}:memory" if several else "host:memory", "GiB-s", gib_s[g]),
+        ]
+        for code, suffix in enumerate(suffixes):
+            item = f"gpu:{fleet.kinds[kind].gpu_type}{suffix}"
+            items.append(("gpu", item, "GPU-s", gpu_s[g * n_suffixes + code]))
+        for component, item, unit, quantity in items:
+            if quantity <= 0:
                 continue
-            vcpu, gib = fleet.demand_per_workload[w]
-            base = {"period": k, "workload": usage.workload_names[w], "team": inputs.teams[w]}
-            items = [
-                ("vcpu", "host:vcpu", "vCPU-s", seconds_held * vcpu, rate["vcpu"]),
-                ("memory", "host:memory", "GiB-s", seconds_held * gib, rate["memory"]),
-            ]
-            gpu_item = fleet.gpu_item_per_workload[w]
-            if gpu_item is not None:
-                units = fleet.gpu_units_per_workload[w]
-                items.append(("gpu", gpu_item, "GPU-s", seconds_held * units, rate["gpu"]))
-            for component, item, unit, quantity, unit_rate in items:
-                gross = quantity * unit_rate
-                allocated[k] += gross
-                rows.append(
-                    {
-                        **base,
-                        "component": component,
-                        "item": item,
-                        "unit": unit,
-                        "quantity": quantity,
-                        "rate_usd": unit_rate,
-                        "gross_usd": gross,
-                    }
-                )
+            unit_rate = rates[kind][component]
+            gross = float(quantity) * unit_rate
+            allocated[k] += gross
+            rows.append(
+                {
+                    **base,
+                    "component": component,
+                    "item": item,
+                    "unit": unit,
+                    "quantity": float(quantity),
+                    "rate_usd": unit_rate,
+                    "gross_usd": gross,
+                }
+            )
     idle = _idle_per_period(_period_split(record, cost, usage.horizon_s), allocated)
     for k, idle_usd in enumerate(idle):
         if idle_usd <= 0:
@@ -159,20 +189,45 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
                 "workload": IDLE_WORKLOAD,
                 "team": IDLE_TEAM,
                 "component": "idle",
-                "item": f"hosts:{fleet.spec.host_type}:idle",
+                "item": f"hosts:{fleet.label}:idle",
                 "unit": "host-s",
                 "quantity": idle_usd / per_host_second,
                 "rate_usd": per_host_second,
                 "gross_usd": idle_usd,
             }
         )
-    frame = pd.DataFrame(rows, columns=[c for c in LINE_ITEM_COLUMNS if c != "platform"])
-    frame["free_tier_usd"] = 0.0
-    frame["credit_usd"] = 0.0
-    frame["discount_usd"] = frame["gross_usd"] * inputs.discount_fraction
-    frame["cost_usd"] = frame["gross_usd"] - frame["discount_usd"]
-    frame.insert(0, "platform", inputs.platform_id)
-    return frame[LINE_ITEM_COLUMNS].astype({"period": np.int64}).reset_index(drop=True)
+    items_frame = pd.DataFrame(rows, columns=[c for c in LINE_ITEM_COLUMNS if c != "platform"])
+    items_frame["free_tier_usd"] = 0.0
+    items_frame["credit_usd"] = 0.0
+    items_frame["discount_usd"] = items_frame["gross_usd"] * inputs.discount_fraction
+    items_frame["cost_usd"] = items_frame["gross_usd"] - items_frame["discount_usd"]
+    items_frame.insert(0, "platform", inputs.platform_id)
+    return items_frame[LINE_ITEM_COLUMNS].astype({"period": np.int64}).reset_index(drop=True)
+
+
+def _showback_rates(
+    fleet: ResolvedFleet, record: FleetRecord, seconds: FloatArray, cost: FloatArray
+) -> list[dict[str, float]]:
+    """Per kind of host: USD per vCPU-second, GiB-second and GPU-second held, from the
+    kind's mean price per host-second split by the table's weights."""
+    kinds = _kinds_of_hosts(record)
+    n = len(fleet.kinds)
+    cost_of = np.bincount(kinds, weights=cost, minlength=n)
+    seconds_of = np.bincount(kinds, weights=seconds, minlength=n)
+    rates: list[dict[str, float]] = []
+    for kind_index, kind in enumerate(fleet.kinds):
+        per_host_second = (
+            float(cost_of[kind_index] / seconds_of[kind_index]) if seconds_of[kind_index] else 0.0
+        )
+        share_vcpu, share_memory, share_gpu = resource_shares(fleet, kind_index)
+        rates.append(
+            {
+                "vcpu": per_host_second * share_vcpu / kind.capacity[0],
+                "memory": per_host_second * share_memory / kind.capacity[1],
+                "gpu": per_host_second * share_gpu / kind.gpus if kind.gpus else 0.0,
+            }
+        )
+    return rates
 
 
 def _idle_per_period(cost: FloatArray, allocated: FloatArray) -> FloatArray:

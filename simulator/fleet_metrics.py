@@ -36,6 +36,8 @@ class FleetMetrics:
     """Hosts started during the run (beyond those there from the start)."""
     interruptions: int
     lost_sandboxes: int
+    gpu_hours: float = 0.0
+    """GPUs held times run time (ready to end) of the sandboxes, in hours."""
 
 
 def fleet_metrics(record: FleetRecord) -> FleetMetrics:
@@ -55,7 +57,7 @@ def fleet_metrics(record: FleetRecord) -> FleetMetrics:
 
     host_time = record.mean_hosts * record.span_s
     return FleetMetrics(
-        record=replace(record, host_of=np.empty(0, dtype=np.int64)),
+        record=replace(record, host_of=np.empty(0, dtype=np.int64), class_of=None),
         mean_hosts=record.mean_hosts,
         peak_hosts=record.peak_hosts,
         host_hours=float(life_h.sum()),
@@ -66,6 +68,7 @@ def fleet_metrics(record: FleetRecord) -> FleetMetrics:
         boots=int(np.count_nonzero(record.started_s > 0)),
         interruptions=record.interruptions,
         lost_sandboxes=record.lost_sandboxes,
+        gpu_hours=record.gpu_seconds / 3600.0,
     )
 
 

@@ -3,14 +3,21 @@ sandbox takes, and every check that a fleet can run the workloads it is given.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
+import numpy as np
+import numpy.typing as npt
+
+from .arrivals import TraceArrivals
 from .catalog import Catalog
-from .engine.fleet import FleetModel
+from .distributions import FloatArray
+from .engine.fleet import FleetModel, HostKindModel
 from .errors import InputError
 from .gpus import MIG_PROFILES, GpuNeed, mig_profile
-from .hosts import HostPriceTable, HostType, Purchase
+from .hosts import HostPriceTable, Purchase
 from .platforms import PlatformProfile
 from .scenario import Fleet, GpuRequest, PlatformChoice, Scenario
 from .shapes import RoundedShape
@@ -18,47 +25,105 @@ from .units import HOUR_S
 
 
 @dataclass(frozen=True)
+class HostKind:
+    """One kind of host in a fleet: its size, the room it offers sandboxes, its prices."""
+
+    name: str
+    vcpu: float
+    memory_gib: float
+    gpus: int
+    gpu_type: str | None
+    capacity: tuple[float, float]
+    """vCPU and GiB a host offers sandboxes (after overcommit and the system's reserve)."""
+    usd_per_hour: dict[str, float]
+    """Price of one host for an hour, by purchase; empty when the host is unpriced."""
+    assumed_prices: frozenset[str] = frozenset()
+    """Purchases whose price is an assumption."""
+
+    def usd_per_second(self, purchase: Purchase) -> float:
+        """Price of one host for a second bought as ``purchase`` (0 when unpriced)."""
+        return self.usd_per_hour.get(purchase, 0.0) / HOUR_S
+
+    @property
+    def priced(self) -> bool:
+        """Whether the host has prices."""
+        return bool(self.usd_per_hour)
+
+
+@dataclass(frozen=True)
 class ResolvedFleet:
-    """A fleet with its host type and prices looked up, and per-workload demands."""
+    """A fleet with its host kinds and prices looked up, and what each sandbox takes.
+
+    Sandboxes fall in shape classes: class ``w`` is workload ``w``'s shape; workloads
+    that replay per-request shapes from a trace add a class per distinct shape.
+    """
 
     spec: Fleet
     table: HostPriceTable
-    host: HostType
-    capacity: tuple[float, float]
-    """vCPU and GiB a host offers sandboxes (after overcommit and the system's reserve)."""
-    demand_per_workload: tuple[tuple[float, float], ...]
-    """vCPU and GiB one sandbox of each workload takes on a host (shape plus overhead)."""
-    gpu_need_per_workload: tuple[GpuNeed, ...]
-    gpu_units_per_workload: tuple[float, ...]
+    kinds: tuple[HostKind, ...]
+    """Kinds of host: the one the autoscaler adds, or those of the inventory."""
+    inventory: tuple[int, ...]
+    """Kind of each fixed host (empty for an autoscaled fleet)."""
+    demand_per_class: tuple[tuple[float, float], ...]
+    """vCPU and GiB one sandbox of each class takes on a host (shape plus overhead)."""
+    gpu_need_per_class: tuple[GpuNeed, ...]
+    gpu_units_per_class: tuple[float, ...]
     """GPUs one sandbox holds: its count, a MIG instance's compute share, or its share."""
-    gpu_item_per_workload: tuple[str | None, ...]
-    """Line-item name of each workload's GPU (e.g. "gpu:a100-40gb:mig-3g.20gb")."""
+    gpu_suffix_per_class: tuple[str | None, ...]
+    """Line-item suffix of each class's GPU ("" whole GPUs, ":share", ":mig-3g.20gb";
+    None without GPU); the item is "gpu:<host's GPU type><suffix>"."""
+    gpu_type_per_class: tuple[str | None, ...]
+    """The GPU type a class must run on (None: any)."""
+    class_of_trace_row: tuple[npt.NDArray[np.int64] | None, ...]
+    """Per workload with trace shapes: the class of each trace row (in time order)."""
 
-    def usd_per_host_hour(self, purchase: Purchase) -> float:
-        """Price of one host for an hour, bought as ``purchase``."""
-        return self.host.prices[purchase].usd_per_second * HOUR_S
+    @property
+    def capacity(self) -> tuple[float, float]:
+        """Room of the first kind of host (the only one of an autoscaled fleet)."""
+        return self.kinds[0].capacity
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the fleet is a fixed inventory."""
+        return bool(self.inventory)
+
+    @property
+    def label(self) -> str:
+        """What the fleet is made of, for messages and line items."""
+        if self.spec.host_type is not None:
+            return self.spec.host_type
+        return self.kinds[0].name if len(self.kinds) == 1 else "inventory"
+
+    def usd_per_host_hour(self, purchase: Purchase, kind: int = 0) -> float:
+        """Price of one host of a kind for an hour, bought as ``purchase``."""
+        return self.kinds[kind].usd_per_hour.get(purchase, 0.0)
 
     def model(self) -> FleetModel:
         """The engine's view of the fleet."""
         spec = self.spec
         scaling = spec.autoscaling
+        hosts = len(self.inventory)
         return FleetModel(
-            host_type=spec.host_type,
+            host_type=self.label,
             capacity=self.capacity,
-            gpus=self.host.gpus,
+            gpus=self.kinds[0].gpus,
             placement=spec.placement,
-            min_hosts=scaling.min_hosts,
-            max_hosts=scaling.max_hosts,
+            min_hosts=hosts or scaling.min_hosts,
+            max_hosts=hosts or scaling.max_hosts,
             target_utilisation=scaling.target_utilisation,
-            scale_out_when_waiting=scaling.scale_out_when_waiting,
+            scale_out_when_waiting=scaling.scale_out_when_waiting and not hosts,
             boot_time=scaling.boot_time,
             idle_cooldown_s=scaling.idle_cooldown,
             interval_s=scaling.interval,
             committed_hosts=spec.committed_hosts,
             spot_share=spec.spot_share,
             spot_interruptions_per_s=spec.spot_interruptions_per_hour / HOUR_S,
-            demand_per_workload=self.demand_per_workload,
-            gpu_need_per_workload=self.gpu_need_per_workload,
+            demand_per_class=self.demand_per_class,
+            gpu_need_per_class=self.gpu_need_per_class,
+            kinds=tuple(HostKindModel(k.name, k.capacity, k.gpus, k.gpu_type) for k in self.kinds),
+            inventory=self.inventory,
+            gpu_type_per_class=self.gpu_type_per_class,
+            class_of_trace_row=self.class_of_trace_row,
         )
 
 
@@ -107,25 +172,7 @@ def resolve_fleet(
             "remove pools (a fleet's launches are the isolation profile's own)",
         )
     table = catalog.host_table(spec.host_prices, source=source, field_name=f"{where}.host_prices")
-    if spec.host_type not in table.hosts:
-        raise error(
-            f"host price table {table.id!r} has no host type {spec.host_type!r}",
-            f"{where}.host_type",
-            f"use one of {sorted(table.hosts)}",
-        )
-    host = table.hosts[spec.host_type]
-    bought = [("purchase", spec.purchase)]
-    if spec.committed_hosts:
-        bought.append(("commitment", spec.commitment))
-    if spec.spot_share > 0:
-        bought.append(("spot_share", "spot"))
-    for name, purchase in bought:
-        if purchase not in host.prices:
-            raise error(
-                f"{spec.host_type} has no {purchase} price in {table.id}",
-                f"{where}.{name}",
-                f"use one of {sorted(host.prices)}, or add the price to the table",
-            )
+    kinds, inventory = _host_kinds(spec, table, where, error)
     if spec.spot_interruptions_per_hour > 0 and spec.spot_share == 0:
         raise error(
             "spot interruptions are given but no host is spot",
@@ -133,88 +180,301 @@ def resolve_fleet(
             "set spot_share above 0, or remove spot_interruptions_per_hour",
         )
     scaling = spec.autoscaling
-    if scaling.min_hosts > scaling.max_hosts or spec.committed_hosts > scaling.max_hosts:
+    if not inventory and (
+        scaling.min_hosts > scaling.max_hosts or spec.committed_hosts > scaling.max_hosts
+    ):
         raise error(
             "min_hosts and committed_hosts must not exceed max_hosts",
             f"{where}.autoscaling.max_hosts",
             f"raise max_hosts to at least {max(scaling.min_hosts, spec.committed_hosts)}",
         )
-    capacity = (
-        host.vcpu * spec.overcommit.vcpu - spec.reserved_for_system.vcpu,
-        host.memory * spec.overcommit.memory - spec.reserved_for_system.memory,
-    )
-    if min(capacity) <= 0:
-        raise error(
-            f"the system's reserve leaves no room on a {spec.host_type}",
-            f"{where}.reserved_for_system",
-            f"reserve less than {host.vcpu:g} vCPU and {host.memory:g} GiB",
-        )
     overhead = profile.overhead
     extra = (overhead.vcpu, overhead.memory) if overhead else (0.0, 0.0)
-    demands: list[tuple[float, float]] = []
-    needs: list[GpuNeed] = []
-    units: list[float] = []
-    items: list[str | None] = []
+    classes = _Classes()
     for w_index, workload in enumerate(scenario.workloads):
         shape = shapes[w_index]
         if shape is None:
-            demands.append((0.0, 0.0))
-            needs.append(GpuNeed())
-            units.append(0.0)
-            items.append(None)
+            classes.add((0.0, 0.0), GpuNeed(), 0.0, None, None)
             continue
-        demand = (shape.vcpu + extra[0], shape.memory_gib + extra[1])
         at = f"workloads[{w_index}].shape"
-        if demand[0] > capacity[0] + 1e-9 or demand[1] > capacity[1] + 1e-9:
-            raise error(
-                f"one sandbox of {workload.name!r} takes {demand[0]:g} vCPU and {demand[1]:g} GiB "
-                f"(with the {profile.id} overhead) but a {spec.host_type} offers "
-                f"{capacity[0]:g} vCPU and {capacity[1]:g} GiB",
-                at,
-                "shrink the shape, choose a larger host type, or raise the overcommit",
-            )
         request = workload.shape.gpu
-        need, unit, item = GpuNeed(), 0.0, None
+        need, unit, suffix, gpu_type = GpuNeed(), 0.0, None, None
         if request is not None:
-            need, unit, item = _gpu_need(request, host, profile, spec, at, where, error)
-        demands.append(demand)
-        needs.append(need)
-        units.append(unit)
-        items.append(item)
+            need, unit, suffix = _gpu_need(request, kinds, profile, spec, at, where, error)
+            gpu_type = request.type
+        demand = (shape.vcpu + extra[0], shape.memory_gib + extra[1])
+        classes.add(demand, need, unit, suffix, gpu_type)
+        _check_fits(
+            demand,
+            need,
+            gpu_type,
+            kinds,
+            f"one sandbox of {workload.name!r}",
+            at,
+            spec,
+            profile,
+            error,
+        )
+    row_classes: list[npt.NDArray[np.int64] | None] = [None] * len(scenario.workloads)
+    for w_index, workload in enumerate(scenario.workloads):
+        arrivals = workload.arrivals
+        rows = arrivals.shape_rows if isinstance(arrivals, TraceArrivals) else None
+        if rows is None or shapes[w_index] is None:
+            continue
+        at = f"workloads[{w_index}].arrivals.shapes"
+        _check_trace_gpus(rows, kinds, profile, at, error)
+        with_overhead = rows + np.array([extra[0], extra[1], 0.0, 0.0])
+        distinct, inverse = np.unique(with_overhead, axis=0, return_inverse=True)
+        first = len(classes.demand)
+        for vcpu, gib, whole, share in distinct:
+            need = GpuNeed(share=float(share)) if share > 0 else GpuNeed(whole=int(whole))
+            suffix = None if need.none else (":share" if share > 0 else "")
+            classes.add((float(vcpu), float(gib)), need, need.units, suffix, None)
+            _check_fits(
+                (float(vcpu), float(gib)),
+                need,
+                None,
+                kinds,
+                f"a request of {workload.name!r} in the trace",
+                at,
+                spec,
+                profile,
+                error,
+            )
+        row_classes[w_index] = (np.asarray(inverse).reshape(-1) + first).astype(np.int64)
     return ResolvedFleet(
         spec=spec,
         table=table,
-        host=host,
-        capacity=capacity,
-        demand_per_workload=tuple(demands),
-        gpu_need_per_workload=tuple(needs),
-        gpu_units_per_workload=tuple(units),
-        gpu_item_per_workload=tuple(items),
+        kinds=kinds,
+        inventory=inventory,
+        demand_per_class=tuple(classes.demand),
+        gpu_need_per_class=tuple(classes.need),
+        gpu_units_per_class=tuple(classes.units),
+        gpu_suffix_per_class=tuple(classes.suffix),
+        gpu_type_per_class=tuple(classes.gpu_type),
+        class_of_trace_row=tuple(row_classes),
     )
+
+
+@dataclass
+class _Classes:
+    """Shape classes as they are found."""
+
+    demand: list[tuple[float, float]] = dc_field(default_factory=list)
+    need: list[GpuNeed] = dc_field(default_factory=list)
+    units: list[float] = dc_field(default_factory=list)
+    suffix: list[str | None] = dc_field(default_factory=list)
+    gpu_type: list[str | None] = dc_field(default_factory=list)
+
+    def add(
+        self,
+        demand: tuple[float, float],
+        need: GpuNeed,
+        units: float,
+        suffix: str | None,
+        gpu_type: str | None,
+    ) -> None:
+        self.demand.append(demand)
+        self.need.append(need)
+        self.units.append(units)
+        self.suffix.append(suffix)
+        self.gpu_type.append(gpu_type)
+
+
+def _host_kinds(
+    spec: Fleet,
+    table: HostPriceTable,
+    where: str,
+    error: Callable[[str, str, str], InputError],
+) -> tuple[tuple[HostKind, ...], tuple[int, ...]]:
+    """The kinds of host of a fleet, and the kind of each fixed host (none if autoscaled)."""
+    bought = [("purchase", spec.purchase)]
+    if spec.committed_hosts:
+        bought.append(("commitment", spec.commitment))
+    if spec.spot_share > 0:
+        bought.append(("spot_share", "spot"))
+
+    def from_table(host_type: str, at: str) -> HostKind:
+        if host_type not in table.hosts:
+            raise error(
+                f"host price table {table.id!r} has no host type {host_type!r}",
+                at,
+                f"use one of {sorted(table.hosts)}",
+            )
+        host = table.hosts[host_type]
+        for name, purchase in bought:
+            if purchase not in host.prices:
+                raise error(
+                    f"{host_type} has no {purchase} price in {table.id}",
+                    f"{where}.{name}",
+                    f"use one of {sorted(host.prices)}, or add the price to the table",
+                )
+        return _kind(
+            spec,
+            host_type,
+            host.vcpu,
+            host.memory,
+            host.gpus,
+            host.gpu_type,
+            {str(p): rate.usd_per_second * HOUR_S for p, rate in host.prices.items()},
+            frozenset(str(p) for p, rate in host.prices.items() if rate.assumed),
+            at,
+            error,
+        )
+
+    inventory = spec.inventory
+    if inventory is None:
+        assert spec.host_type is not None
+        return (from_table(spec.host_type, f"{where}.host_type"),), ()
+    kinds: list[HostKind] = []
+    hosts: list[int] = []
+    if inventory.groups:
+        for g_index, group in enumerate(inventory.groups):
+            kinds.append(
+                from_table(group.host_type, f"{where}.inventory.groups[{g_index}].host_type")
+            )
+            hosts += [g_index] * group.count
+        return tuple(kinds), tuple(hosts)
+    assert inventory.file is not None
+    index: dict[tuple[float, float, int, str | None, float], int] = {}
+    for vcpu, gib, gpus, gpu_type, usd in inventory.file.rows:
+        key = (vcpu, gib, gpus, gpu_type, usd if math.isfinite(usd) else -1.0)  # NaN != NaN
+        if key not in index:
+            index[key] = len(kinds)
+            name = f"{vcpu:g}vcpu-{gib:g}gib" + (f"-{gpus}x{gpu_type or 'gpu'}" if gpus else "")
+            priced: dict[str, float] = {str(spec.purchase): usd} if math.isfinite(usd) else {}
+            kinds.append(
+                _kind(
+                    spec,
+                    name,
+                    vcpu,
+                    gib,
+                    gpus,
+                    gpu_type or ("gpu" if gpus else None),
+                    priced,
+                    frozenset(),
+                    f"{where}.inventory.file",
+                    error,
+                )
+            )
+        hosts.append(index[key])
+    return tuple(kinds), tuple(hosts)
+
+
+def _kind(
+    spec: Fleet,
+    name: str,
+    vcpu: float,
+    memory_gib: float,
+    gpus: int,
+    gpu_type: str | None,
+    usd_per_hour: dict[str, float],
+    assumed: frozenset[str],
+    at: str,
+    error: Callable[[str, str, str], InputError],
+) -> HostKind:
+    """A kind of host with its room for sandboxes, checked to leave some."""
+    capacity = (
+        vcpu * spec.overcommit.vcpu - spec.reserved_for_system.vcpu,
+        memory_gib * spec.overcommit.memory - spec.reserved_for_system.memory,
+    )
+    if min(capacity) <= 0:
+        raise error(
+            f"the system's reserve leaves no room on a {name}",
+            f"{at.rsplit('.', 1)[0]}.reserved_for_system" if ".inventory" not in at else at,
+            f"reserve less than {vcpu:g} vCPU and {memory_gib:g} GiB",
+        )
+    return HostKind(name, vcpu, memory_gib, gpus, gpu_type, capacity, usd_per_hour, assumed)
+
+
+def _check_fits(
+    demand: tuple[float, float],
+    need: GpuNeed,
+    gpu_type: str | None,
+    kinds: tuple[HostKind, ...],
+    what: str,
+    at: str,
+    spec: Fleet,
+    profile: PlatformProfile,
+    error: Callable[[str, str, str], InputError],
+) -> None:
+    """Raise unless some kind of host has room for one sandbox of a class."""
+    for kind in kinds:
+        if demand[0] > kind.capacity[0] + 1e-9 or demand[1] > kind.capacity[1] + 1e-9:
+            continue
+        if gpu_type is not None and kind.gpu_type != gpu_type:
+            continue
+        if need.whole > kind.gpus or (not need.none and kind.gpus == 0):
+            continue
+        return
+    gpu_text = "" if need.none else f" and {need.units:g} GPU" + ("" if need.units == 1 else "s")
+    largest = max(kinds, key=lambda k: k.capacity)
+    raise error(
+        f"{what} takes {demand[0]:g} vCPU, {demand[1]:g} GiB{gpu_text} (with the "
+        f"{profile.id} overhead) but no host of the fleet has room for it (the largest "
+        f"offers {largest.capacity[0]:g} vCPU and {largest.capacity[1]:g} GiB"
+        f"{f' and {largest.gpus} GPUs' if largest.gpus else ''})",
+        at,
+        "shrink the shape, choose a larger host type, or raise the overcommit",
+    )
+
+
+def _check_trace_gpus(
+    rows: FloatArray,
+    kinds: tuple[HostKind, ...],
+    profile: PlatformProfile,
+    at: str,
+    error: Callable[[str, str, str], InputError],
+) -> None:
+    """The isolation must give trace requests their GPUs as they ask for them."""
+    parts = profile.gpu_partitioning
+    for kind, asked in (("whole", (rows[:, 2] > 0) & (rows[:, 3] == 0)), ("share", rows[:, 3] > 0)):
+        if not asked.any():
+            continue
+        if not any(k.gpus for k in kinds):
+            raise error(
+                "requests of the trace ask for GPUs but no host of the fleet has any",
+                at,
+                "use GPU hosts, or drop the gpus columns from the trace shapes",
+            )
+        if parts is None or not getattr(parts, kind):
+            raise error(
+                f"{profile.id} cannot give a sandbox "
+                + ("whole GPUs" if kind == "whole" else "a time-sliced GPU share"),
+                at,
+                "use an isolation that passes GPUs through and shares them (gvisor)",
+            )
 
 
 def _gpu_need(
     request: GpuRequest,
-    host: HostType,
+    kinds: tuple[HostKind, ...],
     profile: PlatformProfile,
     spec: Fleet,
     at: str,
     where: str,
     error: Callable[[str, str, str], InputError],
 ) -> tuple[GpuNeed, float, str]:
-    """What a GPU request takes of a host, checked against the host and the isolation."""
-    if host.gpus == 0 or host.gpu_type is None:
+    """What a GPU request takes of a host, checked against the hosts and the isolation;
+    with the line-item suffix of its GPU."""
+    hosts_field = f"{where}.host_type" if spec.inventory is None else f"{where}.inventory"
+    what = spec.host_type or "host of the inventory"
+    with_gpus = [k for k in kinds if k.gpus and k.gpu_type is not None]
+    if not with_gpus:
         raise error(
-            f"workload asks for a GPU but a {spec.host_type} has none",
-            f"{where}.host_type",
+            f"workload asks for a GPU but a {what} has none",
+            hosts_field,
             "choose a GPU host type (see `sandsim pricing hosts`)",
         )
-    if request.type != host.gpu_type:
+    matching = [k for k in with_gpus if k.gpu_type == request.type]
+    if not matching:
+        offered = sorted({str(k.gpu_type) for k in with_gpus})
         raise error(
-            f"workload asks for {request.type} but a {spec.host_type} has {host.gpu_type}",
+            f"workload asks for {request.type} but the fleet's hosts have {', '.join(offered)}",
             f"{at}.gpu.type",
-            f"ask for {host.gpu_type}, or choose a host type with {request.type}",
+            f"ask for {' or '.join(offered)}, or choose a host type with {request.type}",
         )
+    gpu_type = request.type
     parts = profile.gpu_partitioning
     kind = "mig" if request.mig else "share" if request.share else "whole"
     if parts is None or not getattr(parts, kind):
@@ -230,26 +490,23 @@ def _gpu_need(
             else "use an isolation that passes GPUs through (gvisor, kata-qemu-gpu)",
         )
     if kind == "mig":
-        if host.gpu_type not in MIG_PROFILES:
+        if gpu_type not in MIG_PROFILES:
             raise error(
-                f"{host.gpu_type} has no MIG",
+                f"{gpu_type} has no MIG",
                 f"{at}.gpu.mig",
                 f"MIG GPUs are {', '.join(MIG_PROFILES)}",
             )
         assert request.mig is not None
-        profile_mig = mig_profile(host.gpu_type, request.mig)
-        return (
-            GpuNeed(mig=profile_mig),
-            GpuNeed(mig=profile_mig).units,
-            f"gpu:{host.gpu_type}:mig-{profile_mig.name}",
-        )
+        profile_mig = mig_profile(gpu_type, request.mig)
+        return GpuNeed(mig=profile_mig), GpuNeed(mig=profile_mig).units, f":mig-{profile_mig.name}"
     if kind == "share":
         assert request.share is not None
-        return GpuNeed(share=request.share), request.share, f"gpu:{host.gpu_type}:share"
-    if request.count > host.gpus:
+        return GpuNeed(share=request.share), request.share, ":share"
+    most = max(k.gpus for k in matching)
+    if request.count > most:
         raise error(
-            f"workload asks for {request.count} GPUs but a {spec.host_type} has {host.gpus}",
+            f"workload asks for {request.count} GPUs but a {what} has {most}",
             f"{at}.gpu.count",
-            f"ask for at most {host.gpus}",
+            f"ask for at most {most}",
         )
-    return GpuNeed(whole=request.count), float(request.count), f"gpu:{host.gpu_type}"
+    return GpuNeed(whole=request.count), float(request.count), ""

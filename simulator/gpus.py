@@ -185,6 +185,11 @@ class HostGpus:
         """GPUs nothing runs on."""
         return sum(g.empty for g in self.gpus)
 
+    def best_share(self) -> float:
+        """The largest time-sliced share one GPU can still give (0 if none can)."""
+        room = [1.0 - g.share_used for g in self.gpus if not g.whole and g.compute_used == 0]
+        return max(room, default=0.0)
+
     def used_fraction(self) -> float:
         """GPUs in use, counting a MIG instance by its compute slices and a share by its size."""
         total = 0.0

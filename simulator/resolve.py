@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrivals import DiurnalArrivals, PoissonArrivals
+from .arrivals import DiurnalArrivals, PoissonArrivals, TraceArrivals
 from .catalog import Catalog, load_catalog
 from .engine.model import PlatformModel, PoolModel, TokenBucket
 from .errors import InputError, InputErrors
@@ -407,6 +407,21 @@ def resolve_platform(scenario: Scenario, index: int, catalog: Catalog) -> Resolv
                 fix="use cold or snapshot",
             )
         )
+    if choice.fleet is None:
+        for w_index in indices:
+            arrivals = scenario.workloads[w_index].arrivals
+            if isinstance(arrivals, TraceArrivals) and arrivals.shapes is not None:
+                problems.append(
+                    InputError(
+                        f"{profile.name} bills every sandbox of a workload at one shape, but "
+                        f"workload {scenario.workloads[w_index].name!r} replays per-request "
+                        "shapes from its trace",
+                        source=source,
+                        field=f"{field}.workloads",
+                        fix="run trace-shaped workloads on a self-hosted fleet only (list the "
+                        "other workloads in workloads), or remove arrivals.shapes",
+                    )
+                )
     if problems:
         raise InputErrors(problems)
     fleet = (

@@ -18,6 +18,7 @@ from .arrivals import ArrivalSpec, TraceArrivals
 from .catalog import bundled_dir
 from .distributions import DistributionSpec, Empirical, Mixture
 from .errors import InputError, InputErrors
+from .inventory import Inventory
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
 from .platforms import MAX_LAUNCH_HOSTS, LaunchMode, OverQuota, SessionMode
@@ -115,7 +116,9 @@ class Workload(FrozenModel):
     """Make each arrival an agent session of tool calls and think gaps instead of a
     one-shot sandbox."""
     shape: Shape
-    """vCPU, memory and GPUs per sandbox."""
+    """vCPU, memory and GPUs per sandbox. With per-request shapes from a trace
+    (``arrivals.shapes``) this is the nominal shape, used for launch sizes; a fleet
+    places each request with its own shape."""
     template: str | None = None
     """Image or snapshot identity the sandbox starts from (defaults to the workload name)."""
     max_lifetime: DurationS | None = None
@@ -123,12 +126,18 @@ class Workload(FrozenModel):
 
     @model_validator(mode="after")
     def _duration_given(self) -> Workload:
-        trace_durations = isinstance(self.arrivals, TraceArrivals) and self.arrivals.duration_column
+        trace = self.arrivals if isinstance(self.arrivals, TraceArrivals) else None
+        trace_durations = trace is not None and trace.durations is not None
         if self.session is not None and (self.duration is not None or trace_durations):
             raise ValueError("a session workload takes its durations from session; remove duration")
+        if self.session is not None and trace is not None and trace.shapes is not None:
+            raise ValueError(
+                "a session workload's sandboxes all have its shape; remove arrivals.shapes"
+            )
         if self.duration is None and not trace_durations and self.session is None:
             raise ValueError(
-                "give a duration distribution (or a session, or a trace with a duration_column)"
+                "give a duration distribution (or a session, or a trace with a duration_column"
+                " or end_column)"
             )
         if self.max_lifetime is not None and self.max_lifetime <= 0:
             raise ValueError("max_lifetime must be positive")
@@ -257,8 +266,12 @@ class Fleet(FrozenModel):
 
     host_prices: str
     """Host price table id (see `sandsim pricing hosts`), e.g. "aws-ec2-us-east-1"."""
-    host_type: str
-    """The host type, e.g. "m5.metal" or "p4d.24xlarge"."""
+    host_type: str | None = None
+    """The host type the autoscaler adds, e.g. "m5.metal" or "p4d.24xlarge" (or give an
+    ``inventory``)."""
+    inventory: Inventory | None = None
+    """A fixed set of hosts instead of an autoscaled host type: groups of host types, or
+    a cluster's node list from a CSV file. All run for the whole horizon."""
     purchase: Literal[
         "on_demand", "reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y", "spot"
     ] = "on_demand"
@@ -280,7 +293,25 @@ class Fleet(FrozenModel):
     placement: Literal["first_fit", "best_fit", "worst_fit", "dot_product"] = "best_fit"
     """How a sandbox picks its host."""
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
-    """How the fleet grows and shrinks."""
+    """How the fleet grows and shrinks (not with an inventory)."""
+
+    @model_validator(mode="after")
+    def _hosts_given(self) -> Fleet:
+        if (self.host_type is None) == (self.inventory is None):
+            raise ValueError("give host_type (an autoscaled fleet) or inventory (fixed hosts)")
+        if self.inventory is not None:
+            for name in (
+                "autoscaling",
+                "committed_hosts",
+                "spot_share",
+                "spot_interruptions_per_hour",
+            ):
+                if name in self.model_fields_set:
+                    raise ValueError(
+                        f"{name} does not apply to an inventory, whose hosts all run for the "
+                        f"whole horizon; remove {name} (set purchase for how they are bought)"
+                    )
+        return self
 
 
 class PlatformChoice(FrozenModel):
@@ -491,6 +522,10 @@ class Scenario(FrozenModel):
             for dist in _walk_distributions(workload.duration):
                 if isinstance(dist, Empirical) and dist.path is not None:
                     digests[dist.path] = hashlib.sha256(dist.observations.tobytes()).hexdigest()
+        for platform in self.platforms:
+            inventory = platform.fleet.inventory if platform.fleet else None
+            if inventory is not None and inventory.file is not None:
+                digests[inventory.file.path] = inventory.file.digest
         return dict(sorted(digests.items()))
 
     def content_hash(self) -> str:

@@ -230,7 +230,7 @@ def _fleet_summary(
         }
     return {
         "hosts": {
-            "type": spec.host_type,
+            "type": resolved.fleet.label,
             "mean": _number(float(np.mean([f.mean_hosts for f in fleets]))),
             "peak": int(max(f.peak_hosts for f in fleets)),
             "host_hours": _number(float(np.mean([f.host_hours for f in fleets]))),
@@ -244,11 +244,15 @@ def _fleet_summary(
         "fleet": {
             "host_prices": resolved.fleet.table.id,
             "placement": spec.placement,
-            "capacity_per_host": {
+            "capacity_per_host": None
+            if resolved.fleet.fixed
+            else {
                 "vcpu": resolved.fleet.capacity[0],
                 "memory_gib": resolved.fleet.capacity[1],
-                "gpus": resolved.fleet.host.gpus,
+                "gpus": resolved.fleet.kinds[0].gpus,
             },
+            "inventory": _inventory(resolved.fleet),
+            "gpu_hours": _number(float(np.mean([f.gpu_hours for f in fleets]))),
             "packing_efficiency": _mean_of([f.packing_efficiency for f in fleets]),
             "boots": float(np.mean([f.boots for f in fleets])),
             "interruptions": float(np.mean([f.interruptions for f in fleets])),
@@ -367,6 +371,16 @@ def _pricing_summary(result: SimulationResult) -> dict[str, Any]:
     return dict(sorted(tables.items()))
 
 
+def _inventory(fleet: Any) -> dict[str, int] | None:
+    """Hosts of a fixed inventory by kind (None for an autoscaled fleet)."""
+    if not fleet.fixed:
+        return None
+    counts = np.bincount(np.asarray(fleet.inventory), minlength=len(fleet.kinds))
+    return dict(
+        sorted((kind.name, int(count)) for kind, count in zip(fleet.kinds, counts, strict=True))
+    )
+
+
 def _assumed_host_prices(resolved: Any) -> list[str]:
     """Host prices and figures of a fleet that are assumptions."""
     fleet = resolved.fleet
@@ -376,11 +390,7 @@ def _assumed_host_prices(resolved: Any) -> list[str]:
         used.discard(spec.commitment)
     if spec.spot_share == 0:
         used.discard("spot")
-    items = [
-        f"{spec.host_type}:{p}"
-        for p in sorted(used)
-        if p in fleet.host.prices and fleet.host.prices[p].assumed
-    ]
+    items = [f"{kind.name}:{p}" for kind in fleet.kinds for p in sorted(used & kind.assumed_prices)]
     if fleet.table.cost_split.assumed:
         items.append("cost_split")
     return items
@@ -411,6 +421,14 @@ def _warnings(result: SimulationResult) -> list[str]:
             notes.append(
                 f"{resolved.id}: assumed host figures ({', '.join(_assumed_host_prices(resolved))}) "
                 f"in {resolved.fleet.table.id}"
+            )
+        if resolved.fleet is not None and not all(k.priced for k in resolved.fleet.kinds):
+            unpriced = sum(
+                not resolved.fleet.kinds[k].priced for k in (resolved.fleet.inventory or (0,))
+            )
+            notes.append(
+                f"{resolved.id}: {unpriced} host(s) of the inventory have no price; the fleet's "
+                "cost covers only the priced hosts (give usd_per_hour_column)"
             )
         overhead = resolved.profile.overhead
         if resolved.fleet is not None and overhead is not None and overhead.provenance.assumed:

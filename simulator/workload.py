@@ -93,6 +93,9 @@ class SampledWorkload:
     workload_names: tuple[str, ...]
     tracks: SessionTracks = EMPTY_TRACKS
     """Session workloads' tracks (empty when there are none)."""
+    trace_row: npt.NDArray[np.int64] | None = None
+    """For requests of a trace with per-request shapes, the row of the trace (in time
+    order) each request replays, else -1; None when no workload has trace shapes."""
 
     @property
     def size(self) -> int:
@@ -111,6 +114,7 @@ class SampledWorkload:
             self.workload_index[keep],
             self.workload_names,
             self.tracks.subset(np.isin(self.tracks.workload_index, workload_indices)),
+            self.trace_row[keep] if self.trace_row is not None else None,
         )
 
 
@@ -194,7 +198,7 @@ def _merge_tracks(parts: list[SessionTracks]) -> SessionTracks:
 def sample_workloads(scenario: Scenario, replication: int) -> SampledWorkload:
     """Every workload of the scenario: one-shot requests merged in request-time order,
     sessions as tracks sorted by start."""
-    times, durations, indices, tracks = [], [], [], []
+    times, durations, indices, tracks, rows = [], [], [], [], []
     sessions = 0
     for index, workload in enumerate(scenario.workloads):
         if workload.session is not None:
@@ -208,6 +212,8 @@ def sample_workloads(scenario: Scenario, replication: int) -> SampledWorkload:
         times.append(t)
         durations.append(d)
         indices.append(np.full(t.size, index, dtype=np.int32))
+        shaped = isinstance(workload.arrivals, TraceArrivals) and workload.arrivals.shapes
+        rows.append(np.arange(t.size) if shaped else np.full(t.size, -1, dtype=np.int64))
     all_times = np.concatenate(times) if times else np.empty(0)
     order = np.argsort(all_times, kind="stable")
     return SampledWorkload(
@@ -217,4 +223,9 @@ def sample_workloads(scenario: Scenario, replication: int) -> SampledWorkload:
         workload_index=np.concatenate(indices)[order] if indices else np.empty(0, np.int32),
         workload_names=tuple(w.name for w in scenario.workloads),
         tracks=_merge_tracks(tracks),
+        trace_row=(
+            np.concatenate(rows)[order].astype(np.int64)
+            if any(r.size and r[0] >= 0 for r in rows)
+            else None
+        ),
     )

@@ -45,8 +45,8 @@ def fleet_model(
         "committed_hosts": 0,
         "spot_share": 0.0,
         "spot_interruptions_per_s": 0.0,
-        "demand_per_workload": tuple(demands),
-        "gpu_need_per_workload": tuple(needs or [GpuNeed() for _ in demands]),
+        "demand_per_class": tuple(demands),
+        "gpu_need_per_class": tuple(needs or [GpuNeed() for _ in demands]),
     }
     base.update(overrides)
     return FleetModel(**base)
@@ -138,7 +138,7 @@ def test_no_host_is_ever_over_capacity(
     # every sandbox eventually ran: hosts up to max_hosts always come
     assert not np.isnan(result.admit_s).any()
     host_of = record.host_of
-    demand = np.array(model.demand_per_workload)[which]
+    demand = np.array(model.demand_per_class)[which]
     units = np.array([need.units for need in needs])[which]
     for host in np.unique(host_of):
         on = host_of == host
@@ -386,7 +386,7 @@ def test_fleet_input_errors(change: dict[str, Any], field: str, text: str) -> No
         ("firecracker", {"type": "a100-40gb", "count": 1}, "p4d.24xlarge", "cannot run this shape"),
         ("gvisor", {"type": "a100-40gb", "mig": "1g.5gb"}, "p4d.24xlarge", "a MIG instance"),
         ("kata-qemu-gpu", {"type": "a100-40gb", "share": 0.5}, "p4d.24xlarge", "time-sliced"),
-        ("gvisor", {"type": "h100", "count": 1}, "p4d.24xlarge", "has a100-40gb"),
+        ("gvisor", {"type": "h100", "count": 1}, "p4d.24xlarge", "hosts have a100-40gb"),
         ("gvisor", {"type": "a100-40gb", "count": 1}, "m5.metal", "has none"),
     ],
 )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
 from ..gpus import GpuGrant, GpuNeed, HostGpus
@@ -38,12 +39,25 @@ SCALE_OUT_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
+class HostKindModel:
+    """The engine's view of one kind of host: its room for sandboxes and its GPUs."""
+
+    name: str
+    capacity: tuple[float, float]
+    """vCPU and GiB a host offers sandboxes (after overcommit and the system's reserve)."""
+    gpus: int
+    gpu_type: str | None = None
+
+
+@dataclass(frozen=True)
 class FleetModel:
-    """The engine's view of a fleet."""
+    """The engine's view of a fleet: an autoscaled host type, or a fixed inventory of
+    hosts of several kinds (all running from the start, never released)."""
 
     host_type: str
     capacity: tuple[float, float]
-    """vCPU and GiB a host offers sandboxes (after overcommit and the system's reserve)."""
+    """vCPU and GiB a host of the autoscaled type offers sandboxes (after overcommit and
+    the system's reserve); free room is counted in shares of it."""
     gpus: int
     placement: OnlinePolicy
     min_hosts: int
@@ -56,9 +70,55 @@ class FleetModel:
     committed_hosts: int
     spot_share: float
     spot_interruptions_per_s: float
-    demand_per_workload: tuple[tuple[float, float], ...]
-    """vCPU and GiB one sandbox of each workload takes (its shape plus the overhead)."""
-    gpu_need_per_workload: tuple[GpuNeed, ...]
+    demand_per_class: tuple[tuple[float, float], ...]
+    """vCPU and GiB one sandbox of each shape class takes (its shape plus the overhead);
+    class ``w`` is workload ``w``'s shape."""
+    gpu_need_per_class: tuple[GpuNeed, ...]
+    kinds: tuple[HostKindModel, ...] = ()
+    """Kinds of fixed host (empty: every host is of the autoscaled type)."""
+    inventory: tuple[int, ...] = ()
+    """Kind of each fixed host; a fixed fleet neither grows nor shrinks."""
+    gpu_type_per_class: tuple[str | None, ...] = ()
+    """The GPU type a class must run on (None or empty: any)."""
+    class_of_trace_row: tuple[npt.NDArray[np.int64] | None, ...] = ()
+    """Per workload replaying per-request shapes: the class of each trace row."""
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the fleet is a fixed inventory."""
+        return bool(self.inventory)
+
+    def host_kinds(self) -> tuple[HostKindModel, ...]:
+        """The kinds of host (the autoscaled type alone when there is no inventory)."""
+        if self.kinds:
+            return self.kinds
+        return (HostKindModel(self.host_type, self.capacity, self.gpus),)
+
+    def class_of(
+        self, workload_index: npt.NDArray[np.int32], trace_row: npt.NDArray[np.int64] | None
+    ) -> npt.NDArray[np.int64]:
+        """The shape class of each activation: its workload's, or its trace row's for the
+        first ``trace_row.size`` activations (the one-shot requests, in the same order)."""
+        classes = workload_index.astype(np.int64)
+        if trace_row is None or not any(m is not None for m in self.class_of_trace_row):
+            return classes
+        head = classes[: trace_row.size]
+        for w, row_class in enumerate(self.class_of_trace_row):
+            if row_class is None:
+                continue
+            mine = (head == w) & (trace_row >= 0)
+            head[mine] = row_class[trace_row[mine]]
+        return classes
+
+
+def _room(kind: HostKindModel) -> tuple[float, float, float]:
+    """vCPU, GiB and GPUs a host of ``kind`` offers sandboxes."""
+    return (float(kind.capacity[0]), float(kind.capacity[1]), float(kind.gpus))
+
+
+def _largest(kinds: tuple[HostKindModel, ...]) -> tuple[float, float]:
+    """vCPU and GiB of the largest room any kind offers (the reference host)."""
+    return (max(k.capacity[0] for k in kinds), max(k.capacity[1] for k in kinds))
 
 
 @dataclass
@@ -73,6 +133,9 @@ class Host:
     ended_s: float = math.nan
     used: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     """vCPU, GiB and GPUs its sandboxes hold."""
+    kind: int = 0
+    capacity: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """vCPU, GiB and GPUs it offers sandboxes."""
     sandboxes: set[int] = field(default_factory=set)
     gpus: HostGpus = field(default_factory=lambda: HostGpus(0))
     idle_since: float = math.nan
@@ -102,6 +165,13 @@ class FleetRecord:
     host_of: np.ndarray
     """Host of each activation's (last) placement (-1: never placed)."""
     span_s: float
+    kind_of: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    """Kind of each host (empty: all of the one kind)."""
+    class_of: npt.NDArray[np.int64] | None = None
+    """Shape class of each activation (None: its workload's)."""
+    gpu_seconds: float = 0.0
+    """GPUs held times run time (ready to end) summed over sandboxes, MIG instances and
+    shares counted by their part of a GPU."""
 
 
 class FleetEngine(DynamicEngine):
@@ -120,6 +190,7 @@ class FleetEngine(DynamicEngine):
         fleet: FleetModel,
         rng: np.random.Generator,
         horizon_s: float,
+        class_of: npt.NDArray[np.int64] | None = None,
     ) -> None:
         super().__init__(acts, call_run_s, Limits(), [], FixedLatencyLauncher(latency_s))
         self._ahead = False  # hosts can go away, so nothing is decided ahead of the clock
@@ -127,14 +198,30 @@ class FleetEngine(DynamicEngine):
         self.fleet = fleet
         self._rng = rng
         self._horizon = horizon_s
-        self._workload = acts.workload_index.tolist()
-        self._workload_array = np.asarray(acts.workload_index)
-        self._demand = np.asarray(fleet.demand_per_workload, dtype=np.float64).reshape(-1, 2)
-        self._capacity = np.asarray(fleet.capacity, dtype=np.float64)
+        classes = np.asarray(acts.workload_index, dtype=np.int64) if class_of is None else class_of
+        self._class_array = classes
+        self._workload = classes.tolist()
+        """Shape class of each activation."""
+        self._workload_array = classes
+        self._demand = np.asarray(fleet.demand_per_class, dtype=np.float64).reshape(-1, 2)
+        self._kinds = fleet.host_kinds()
+        self._capacity = np.asarray(
+            fleet.capacity if not fleet.fixed else _largest(self._kinds), dtype=np.float64
+        )
+        """The reference host: free room and demands are counted in shares of it."""
         self._share = self._demand / self._capacity
-        self._needs = fleet.gpu_need_per_workload
+        self._needs = fleet.gpu_need_per_class
         self._gpu_units = np.array([need.units for need in self._needs] or [0.0])
         self._any_gpu = any(not need.none for need in self._needs)
+        self._whole = np.array([n.whole for n in self._needs] or [0], dtype=np.int64)
+        self._share_need = np.array([n.share for n in self._needs] or [0.0])
+        self._mig_classes = [c for c, n in enumerate(self._needs) if n.mig is not None]
+        self._gpu_type = fleet.gpu_type_per_class or (None,) * len(self._needs)
+        self._free_gpus = np.zeros(0)
+        """Per host: GPUs nothing runs on (-1 unless running)."""
+        self._best_share = np.zeros(0)
+        """Per host: the largest share one of its GPUs can still give (-1 unless running)."""
+        self._kind_rows: dict[str, npt.NDArray[np.bool_]] = {}
         self._hosts: list[Host] = []
         self._free = np.zeros((0, 2))
         """Free room per host in shares of a host (rows by host index; CLOSED unless running)."""
@@ -159,6 +246,22 @@ class FleetEngine(DynamicEngine):
         self._cap_int = [0.0, 0.0, 0.0]
         self._stranded_int = [0.0, 0.0, 0.0]
         self._capacity3 = [float(self._capacity[0]), float(self._capacity[1]), float(fleet.gpus)]
+        self._cap_total = [0.0, 0.0, 0.0]
+        """vCPU, GiB and GPUs offered by running and draining hosts."""
+        self._bound_cumulative = (
+            [
+                np.cumsum(
+                    sorted(
+                        (_room(k)[r] for k in (self._kinds[i] for i in fleet.inventory)),
+                        reverse=True,
+                    )
+                )
+                for r in range(3)
+            ]
+            if fleet.fixed
+            else None
+        )
+        """For a fixed fleet: per resource, the room of the largest hosts added up."""
         self._demand3 = [
             [float(d[0]), float(d[1]), need.units]
             for d, need in zip(self._demand, self._needs, strict=True)
@@ -166,9 +269,13 @@ class FleetEngine(DynamicEngine):
         self._peak = 0
         self.interruptions = 0
         self.lost = 0
-        for _ in range(max(fleet.min_hosts, fleet.committed_hosts)):
-            self._start_host(ready_now=True)
-        self.at(0.0, [lambda _event: self._autoscale()], 0)
+        if fleet.fixed:
+            for kind in fleet.inventory:
+                self._start_host(ready_now=True, kind=kind)
+        else:
+            for _ in range(max(fleet.min_hosts, fleet.committed_hosts)):
+                self._start_host(ready_now=True)
+            self.at(0.0, [lambda _event: self._autoscale()], 0)
 
     # ------------------------------------------------------------------ time integrals
     def _account(self) -> None:
@@ -183,23 +290,35 @@ class FleetEngine(DynamicEngine):
             self._host_int += elapsed * running
             for r in range(3):
                 self._alloc_int[r] += elapsed * used[r]
-                self._cap_int[r] += elapsed * running * capacity[r]
+                self._cap_int[r] += elapsed * self._cap_total[r]
                 self._stranded_int[r] += elapsed * self._stranded_total[r]
-            share = max(used[0] / capacity[0], used[1] / capacity[1])
-            if capacity[2]:
-                share = max(share, used[2] / capacity[2])
-            self._bound_int += elapsed * max(math.ceil(share - 1e-9), 0)
+            if self._bound_cumulative is not None:
+                bound = max(
+                    int(np.searchsorted(cumulative, used[r] - 1e-9)) + 1 if used[r] > 1e-9 else 0
+                    for r, cumulative in enumerate(self._bound_cumulative)
+                )
+            else:
+                share = max(used[0] / capacity[0], used[1] / capacity[1])
+                if capacity[2]:
+                    share = max(share, used[2] / capacity[2])
+                bound = max(math.ceil(share - 1e-9), 0)
+            self._bound_int += elapsed * bound
         self._last_s = now
 
     def _host_changed(self, host: Host) -> None:
         """Refresh a host's row of free room and its stranded room (call after _account)."""
         i = host.index
-        capacity = self._capacity3
+        reference = self._capacity3
         if host.state == "running":
-            self._free[i, 0] = (capacity[0] - host.used[0]) / capacity[0]
-            self._free[i, 1] = (capacity[1] - host.used[1]) / capacity[1]
+            self._free[i, 0] = (host.capacity[0] - host.used[0]) / reference[0]
+            self._free[i, 1] = (host.capacity[1] - host.used[1]) / reference[1]
+            if host.capacity[2]:
+                self._free_gpus[i] = host.gpus.free_whole()
+                self._best_share[i] = host.gpus.best_share()
         else:
             self._free[i] = CLOSED  # takes no new sandboxes
+            self._free_gpus[i] = CLOSED
+            self._best_share[i] = CLOSED
         stranded = self._stranded_room(host)
         before = self._stranded_of.get(i)
         for r in range(3):
@@ -211,27 +330,45 @@ class FleetEngine(DynamicEngine):
         memory where nothing fits, GPUs where no GPU shape fits."""
         if host.state != "running":
             return [0.0, 0.0, 0.0]
-        capacity, used = self._capacity3, host.used
+        capacity, used = host.capacity, host.used
         free = [capacity[0] - used[0], capacity[1] - used[1], capacity[2] - used[2]]
+        fits = (self._demand[:, 0] <= free[0] + 1e-9) & (self._demand[:, 1] <= free[1] + 1e-9)
         if not self._any_gpu:
-            for demand in self._demand3:
-                if demand[0] <= free[0] + 1e-9 and demand[1] <= free[1] + 1e-9:
-                    return [0.0, 0.0, 0.0]
-            return [free[0], free[1], 0.0]
-        any_fits = gpu_fits = False
-        for demand, need in zip(self._demand3, self._needs, strict=True):
-            if demand[0] <= free[0] + 1e-9 and demand[1] <= free[1] + 1e-9:
-                if need.none:
-                    any_fits = True
-                elif host.gpus.find(need) is not None:
-                    any_fits = gpu_fits = True
-            if any_fits and (gpu_fits or not self._any_gpu):
-                break
+            return [0.0, 0.0, 0.0] if fits.any() else [free[0], free[1], 0.0]
+        gpu_fits = self._gpu_fits_host(host) & fits
+        no_gpu = np.array([n.none for n in self._needs])
+        any_fits = bool((fits & no_gpu).any() or gpu_fits.any())
         return [
             0.0 if any_fits else free[0],
             0.0 if any_fits else free[1],
-            0.0 if gpu_fits or not self._any_gpu else free[2],
+            0.0 if gpu_fits.any() else free[2],
         ]
+
+    def _gpu_fits_host(self, host: Host) -> npt.NDArray[np.bool_]:
+        """Per class: whether the host's GPUs have room for its GPU need (False without one)."""
+        i = host.index
+        needs_gpu = np.array([not n.none for n in self._needs])
+        fits = needs_gpu & (
+            np.where(
+                self._share_need > 0,
+                self._best_share[i] >= self._share_need - 1e-9,
+                self._free_gpus[i] >= self._whole,
+            )
+        )
+        for c in self._mig_classes:
+            fits[c] = host.gpus.find(self._needs[c]) is not None
+        return fits & self._type_allowed(host.kind)
+
+    def _type_allowed(self, kind: int) -> npt.NDArray[np.bool_]:
+        """Per class: whether a host of ``kind`` has the GPU type the class must run on."""
+        key = str(kind)
+        if key not in self._kind_rows:
+            gpu_type = self._kinds[kind].gpu_type
+            self._kind_rows[key] = np.array(
+                [t is None or not self.fleet.fixed or t == gpu_type for t in self._gpu_type],
+                dtype=bool,
+            )
+        return self._kind_rows[key]
 
     def _set_state(self, host: Host, state: HostState) -> None:
         """Move a host to ``state``, keeping the counts, totals and its rows."""
@@ -246,6 +383,7 @@ class FleetEngine(DynamicEngine):
             sign = 1.0 if is_up else -1.0
             for r in range(3):
                 self._used_total[r] += sign * host.used[r]
+                self._cap_total[r] += sign * host.capacity[r]
         self._host_changed(host)
 
     # ------------------------------------------------------------------ capacity
@@ -257,9 +395,17 @@ class FleetEngine(DynamicEngine):
                 pick = choose(self.fleet.placement, self._free, self._share[w])
             else:  # only hosts whose GPUs have room for the need
                 free = self._free.copy()
-                for host in self._hosts:
-                    if host.state == "running" and host.gpus.find(need) is None:
-                        free[host.index] = CLOSED
+                if need.mig is not None:
+                    for host in self._hosts:
+                        if host.state == "running" and host.gpus.find(need) is None:
+                            free[host.index] = CLOSED
+                elif need.share:
+                    free[self._best_share < need.share - 1e-9] = CLOSED
+                else:
+                    free[self._free_gpus < need.whole] = CLOSED
+                gpu_type = self._gpu_type[w]
+                if gpu_type is not None and self.fleet.fixed:
+                    free[~self._of_gpu_type(gpu_type)] = CLOSED
                 pick = choose(self.fleet.placement, free, self._share[w])
             if pick >= 0:
                 host = self._hosts[pick]
@@ -312,6 +458,14 @@ class FleetEngine(DynamicEngine):
             host.idle_since = self.env._now
             self._release_after_cooldown(host)
 
+    def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
+        """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
+        if gpu_type not in self._kind_rows:
+            self._kind_rows[gpu_type] = np.array(
+                [self._kinds[h.kind].gpu_type == gpu_type for h in self._hosts], dtype=bool
+            )
+        return self._kind_rows[gpu_type]
+
     # ------------------------------------------------------------------ autoscaling
     def _boot_time(self) -> float:
         if not self._boot_block:
@@ -321,7 +475,7 @@ class FleetEngine(DynamicEngine):
     def _live(self) -> int:
         return len(self._hosts) - self._count["gone"]
 
-    def _start_host(self, ready_now: bool = False) -> None:
+    def _start_host(self, ready_now: bool = False, kind: int = 0) -> None:
         if self._live() >= self.fleet.max_hosts:
             return
         self._account()
@@ -334,12 +488,21 @@ class FleetEngine(DynamicEngine):
             if self._spot_counter >= 1.0 - 1e-9:
                 self._spot_counter -= 1.0
                 purchase = "spot"
+        room = _room(self._kinds[kind])
         host = Host(
-            len(self._hosts), purchase, "booting", self.env._now, gpus=HostGpus(self.fleet.gpus)
+            len(self._hosts),
+            purchase,
+            "booting",
+            self.env._now,
+            gpus=HostGpus(int(room[2])),
+            kind=kind,
+            capacity=room,
         )
         self._hosts.append(host)
         self._count["booting"] += 1
         self._free = np.vstack([self._free, np.full((1, 2), CLOSED)])
+        self._free_gpus = np.append(self._free_gpus, CLOSED)
+        self._best_share = np.append(self._best_share, CLOSED)
         if ready_now:
             self._host_ready(host)
         else:
@@ -426,7 +589,7 @@ class FleetEngine(DynamicEngine):
         """Release a host that has stayed empty for the cooldown (never below the minimum)."""
         if host.state not in ("running", "draining") or host.sandboxes:
             return
-        if host.purchase == "committed":
+        if host.purchase == "committed" or self.fleet.fixed:
             return
         if self.env._now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9:
             return
@@ -475,6 +638,7 @@ class FleetEngine(DynamicEngine):
                     host.ready_s = host.ended_s
         started = np.array([h.started_s for h in self._hosts])
         ended = np.array([h.ended_s for h in self._hosts])
+        kinds = np.array([h.kind for h in self._hosts], dtype=np.int64)
         return FleetRecord(
             purchase=tuple(h.purchase for h in self._hosts),
             started_s=started,
@@ -490,4 +654,6 @@ class FleetEngine(DynamicEngine):
             lost_sandboxes=self.lost,
             host_of=np.asarray(self._host_of),
             span_s=end,
+            kind_of=kinds,
+            class_of=self._class_array,
         )

@@ -9,10 +9,11 @@ up front), and the general event engine (requests made during the run by session
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ..distributions import FloatArray
 from ..platforms import LaunchPath
@@ -30,7 +31,7 @@ from ..workload import SampledWorkload
 from .activations import PATH_RESUME, Activations, chain_without_waits, expand
 from .admission import AdmissionResult, Limits, run_admission
 from .dynamic import DynamicEngine, FixedLatencyLauncher, Launcher
-from .fleet import FleetEngine
+from .fleet import FleetEngine, FleetRecord
 from .model import PlatformModel
 from .pipeline import COLD, SNAPSHOT, WARM, PipelineLauncher
 from .pool import PooledLauncher
@@ -78,7 +79,10 @@ def run_platform(
     pooled: PooledLauncher | None = None
     fleet_record = None
     if model.fleet is not None:
-        fleet_engine = FleetEngine(acts, call_run, latency, model.fleet, rng, workload.horizon_s)
+        class_of = model.fleet.class_of(acts.workload_index, workload.trace_row)
+        fleet_engine = FleetEngine(
+            acts, call_run, latency, model.fleet, rng, workload.horizon_s, class_of
+        )
         dynamic = fleet_engine.run()
         request_s, result, path = dynamic.request_s, dynamic, "event"
         fleet_record = fleet_engine.record()
@@ -173,7 +177,28 @@ def run_platform(
         pool_idle=_pool_idle(pooled, model) if pooled is not None else None,
         bill_from_launch=bill_from_launch[keep] if bill_from_launch is not None else None,
         cut_s=np.where(timed_out, acts.call_s - caps, 0.0)[keep],
-        fleet=fleet_record,
+        fleet=_fleet_for_requested(fleet_record, model, result, keep),
+    )
+
+
+def _fleet_for_requested(
+    record: FleetRecord | None,
+    model: PlatformModel,
+    result: AdmissionResult,
+    keep: npt.NDArray[np.bool_],
+) -> FleetRecord | None:
+    """The fleet's record with per-activation arrays cut to the requested activations, as
+    usage is, and the GPU-seconds its sandboxes ran (ready to end)."""
+    if record is None or model.fleet is None:
+        return record
+    classes = record.class_of if record.class_of is not None else np.zeros(keep.size, np.int64)
+    units = np.array([need.units for need in model.fleet.gpu_need_per_class] or [0.0])
+    run_s = np.nan_to_num(result.end_s - result.ready_s, nan=0.0)
+    return replace(
+        record,
+        host_of=record.host_of[keep],
+        class_of=classes[keep],
+        gpu_seconds=float((units[classes] * np.maximum(run_s, 0.0))[keep].sum()),
     )
 
 

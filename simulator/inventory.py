@@ -1,0 +1,148 @@
+"""A fleet's fixed inventory: hosts that are there for the whole horizon, of several types.
+
+Either groups of host types from the fleet's price table ("40 x m5.metal, 8 x
+p4d.24xlarge"), or one host per row of a CSV file such as a real cluster's node list
+(the Alibaba GPU cluster's ``openb_node_list_all_node.csv``), its columns mapped to
+vCPU, memory, GPUs and GPU type, and optionally a price per hour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+
+from .arrivals import TraceColumn
+from .distributions import FloatArray
+from .model_base import FrozenModel, resolve_data_path
+
+MAX_INVENTORY_HOSTS = 100_000
+"""The most hosts an inventory may list."""
+
+
+class InventoryGroup(FrozenModel):
+    """Hosts of one type from the fleet's host price table."""
+
+    host_type: str
+    """The host type, e.g. "m5.metal"."""
+    count: int = Field(ge=1, le=MAX_INVENTORY_HOSTS)
+    """How many of them."""
+
+
+class InventoryFile(FrozenModel):
+    """Hosts listed one per row of a CSV file, e.g. a cluster's node list."""
+
+    path: str
+    """The CSV file, relative to the scenario file."""
+    vcpu: TraceColumn
+    """vCPU per host, e.g. {column: cpu_milli, scale: 0.001}."""
+    memory: TraceColumn
+    """Memory per host in GiB after scaling, e.g. {column: memory_mib, scale: 0.0009765625}."""
+    gpus: TraceColumn | None = None
+    """GPUs per host (none when omitted)."""
+    gpu_type_column: str | None = None
+    """Column naming the GPU type of hosts with GPUs (e.g. "model")."""
+    usd_per_hour_column: str | None = None
+    """Column of each host's price per hour; without it the hosts are unpriced (their
+    cost shows as zero, with a warning)."""
+    _rows: list[tuple[float, float, int, str | None, float]] = PrivateAttr(default_factory=list)
+    _digest: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _load(self, info: ValidationInfo) -> InventoryFile:
+        resolved = resolve_data_path(self.path, info)
+        if not resolved.is_file():
+            raise ValueError(
+                f"cannot find the inventory file {resolved}; the path is relative to the scenario"
+            )
+        frame = pd.read_csv(resolved)
+        if frame.empty:
+            raise ValueError(f"{resolved} lists no hosts")
+        if len(frame) > MAX_INVENTORY_HOSTS:
+            raise ValueError(
+                f"{resolved} lists {len(frame):,} hosts; at most {MAX_INVENTORY_HOSTS:,}"
+            )
+        columns = [self.vcpu.column, self.memory.column, self.gpu_type_column]
+        columns += [self.gpus.column if self.gpus else None, self.usd_per_hour_column]
+        for column in columns:
+            if column is not None and column not in frame.columns:
+                raise ValueError(
+                    f"{resolved} has no column {column!r}; its columns are {list(frame.columns)}"
+                )
+
+        def numbers(spec: TraceColumn | None, what: str) -> FloatArray:
+            if spec is None:
+                return np.zeros(len(frame))
+            values = pd.to_numeric(frame[spec.column], errors="coerce").to_numpy(np.float64)
+            bad = ~np.isfinite(values) | (values < 0)
+            if bad.any():
+                line = int(np.flatnonzero(bad)[0]) + 2  # the header is line 1
+                raise ValueError(
+                    f"{resolved} line {line}: {what} ({spec.column!r}) must be a non-negative number"
+                )
+            return values * spec.scale
+
+        vcpu = numbers(self.vcpu, "vCPU")
+        memory = numbers(self.memory, "memory")
+        gpus = numbers(self.gpus, "GPUs")
+        empty = (vcpu <= 0) | (memory <= 0)
+        if empty.any():
+            line = int(np.flatnonzero(empty)[0]) + 2
+            raise ValueError(f"{resolved} line {line}: a host needs some vCPU and memory")
+        if (gpus != np.round(gpus)).any():
+            line = int(np.flatnonzero(gpus != np.round(gpus))[0]) + 2
+            raise ValueError(f"{resolved} line {line}: GPUs must be a whole number")
+        prices = (
+            numbers(TraceColumn(column=self.usd_per_hour_column), "price per hour")
+            if self.usd_per_hour_column
+            else np.full(len(frame), math.nan)
+        )
+        types: list[str | None] = [None] * len(frame)
+        if self.gpu_type_column is not None:
+            types = [
+                None if pd.isna(value) or str(value).strip() == "" else str(value).strip()
+                for value in frame[self.gpu_type_column]
+            ]
+        for row, (count, gpu_type) in enumerate(zip(gpus, types, strict=True)):
+            if count > 0 and gpu_type is None and self.gpu_type_column is not None:
+                raise ValueError(
+                    f"{resolved} line {row + 2}: a host with GPUs needs its GPU type "
+                    f"in {self.gpu_type_column!r}"
+                )
+        self._rows = [
+            (float(v), float(m), int(g), t if g > 0 else None, float(p))
+            for v, m, g, t, p in zip(vcpu, memory, gpus, types, prices, strict=True)
+        ]
+        self._digest = hashlib.sha256(resolved.read_bytes()).hexdigest()
+        return self
+
+    @property
+    def rows(self) -> list[tuple[float, float, int, str | None, float]]:
+        """Per host: vCPU, GiB, GPUs, GPU type (None without GPUs), USD per hour (NaN:
+        unpriced)."""
+        return self._rows
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the file."""
+        return self._digest
+
+
+class Inventory(FrozenModel):
+    """A fixed set of hosts, all running for the whole horizon: no autoscaling."""
+
+    groups: list[InventoryGroup] = Field(default_factory=list)
+    """Host types from the fleet's price table and how many of each."""
+    file: InventoryFile | None = None
+    """Or: hosts read from a CSV file, one per row."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Inventory:
+        if bool(self.groups) == (self.file is not None):
+            raise ValueError("give the inventory as groups or as a file (one of them)")
+        if sum(g.count for g in self.groups) > MAX_INVENTORY_HOSTS:
+            raise ValueError(f"an inventory may hold at most {MAX_INVENTORY_HOSTS:,} hosts")
+        return self

@@ -1,0 +1,371 @@
+"""Fixed host inventories and per-request shapes from a trace: the Alibaba GPU cluster
+replayed on its own nodes, heterogeneous hosts never over capacity, and clear errors."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_fleet import peak_load
+
+from simulator.distributions import Fixed
+from simulator.engine.activations import Activations
+from simulator.engine.fleet import FleetEngine, FleetModel, HostKindModel
+from simulator.errors import InputError, InputErrors
+from simulator.gpus import GpuNeed
+from simulator.runner import simulate
+from simulator.scenario import scenario_from_dict
+from support import REPO, scenario_dict, shared_data, workload
+
+REPLAY = REPO / "tests" / "replay" / "alibaba-gpu-v2023.yaml"
+
+
+def _replay_scenario() -> dict[str, Any]:
+    """The replay scenario with its data paths pointed at the reference data folder."""
+    folder = shared_data("traces", "alibaba_gpu_v2023")
+    data = yaml.safe_load(REPLAY.read_text())
+    data["workloads"][0]["arrivals"]["path"] = str(folder / "openb_pod_list_default.csv")
+    inventory = data["platforms"][0]["fleet"]["inventory"]["file"]
+    inventory["path"] = str(folder / "openb_node_list_all_node.csv")
+    return data
+
+
+def test_alibaba_gpu_trace_replay_matches_the_file() -> None:
+    """Every task of the trace runs on the cluster's own 1,523 nodes, with its own shape,
+    and the GPU-seconds the fleet ran equal the exact sum over the file's tasks."""
+    folder = shared_data("traces", "alibaba_gpu_v2023")
+    pods = pd.read_csv(folder / "openb_pod_list_default.csv")
+    nodes = pd.read_csv(folder / "openb_node_list_all_node.csv")
+    # independent computation from the file: a task of one GPU below 1000 milli-GPU
+    # shares it; otherwise it holds num_gpu whole GPUs, from creation to deletion
+    sharing = (pods["num_gpu"] == 1) & (pods["gpu_milli"] < 1000)
+    gpus = np.where(sharing, pods["gpu_milli"] / 1000.0, pods["num_gpu"])
+    expected_gpu_s = float((gpus * (pods["deletion_time"] - pods["creation_time"])).sum())
+
+    result = simulate(scenario_from_dict(_replay_scenario()))
+    summary = result.summary()["platforms"]["openb-cluster"]
+    assert summary["sandboxes"]["launched"] == len(pods)
+    assert summary["fleet"]["gpu_hours"] * 3600.0 == pytest.approx(expected_gpu_s, rel=1e-9)
+    assert sum(summary["fleet"]["inventory"].values()) == len(nodes)
+    kinds = nodes.fillna({"model": ""}).groupby(["cpu_milli", "memory_mib", "gpu", "model"]).size()
+    assert len(summary["fleet"]["inventory"]) == len(kinds)
+    assert summary["hosts"]["peak"] == len(nodes)
+    # the fleet record: every task placed, on a host that had room for it
+    usage = result.runs["openb-cluster"][0].usage
+    assert usage is not None
+    assert usage.fleet is not None
+    record = usage.fleet
+    resolved = result.platform("openb-cluster").fleet
+    assert resolved is not None
+    assert len(resolved.demand_per_class) == 1 + len(
+        pods[["cpu_milli", "memory_mib", "num_gpu", "gpu_milli"]]
+        .assign(gpu_milli=np.where(sharing, pods["gpu_milli"], 0))
+        .drop_duplicates()
+    )
+    assert (record.host_of >= 0).all()
+    assert record.class_of is not None
+    demand = np.asarray(resolved.demand_per_class)[record.class_of]
+    units = np.asarray(resolved.gpu_units_per_class)[record.class_of]
+    for host in np.unique(record.host_of):
+        on = record.host_of == host
+        kind = resolved.kinds[int(record.kind_of[host])]
+        start, end = usage.admit_s[on], usage.end_s[on]
+        assert peak_load(start, end, demand[on, 0]) <= kind.capacity[0] + 1e-6
+        assert peak_load(start, end, demand[on, 1]) <= kind.capacity[1] + 1e-6
+        assert peak_load(start, end, units[on]) <= kind.gpus + 1e-6
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(10, 120),
+    policy=st.sampled_from(["first_fit", "best_fit", "worst_fit", "dot_product"]),
+    seed=st.integers(0, 10_000),
+)
+def test_heterogeneous_hosts_never_over_capacity(n: int, policy: str, seed: int) -> None:
+    """Sandboxes of mixed shapes on a fixed inventory of three kinds of host: no host ever
+    holds more than its own kind offers, and GPU-typed work runs only on its GPU type."""
+    rng = np.random.default_rng(seed)
+    kinds = (
+        HostKindModel("small", (16.0, 64.0), 0),
+        HostKindModel("big", (96.0, 384.0), 0),
+        HostKindModel("gpu", (48.0, 192.0), 4, "a100-40gb"),
+    )
+    demands = [(2.0, 8.0), (12.0, 40.0), (8.0, 32.0), (4.0, 16.0)]
+    needs = [GpuNeed(), GpuNeed(), GpuNeed(whole=1), GpuNeed(share=0.5)]
+    model = FleetModel(
+        host_type="inventory",
+        capacity=(96.0, 384.0),
+        gpus=0,
+        placement=policy,  # type: ignore[arg-type]
+        min_hosts=5,
+        max_hosts=5,
+        target_utilisation=1.0,
+        scale_out_when_waiting=False,
+        boot_time=Fixed(value=0.0),
+        idle_cooldown_s=60.0,
+        interval_s=30.0,
+        committed_hosts=0,
+        spot_share=0.0,
+        spot_interruptions_per_s=0.0,
+        demand_per_class=tuple(demands),
+        gpu_need_per_class=tuple(needs),
+        kinds=kinds,
+        inventory=(0, 0, 1, 2, 2),
+        gpu_type_per_class=(None, None, "a100-40gb", None),
+    )
+    request = np.cumsum(rng.exponential(2.0, n))
+    run = rng.exponential(60.0, n)
+    which = rng.integers(0, len(demands), n)
+    acts = Activations.one_shot(request, run)
+    acts.workload_index[:] = which
+    engine = FleetEngine(
+        acts, run, np.zeros(n), model, rng, float(request[-1]) + 1e4, which.astype(np.int64)
+    )
+    result = engine.run()
+    record = engine.record()
+    assert not np.isnan(result.admit_s).any()  # every shape fits some kind; all ran
+    demand = np.asarray(demands)[which]
+    units = np.array([need.units for need in needs])[which]
+    for host in np.unique(record.host_of):
+        on = record.host_of == host
+        kind = kinds[int(record.kind_of[host])]
+        start, end = result.admit_s[on], result.end_s[on]
+        assert peak_load(start, end, demand[on, 0]) <= kind.capacity[0] + 1e-6
+        assert peak_load(start, end, demand[on, 1]) <= kind.capacity[1] + 1e-6
+        assert peak_load(start, end, units[on]) <= kind.gpus + 1e-6
+        if (which[on] == 2).any():
+            assert kind.gpu_type == "a100-40gb"
+    assert record.started_s.size == 5
+    assert (record.started_s == 0).all()
+
+
+def _inventory_scenario(**fleet: Any) -> dict[str, Any]:
+    spec = {"host_prices": "aws-ec2-us-east-1", **fleet}
+    return scenario_dict(
+        horizon="2h",
+        replications=1,
+        workloads=[
+            workload(
+                arrivals={"kind": "burst", "count": 60, "at": "10m", "window": "20m"},
+                duration={"kind": "exponential", "mean": "10m"},
+                shape={"vcpu": 4, "memory": "16GiB"},
+            )
+        ],
+        platforms=[{"profile": "firecracker", "id": "fleet", "fleet": spec}],
+    )
+
+
+def test_inventory_of_one_type_equals_a_fixed_autoscaled_fleet() -> None:
+    """Three m5.metal hosts as an inventory, or an autoscaled fleet held at three hosts:
+    the same placements, hosts and bill (metamorphic)."""
+    fixed = simulate(
+        scenario_from_dict(
+            _inventory_scenario(inventory={"groups": [{"host_type": "m5.metal", "count": 3}]})
+        )
+    )
+    scaled = simulate(
+        scenario_from_dict(
+            _inventory_scenario(
+                host_type="m5.metal",
+                autoscaling={"min_hosts": 3, "max_hosts": 3, "target_utilisation": 1.0},
+            )
+        )
+    )
+    a, b = fixed.summary()["platforms"]["fleet"], scaled.summary()["platforms"]["fleet"]
+    assert a["cost_usd"] == b["cost_usd"]
+    assert a["hosts"]["mean"] == pytest.approx(b["hosts"]["mean"])
+    for resource in ("vcpu", "memory"):  # the same integrals, summed in another order
+        assert a["utilisation"][resource] == pytest.approx(b["utilisation"][resource], rel=1e-12)
+    assert a["fleet"]["inventory"] == {"m5.metal": 3}
+    # three hosts for two hours at the on-demand rate
+    assert fixed.line_items()["cost_usd"].sum() == pytest.approx(3 * 2 * 4.608, rel=1e-12)
+
+
+def test_mixed_inventory_bills_each_kind_at_its_rate() -> None:
+    """Two m5.metal and one c5.metal: the bill is each host's own rate for the horizon,
+    and showback rows name the kind of host, adding up to the bill with the idle line."""
+    result = simulate(
+        scenario_from_dict(
+            _inventory_scenario(
+                inventory={
+                    "groups": [
+                        {"host_type": "m5.metal", "count": 2},
+                        {"host_type": "c5.metal", "count": 1},
+                    ]
+                },
+                placement="worst_fit",
+            )
+        )
+    )
+    items = result.line_items()
+    c5_usd_per_hour = 4.08
+    assert items["cost_usd"].sum() == pytest.approx(2 * (2 * 4.608 + c5_usd_per_hour), rel=1e-12)
+    held = items[items["component"] != "idle"]
+    assert {i.split(":")[1] for i in held["item"]} == {"m5.metal", "c5.metal"}
+    assert (held["quantity"] * held["rate_usd"]).sum() == pytest.approx(held["gross_usd"].sum())
+
+
+def _trace_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "tasks.csv"
+    path.write_text(
+        "start,end,cpu_milli,mem_mib,gpus,gpu_milli\n"
+        "0,100,2000,4096,0,0\n"
+        "10,60,4000,8192,1,1000\n"
+        "20,220,1000,2048,1,250\n"
+        "30,50,8000,16384,2,1000\n"
+    )
+    return path
+
+
+def _trace_workload(path: Path) -> dict[str, Any]:
+    return workload(
+        name="tasks",
+        arrivals={
+            "kind": "trace",
+            "path": str(path),
+            "timestamp_column": "start",
+            "origin": "0",
+            "end_column": "end",
+            "shapes": {
+                "vcpu": {"column": "cpu_milli", "scale": 0.001},
+                "memory": {"column": "mem_mib", "scale": 1 / 1024},
+                "gpus": {"column": "gpus"},
+                "gpu_share": {"column": "gpu_milli", "scale": 0.001},
+            },
+        },
+        duration=None,
+        shape={"vcpu": 1, "memory": "1GiB"},
+    )
+
+
+def test_trace_shapes_are_placed_and_billed_per_request(tmp_path: Path) -> None:
+    """Four tasks with their own shapes on one p4d: the showback's vCPU-, GiB- and
+    GPU-seconds are each request's own shape times its held time, worked by hand."""
+    data = scenario_dict(
+        horizon="1h",
+        replications=1,
+        workloads=[_trace_workload(_trace_csv(tmp_path))],
+        platforms=[
+            {
+                "profile": "gvisor",
+                "id": "fleet",
+                "fleet": {
+                    "host_prices": "aws-ec2-us-east-1",
+                    "inventory": {"groups": [{"host_type": "p4d.24xlarge", "count": 1}]},
+                },
+            }
+        ],
+    )
+    data["workloads"][0].pop("duration")
+    result = simulate(scenario_from_dict(data))
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    held = usage.end_s - usage.admit_s
+    run = usage.end_s - usage.ready_s
+    assert run == pytest.approx([100.0, 50.0, 200.0, 20.0])
+    overhead = result.platform("fleet").profile.overhead
+    assert overhead is not None
+    items = result.line_items()
+    vcpu = items[items["component"] == "vcpu"]["quantity"].sum()
+    gib = items[items["component"] == "memory"]["quantity"].sum()
+    gpu = items[items["component"] == "gpu"].set_index("item")["quantity"]
+    assert vcpu == pytest.approx(float(held @ (np.array([2, 4, 1, 8]) + overhead.vcpu)))
+    assert gib == pytest.approx(float(held @ (np.array([4, 8, 2, 16]) + overhead.memory)))
+    assert gpu["gpu:a100-40gb"] == pytest.approx(held[1] * 1 + held[3] * 2)
+    assert gpu["gpu:a100-40gb:share"] == pytest.approx(held[2] * 0.25)
+    summary = result.summary()["platforms"]["fleet"]
+    assert summary["fleet"]["gpu_hours"] * 3600 == pytest.approx(50 + 200 * 0.25 + 20 * 2)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        (
+            lambda d: d["platforms"].__setitem__(0, {"profile": "aws-fargate"}),
+            "platforms[0].workloads",
+            "per-request shapes",
+        ),
+        (
+            lambda d: d["platforms"][0]["fleet"].update(host_type="m5.metal"),
+            "platforms[0].fleet",
+            "give host_type",
+        ),
+        (
+            lambda d: d["platforms"][0]["fleet"].update(autoscaling={"max_hosts": 4}),
+            "platforms[0].fleet",
+            "autoscaling does not apply to an inventory",
+        ),
+        (
+            lambda d: d["platforms"][0]["fleet"]["inventory"].update(
+                groups=[{"host_type": "m9.huge", "count": 1}]
+            ),
+            "platforms[0].fleet.inventory.groups[0].host_type",
+            "no host type 'm9.huge'",
+        ),
+        (
+            lambda d: d["platforms"][0]["fleet"]["inventory"].update(
+                groups=[{"host_type": "m5.metal", "count": 2}]
+            ),
+            "workloads[0].arrivals.shapes",
+            "no host of the fleet has any",
+        ),
+        (
+            lambda d: d["workloads"][0]["arrivals"]["shapes"]["vcpu"].update(column="cpus"),
+            "workloads[0].arrivals",
+            "no column 'cpus'",
+        ),
+    ],
+)
+def test_bad_inventories_and_trace_shapes_name_the_field(
+    tmp_path: Path, change: Any, field: str, text: str
+) -> None:
+    data = scenario_dict(
+        horizon="1h",
+        replications=1,
+        workloads=[_trace_workload(_trace_csv(tmp_path))],
+        platforms=[
+            {
+                "profile": "gvisor",
+                "id": "fleet",
+                "fleet": {
+                    "host_prices": "aws-ec2-us-east-1",
+                    "inventory": {"groups": [{"host_type": "p4d.24xlarge", "count": 1}]},
+                },
+            }
+        ],
+    )
+    data["workloads"][0].pop("duration")
+    data = copy.deepcopy(data)
+    change(data)
+    with pytest.raises((InputError, InputErrors)) as caught:
+        simulate(scenario_from_dict(data))
+    message = str(caught.value)
+    assert field in message
+    assert text in message
+
+
+def test_inventory_file_errors_name_the_line(tmp_path: Path) -> None:
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,32000,65536,0,\nn1,64000,x,2,T4\n")
+    data = _inventory_scenario(
+        inventory={
+            "file": {
+                "path": str(nodes),
+                "vcpu": {"column": "cpu_milli", "scale": 0.001},
+                "memory": {"column": "memory_mib", "scale": 1 / 1024},
+                "gpus": {"column": "gpu"},
+                "gpu_type_column": "model",
+            }
+        }
+    )
+    with pytest.raises(InputError) as caught:
+        scenario_from_dict(data)
+    assert "line 3" in str(caught.value)
+    assert "memory_mib" in str(caught.value)
