@@ -116,6 +116,12 @@ def _room(kind: HostKindModel) -> tuple[float, float, float]:
     return (float(kind.capacity[0]), float(kind.capacity[1]), float(kind.gpus))
 
 
+def _pareto_minimal(shapes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The shapes that no other shape is at most as large as on both resources."""
+    unique = sorted(set(shapes))
+    return [a for a in unique if not any(b != a and b[0] <= a[0] and b[1] <= a[1] for b in unique)]
+
+
 def _largest(kinds: tuple[HostKindModel, ...]) -> tuple[float, float]:
     """vCPU and GiB of the largest room any kind offers (the reference host)."""
     return (max(k.capacity[0] for k in kinds), max(k.capacity[1] for k in kinds))
@@ -216,6 +222,16 @@ class FleetEngine(DynamicEngine):
         self._whole = np.array([n.whole for n in self._needs] or [0], dtype=np.int64)
         self._share_need = np.array([n.share for n in self._needs] or [0.0])
         self._mig_classes = [c for c, n in enumerate(self._needs) if n.mig is not None]
+        self._smallest_cpu_shapes = _pareto_minimal(
+            [
+                (float(d[0]), float(d[1]))
+                for d, n in zip(self._demand, self._needs, strict=True)
+                if n.none and (d[0] > 0 or d[1] > 0)
+            ]
+        )
+        """Shapes without GPUs that no other such shape is smaller than on both resources:
+        if none of them fits a host, no shape without GPUs does. Empty shapes (of workloads
+        the platform does not run) are left out: they would fit anywhere."""
         self._gpu_type = fleet.gpu_type_per_class or (None,) * len(self._needs)
         self._free_gpus = np.zeros(0)
         """Per host: GPUs nothing runs on (-1 unless running)."""
@@ -332,16 +348,22 @@ class FleetEngine(DynamicEngine):
             return [0.0, 0.0, 0.0]
         capacity, used = host.capacity, host.used
         free = [capacity[0] - used[0], capacity[1] - used[1], capacity[2] - used[2]]
-        fits = (self._demand[:, 0] <= free[0] + 1e-9) & (self._demand[:, 1] <= free[1] + 1e-9)
+        cpu_fits = False  # a sandbox without GPUs fits (only the smallest shapes need a look)
+        for vcpu, gib in self._smallest_cpu_shapes:
+            if vcpu <= free[0] + 1e-9 and gib <= free[1] + 1e-9:
+                cpu_fits = True
+                break
         if not self._any_gpu:
-            return [0.0, 0.0, 0.0] if fits.any() else [free[0], free[1], 0.0]
-        gpu_fits = self._gpu_fits_host(host) & fits
-        no_gpu = np.array([n.none for n in self._needs])
-        any_fits = bool((fits & no_gpu).any() or gpu_fits.any())
+            return [0.0, 0.0, 0.0] if cpu_fits else [free[0], free[1], 0.0]
+        gpu_fits = False
+        if capacity[2]:
+            fits = (self._demand[:, 0] <= free[0] + 1e-9) & (self._demand[:, 1] <= free[1] + 1e-9)
+            gpu_fits = bool((self._gpu_fits_host(host) & fits).any())
+        any_fits = cpu_fits or gpu_fits
         return [
             0.0 if any_fits else free[0],
             0.0 if any_fits else free[1],
-            0.0 if gpu_fits.any() else free[2],
+            0.0 if gpu_fits else free[2],
         ]
 
     def _gpu_fits_host(self, host: Host) -> npt.NDArray[np.bool_]:
