@@ -12,12 +12,17 @@ Typical use::
 Self-hosted fleets: ``ss.pack_shapes("shapes.csv", "m5.metal")`` packs shapes offline;
 ``ss.breakeven(scenario, "firecracker-m5-metal", ["e2b"])`` finds the daily volume
 above which a fleet is cheaper than each managed platform.
+
+Figures: ``ss.plots.spend_by_platform(result)``, ``time_to_ready_cdf``,
+``concurrency_over_day``, ``fleet_hosts``, ``duration_distribution``,
+``spend_by_component`` return matplotlib figures (the report draws the same ones).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import plots
 from .billing import BillingInputs, bill, billed_seconds, price_quantities, usage_quantities
 from .breakeven import BreakevenResult, breakeven, scale_volume
 from .catalog import Catalog, load_catalog
@@ -67,6 +72,7 @@ __all__ = [
     "lower_bound",
     "pack",
     "pack_shapes",
+    "plots",
     "price_quantities",
     "read_shapes",
     "resolve_platforms",
