@@ -41,7 +41,7 @@ from .catalog import Catalog
 from .distributions import FloatArray
 from .engine import run_platform
 from .errors import InputError
-from .executors import Executor, SerialExecutor
+from .executors import Executor, ProcessExecutor
 from .forecast_spec import Budget, ForecastSpec, add_months, days_in_month
 from .resolve import ResolvedPlatform, resolve_platforms, scenario_catalog
 from .rng import stream
@@ -608,6 +608,9 @@ def prepare_forecast(
     update: dict[str, Any] = {}
     if months is not None:
         update["months"] = months
+        # a shorter forecast leaves out the events after it (a longer one keeps them all)
+        end = add_months(scenario.forecast.first_day, months)
+        update["events"] = [e for e in scenario.forecast.events if e.start < end]
     if replications is not None:
         update["replications"] = replications
     if precision is not None:
@@ -646,7 +649,8 @@ def forecast(
 ) -> ForecastResult:
     """Project spend per calendar month with bands across replications.
 
-    ``executor`` runs the replications (default: in this process; see ``executors``):
+    ``executor`` runs the replications (default: local processes, one per CPU; see
+    ``executors``):
     results are identical whichever runs them. Flags replace the scenario's forecast
     fields (``months``, ``replications``, ``precision``) and its seed.
     """
@@ -674,7 +678,7 @@ def forecast(
     plans = plan_months(scenario)
     check_forecast_fits(scenario, plans)
     job = ForecastJob(scenario, catalog, plans)
-    runner = executor or SerialExecutor()
+    runner = executor or ProcessExecutor()
     outcomes = runner.map(run_replication, job, list(range(count)))
     if progress is not None:
         progress(count, count)

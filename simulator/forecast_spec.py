@@ -102,6 +102,16 @@ class ForecastSpec(FrozenModel):
     """Wanted half-width of the 95% confidence interval of the mean monthly spend, relative
     to the mean; a warning says how many replications would reach it when they do not."""
 
+    @field_validator("start", mode="before")
+    @classmethod
+    def _month_of_date(cls, value: Any) -> Any:
+        # YAML reads 2027-01-01 as a date: accept the first of a month
+        if isinstance(value, dt.date):
+            if value.day != 1:
+                raise ValueError(f"the forecast starts on the 1st of a month, not {value}")
+            return value.strftime("%Y-%m")
+        return value
+
     @field_validator("start")
     @classmethod
     def _valid_month(cls, value: str) -> str:

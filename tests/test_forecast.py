@@ -507,3 +507,15 @@ def test_every_forecast_summary_key_is_documented(tmp_path: Path) -> None:
     top = {k: v for k, v in summary.items() if k not in ("scenario", "data_files")}
     missing = sorted(k for k in keys(top) - skip if f"`{k}`" not in documented)
     assert not missing, f"forecast summary keys missing from docs/outputs.md: {missing}"
+
+
+def test_bundled_forecast_example_breaks_where_its_docs_say() -> None:
+    """docs/forecasts.md: research's eval budget breaks on Modal in the March campaign and
+    holds on E2B and Lambda; the agents' E2B budget holds through March."""
+    result = ss.forecast(ss.load_scenario("forecast-budgets"), months=3, executor=SERIAL)
+    verdicts = {(c.budget.name, c.platform): c for c in result.check_budgets()}
+    assert verdicts["research-evals", "modal"].first_breach == "2027-03"
+    assert verdicts["research-evals", "e2b"].holds
+    assert verdicts["research-evals", "aws-lambda"].holds
+    assert verdicts["agents-on-e2b", "e2b"].holds
+    assert verdicts["agents-on-e2b", "e2b"].first_alert(0.8) is not None
