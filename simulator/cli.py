@@ -796,28 +796,21 @@ def _forecast_options(function: Any) -> Any:
 
 def _run_forecast(
     scenario: str,
-    months: int | None,
-    replications: int | None,
-    seed: int | None,
-    precision: float | None,
-    platforms: tuple[str, ...],
+    *,
     scheduler: str | None,
     workers: int | None,
-    pricing_dirs: tuple[str, ...],
+    platforms: tuple[str, ...],
+    **flags: Any,
 ) -> Any:
+    """Load SCENARIO and forecast it with the shared options (see ``_forecast_options``)."""
     from .executors import make_executor
     from .forecast import forecast
 
-    loaded = load_scenario(scenario)
     return forecast(
-        loaded,
-        months=months,
-        replications=replications,
-        seed=seed,
-        precision=precision,
+        load_scenario(scenario),
         platforms=list(platforms) or None,
-        pricing_dirs=pricing_dirs,
         executor=make_executor(scheduler, workers),
+        **flags,
     )
 
 
@@ -860,27 +853,14 @@ def _forecast_table(summary: dict[str, Any]) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def forecast_command(
-    scenario: str,
-    months: int | None,
-    replications: int | None,
-    seed: int | None,
-    precision: float | None,
-    platforms: tuple[str, ...],
-    scheduler: str | None,
-    workers: int | None,
-    pricing_dirs: tuple[str, ...],
-    out_dir: str | None,
-    as_json: bool,
-    quiet: bool,
+    scenario: str, out_dir: str | None, as_json: bool, quiet: bool, **options: Any
 ) -> None:
     """Project SCENARIO's spend per calendar month: P5, P50, P95 and the mean, per
     platform, team and workload, and check its budgets."""
     loaded = load_scenario(scenario)
     target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-forecast"
     _check_writable(target)
-    result = _run_forecast(
-        scenario, months, replications, seed, precision, platforms, scheduler, workers, pricing_dirs
-    )
+    result = _run_forecast(scenario, **options)
     summary = result.summary()
     paths = result.write(target)
     if as_json:
@@ -912,18 +892,7 @@ EXIT_GUARD_INTERNAL = 3
 @click.argument("scenario")
 @_forecast_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-def guard_command(
-    scenario: str,
-    months: int | None,
-    replications: int | None,
-    seed: int | None,
-    precision: float | None,
-    platforms: tuple[str, ...],
-    scheduler: str | None,
-    workers: int | None,
-    pricing_dirs: tuple[str, ...],
-    as_json: bool,
-) -> None:
+def guard_command(scenario: str, as_json: bool, **options: Any) -> None:
     """Gate on SCENARIO's budgets: exit 0 when every budget holds at its quantile, 1 when
     any breaks, 2 on bad input."""
     loaded = load_scenario(scenario)
@@ -934,9 +903,7 @@ def guard_command(
             field="budgets",
             fix="add budgets, e.g. budgets: [{name: team-a, scope: {team: a}, monthly_usd: 5000}]",
         )
-    result = _run_forecast(
-        scenario, months, replications, seed, precision, platforms, scheduler, workers, pricing_dirs
-    )
+    result = _run_forecast(scenario, **options)
     checks = result.check_budgets()
     broken = [c for c in checks if not c.holds]
     if as_json:

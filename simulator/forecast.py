@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -35,14 +35,13 @@ import numpy as np
 import pandas as pd
 
 from .arrivals import DiurnalArrivals, PoissonArrivals
-from .billing import billed_seconds as _billed_seconds  # noqa: F401  (re-exported for docs)
-from .billing import price_quantities, usage_quantities
+from .billing import AMOUNT_COLUMNS, price_quantities, usage_quantities
 from .catalog import Catalog
 from .distributions import FloatArray
 from .engine import run_platform
 from .errors import InputError
 from .executors import Executor, ProcessExecutor
-from .forecast_spec import Budget, ForecastSpec, add_months, days_in_month
+from .forecast_spec import ForecastSpec, add_months, days_in_month
 from .resolve import ResolvedPlatform, resolve_platforms, scenario_catalog
 from .rng import stream
 from .runner import MAX_ACTIVATIONS, bill_platform, billing_inputs
@@ -57,14 +56,6 @@ MIN_BAND_REPLICATIONS = 20
 COST_COLUMNS = ["replication", "month", "platform", "workload", "team", "cost_usd"]
 SERVICE_COLUMNS = ["replication", "month", "platform", "requested", "launched", "timed_out"]
 QUANTITY_KEYS = ["period", "workload", "team", "component", "item", "unit"]
-AMOUNT_COLUMNS = [
-    "quantity",
-    "gross_usd",
-    "free_tier_usd",
-    "discount_usd",
-    "credit_usd",
-    "cost_usd",
-]
 
 
 @dataclass(frozen=True)
@@ -588,7 +579,7 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def prepare_forecast(
+def forecast(
     scenario: Scenario,
     *,
     months: int | None = None,
@@ -596,8 +587,16 @@ def prepare_forecast(
     seed: int | None = None,
     precision: float | None = None,
     platforms: Sequence[str] | None = None,
-) -> Scenario:
-    """The scenario with the forecast's flags applied and checked."""
+    pricing_dirs: Sequence[str | Path] = (),
+    catalog: Catalog | None = None,
+    executor: Executor | None = None,
+) -> ForecastResult:
+    """Project spend per calendar month with bands across replications.
+
+    ``executor`` runs the replications (default: local processes, one per CPU; see
+    ``executors``): results are identical whichever runs them. Flags replace the scenario's forecast
+    fields (``months``, ``replications``, ``precision``) and its seed.
+    """
     if scenario.forecast is None:
         raise InputError(
             "the scenario has no forecast section",
@@ -631,37 +630,6 @@ def prepare_forecast(
         scenario = scenario.with_overrides({"budgets": kept}, flag="--platform").only_platforms(
             list(platforms)
         )
-    return scenario
-
-
-def forecast(
-    scenario: Scenario,
-    *,
-    months: int | None = None,
-    replications: int | None = None,
-    seed: int | None = None,
-    precision: float | None = None,
-    platforms: Sequence[str] | None = None,
-    pricing_dirs: Sequence[str | Path] = (),
-    catalog: Catalog | None = None,
-    executor: Executor | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> ForecastResult:
-    """Project spend per calendar month with bands across replications.
-
-    ``executor`` runs the replications (default: local processes, one per CPU; see
-    ``executors``):
-    results are identical whichever runs them. Flags replace the scenario's forecast
-    fields (``months``, ``replications``, ``precision``) and its seed.
-    """
-    scenario = prepare_forecast(
-        scenario,
-        months=months,
-        replications=replications,
-        seed=seed,
-        precision=precision,
-        platforms=platforms,
-    )
     spec = scenario.forecast
     assert spec is not None
     count = spec.replications or scenario.replications
@@ -680,15 +648,12 @@ def forecast(
     job = ForecastJob(scenario, catalog, plans)
     runner = executor or ProcessExecutor()
     outcomes = runner.map(run_replication, job, list(range(count)))
-    if progress is not None:
-        progress(count, count)
     costs = pd.concat([o.costs for o in outcomes], ignore_index=True)
     service = pd.concat([o.service for o in outcomes], ignore_index=True)
     return ForecastResult(scenario, catalog, resolved, plans, costs, service, runner.name)
 
 
 __all__ = [
-    "Budget",
     "ForecastJob",
     "ForecastResult",
     "MonthPlan",

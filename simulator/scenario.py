@@ -401,6 +401,7 @@ class Scenario(FrozenModel):
         for kind, values in (
             ("workloads", [w.name for w in self.workloads]),
             ("platforms", [p.id for p in self.platforms]),
+            ("budgets", [b.name for b in self.budgets]),
         ):
             seen: set[str] = set()
             for index, value in enumerate(values):
@@ -409,7 +410,7 @@ class Scenario(FrozenModel):
                         InputError(
                             f"{value!r} is used twice",
                             source=source,
-                            field=f"{kind}[{index}].{'name' if kind == 'workloads' else 'id'}",
+                            field=f"{kind}[{index}].{'id' if kind == 'platforms' else 'name'}",
                             fix="give each entry its own name (a second entry of one profile needs an id)",
                         )
                     )
@@ -524,19 +525,8 @@ class Scenario(FrozenModel):
                             "to the trace), and one-off bursts as forecast.events",
                         )
                     )
-        seen: set[str] = set()
         for index, budget in enumerate(self.budgets):
             where = f"budgets[{index}]"
-            if budget.name in seen:
-                problems.append(
-                    InputError(
-                        f"{budget.name!r} is used twice",
-                        source=source,
-                        field=f"{where}.name",
-                        fix="give each budget its own name",
-                    )
-                )
-            seen.add(budget.name)
             scope = budget.scope
             if scope.platform is not None and scope.platform not in ids:
                 unknown(f"{where}.scope.platform", "platform", scope.platform, ids)
