@@ -16,6 +16,10 @@ above which a fleet is cheaper than each managed platform.
 Figures: ``ss.plots.spend_by_platform(result)``, ``time_to_ready_cdf``,
 ``concurrency_over_day``, ``fleet_hosts``, ``duration_distribution``,
 ``spend_by_component`` return matplotlib figures (the report draws the same ones).
+
+Forecasts and budgets: ``ss.forecast(scenario)`` projects spend per calendar month with
+P5/P50/P95 bands (on local processes, or ``executor=ss.make_executor("tcp://...")`` for
+a Dask cluster); ``result.check_budgets()`` says which budgets hold at their quantile.
 """
 
 from __future__ import annotations
@@ -28,8 +32,12 @@ from .breakeven import BreakevenResult, breakeven, scale_volume
 from .catalog import Catalog, load_catalog
 from .distributions import DistributionSpec
 from .errors import InputError
+from .executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, make_executor
 from .fleet_billing import bill_fleet
 from .fleet_metrics import FleetMetrics, hosts_over_time
+from .forecast import ForecastResult, forecast
+from .forecast_spec import Budget, BudgetScope, ForecastEvent, ForecastSpec
+from .guardrails import BudgetCheck, check_budgets
 from .metrics import RunMetrics, run_metrics
 from .offline_pack import PackReport, pack_shapes, read_shapes
 from .packing import lower_bound, pack
@@ -45,17 +53,27 @@ from .workload import SampledWorkload, sample_workloads
 __all__ = [
     "BillingInputs",
     "BreakevenResult",
+    "Budget",
+    "BudgetCheck",
+    "BudgetScope",
     "Catalog",
+    "DaskExecutor",
     "DistributionSpec",
+    "Executor",
     "FleetMetrics",
+    "ForecastEvent",
+    "ForecastResult",
+    "ForecastSpec",
     "InputError",
     "Objective",
     "PackReport",
+    "ProcessExecutor",
     "ResolvedPlatform",
     "RoundedShape",
     "RunMetrics",
     "SampledWorkload",
     "Scenario",
+    "SerialExecutor",
     "SimulationResult",
     "SizingResult",
     "Usage",
@@ -66,10 +84,13 @@ __all__ = [
     "billing_inputs",
     "breakeven",
     "build_summary",
+    "check_budgets",
+    "forecast",
     "hosts_over_time",
     "load_catalog",
     "load_scenario",
     "lower_bound",
+    "make_executor",
     "pack",
     "pack_shapes",
     "plots",

@@ -45,6 +45,15 @@ LINE_ITEM_COLUMNS = [
     "credit_usd",
     "cost_usd",
 ]
+AMOUNT_COLUMNS = [
+    "quantity",
+    "gross_usd",
+    "free_tier_usd",
+    "discount_usd",
+    "credit_usd",
+    "cost_usd",
+]
+"""The additive columns of a line item (the billed quantity and the amounts)."""
 
 
 @dataclass(frozen=True)

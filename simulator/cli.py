@@ -763,6 +763,186 @@ def breakeven_command(
     out.print(f"wrote {csv_path} and {png_path}")
 
 
+def _forecast_options(function: Any) -> Any:
+    """Options shared by `forecast` and `guard`."""
+    options = [
+        click.option(
+            "--months", type=click.IntRange(min=1), help="Replace the forecast's month count."
+        ),
+        click.option(
+            "--replications",
+            type=click.IntRange(min=2),
+            help="Replications per month [default: forecast.replications, else the scenario's].",
+        ),
+        click.option("--seed", type=click.IntRange(min=0), help="Replace the scenario's seed."),
+        click.option(
+            "--precision",
+            type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+            help="Wanted relative half-width of the 95% CI of the mean monthly spend (e.g. 0.02).",
+        ),
+        click.option(
+            "--platform", "platforms", multiple=True, help="Only this platform id (repeatable)."
+        ),
+        click.option(
+            "--scheduler",
+            help="Run the replications on this Dask scheduler (tcp://HOST:PORT) instead of local processes.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Local processes to use [default: one per CPU].",
+        ),
+        pricing_dir_option,
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run_forecast(
+    scenario: str,
+    *,
+    scheduler: str | None,
+    workers: int | None,
+    platforms: tuple[str, ...],
+    **flags: Any,
+) -> Any:
+    """Load SCENARIO and forecast it with the shared options (see ``_forecast_options``)."""
+    from .executors import make_executor
+    from .forecast import forecast
+
+    return forecast(
+        load_scenario(scenario),
+        platforms=list(platforms) or None,
+        executor=make_executor(scheduler, workers),
+        **flags,
+    )
+
+
+def _forecast_table(summary: dict[str, Any]) -> Table:
+    from .guardrails import money
+
+    section = summary["forecast"]
+    currency = summary["currency"]
+    table = Table(
+        title=f"{summary['scenario_name']}: spend per calendar month in {currency}, "
+        f"{section['replications']} replications, seed {summary['seed']}",
+        title_justify="left",
+    )
+    for column in ("month", "platform", "requests", "mean", "95% CI of mean", "P5", "P50", "P95"):
+        table.add_column(column, justify="left" if column in ("month", "platform") else "right")
+    for row in section["months"]:
+        low_high = row["mean_ci95"]
+        table.add_row(
+            row["month"],
+            row["platform"],
+            f"{row['expected_requests']:,.0f}",
+            money(row["mean"], currency),
+            "-" if low_high is None else f"{low_high[0]:,.0f}-{low_high[1]:,.0f} {currency}",
+            money(row["p5"], currency),
+            money(row["p50"], currency),
+            money(row["p95"], currency),
+        )
+    return table
+
+
+@cli.command("forecast")
+@click.argument("scenario")
+@_forecast_options
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for summary.json and forecast.csv [default: results/<scenario name>-forecast].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead of the table.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def forecast_command(
+    scenario: str, out_dir: str | None, as_json: bool, quiet: bool, **options: Any
+) -> None:
+    """Project SCENARIO's spend per calendar month: P5, P50, P95 and the mean, per
+    platform, team and workload, and check its budgets."""
+    loaded = load_scenario(scenario)
+    target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-forecast"
+    _check_writable(target)
+    result = _run_forecast(scenario, **options)
+    summary = result.summary()
+    paths = result.write(target)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    if quiet:
+        return
+    out.print(_forecast_table(summary))
+    out.print(
+        "Spend per calendar month (free tiers and plan fees applied per month); requests are "
+        "the month's expected count; per team and workload in forecast.csv."
+    )
+    for check in result.check_budgets():
+        out.print(check.describe(), markup=False)
+    excluded = sorted({x for c in summary["coverage"].values() for x in c["excluded"]})
+    out.print(f"not included: {', '.join(excluded)}", markup=False)
+    for note in summary["warnings"]:
+        out.print(f"[yellow]note[/yellow]: {note}")
+    out.print(f"wrote {' and '.join(str(p) for p in paths.values())}")
+
+
+EXIT_BREACH = 1
+"""`sandsim guard`: a budget breaks."""
+EXIT_GUARD_INTERNAL = 3
+"""`sandsim guard`: an internal error (a bug), kept apart from a breach."""
+
+
+@cli.command("guard")
+@click.argument("scenario")
+@_forecast_options
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def guard_command(scenario: str, as_json: bool, **options: Any) -> None:
+    """Gate on SCENARIO's budgets: exit 0 when every budget holds at its quantile, 1 when
+    any breaks, 2 on bad input."""
+    loaded = load_scenario(scenario)
+    if not loaded.budgets:
+        raise InputError(
+            "the scenario has no budgets to guard",
+            source=str(loaded.source),
+            field="budgets",
+            fix="add budgets, e.g. budgets: [{name: team-a, scope: {team: a}, monthly_usd: 5000}]",
+        )
+    result = _run_forecast(scenario, **options)
+    checks = result.check_budgets()
+    broken = [c for c in checks if not c.holds]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "status": "breaks" if broken else "holds",
+                    "scenario_name": result.scenario.name,
+                    "scenario_hash": result.scenario.content_hash(),
+                    "seed": result.scenario.seed,
+                    "replications": result.replications,
+                    "months": [m.label for m in result.months],
+                    "currency": result.currency,
+                    "budgets": [c.as_dict() for c in checks],
+                    "warnings": result.warnings(),
+                },
+                indent=2,
+            )
+        )
+    else:
+        for check in checks:
+            out.print(check.describe(), markup=False)
+        for note in result.warnings():
+            out.print(f"note: {note}", markup=False)
+        verdict = (
+            f"{len(broken)} of {len(checks)} budget checks break"
+            if broken
+            else f"all {len(checks)} budget checks hold"
+        )
+        out.print(f"{verdict} ({result.months[0].label} to {result.months[-1].label})")
+    if broken:
+        raise SystemExit(EXIT_BREACH)
+
+
 @cli.group()
 def platforms() -> None:
     """Platform profiles: launch latency, quotas, limits and shapes, with sources."""
@@ -885,6 +1065,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except click.exceptions.Exit as done:
         return int(done.exit_code)
+    except SystemExit as done:  # a command's own exit code (guard: 1 when a budget breaks)
+        return done.code if isinstance(done.code, int) else EXIT_INTERNAL
     except (click.exceptions.Abort, KeyboardInterrupt):
         err.print("interrupted", markup=False)
         return 130
@@ -898,7 +1080,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "  this is a bug in sandsim; run again with --debug for a traceback and report it",
             markup=False,
         )
-        return EXIT_INTERNAL
+        command = next((a for a in args if not a.startswith("-")), "")
+        return EXIT_GUARD_INTERNAL if command == "guard" else EXIT_INTERNAL
     return EXIT_OK
 
 

@@ -38,6 +38,10 @@ SCENARIO_SECTIONS = [
     "PlatformChoice",
     "PoolSpec",
     "LaunchRateOverride",
+    "ForecastSpec",
+    "ForecastEvent",
+    "Budget",
+    "BudgetScope",
 ]
 
 
@@ -215,6 +219,32 @@ platforms:
   - profile: modal
     plan: team
     discount: 0.15              # a negotiated 15% on vCPU, memory and GPU
+```
+
+## Forecasts and budgets
+
+A `forecast` section makes `sandsim forecast` project spend per calendar month, and
+`budgets` are checked on it by `sandsim guard` (see [forecasts.md](forecasts.md)). The
+workloads' arrival rates are month one's volume on a day with factor 1; growth
+compounds per month; weekday, weekend and event factors multiply the day's volume.
+
+```yaml
+forecast:
+  start: 2027-01                # the first month; its 1st is time 0, at midnight
+  months: 12
+  growth_per_month: 0.08        # 8% more volume each month, compound
+  workload_growth: {evals: 0.0} # except this workload
+  weekend: 0.4                  # agents run less at weekends
+  events:
+    - {name: launch, start: 2027-03-15, days: 3, factor: 3, workloads: [coding-agent]}
+  replications: 40
+  precision: 0.02               # wanted ±2% on the mean monthly spend
+budgets:
+  - name: core-team
+    scope: {team: core, platform: e2b}
+    monthly_usd: 5000           # or amount: 5000 with currency: USD
+    quantile: 0.95
+    alerts: [0.5, 0.8, 1.0]
 ```
 
 ## A complete example

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .arrivals import BurstArrivals
-from .billing import LINE_ITEM_COLUMNS, BillingInputs, bill
+from .billing import AMOUNT_COLUMNS, LINE_ITEM_COLUMNS, BillingInputs, bill
 from .catalog import Catalog
 from .engine import run_platform
 from .errors import InputError
@@ -102,14 +102,7 @@ class SimulationResult:
         as zero), summed over billing periods, with the per-month equivalent."""
         items = self.line_items()
         keys = ["platform", "workload", "team", "component", "item", "unit"]
-        values = [
-            "quantity",
-            "gross_usd",
-            "free_tier_usd",
-            "discount_usd",
-            "credit_usd",
-            "cost_usd",
-        ]
+        values = AMOUNT_COLUMNS
         replications = self.scenario.replications
         summed = items.groupby(keys, sort=False)[values].sum() / replications
         rates = items.groupby(keys, sort=False)["rate_usd"].first()

@@ -7,6 +7,7 @@ a file; ``Scenario.with_overrides`` returns a changed, re-validated copy.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ from .arrivals import ArrivalSpec, TraceArrivals
 from .catalog import bundled_dir
 from .distributions import DistributionSpec, Empirical, Mixture
 from .errors import InputError, InputErrors
+from .forecast_spec import Budget, ForecastSpec
 from .inventory import Inventory
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
@@ -408,6 +410,11 @@ class Scenario(FrozenModel):
     """The sandbox workloads."""
     platforms: tuple[PlatformChoice, ...] = Field(min_length=1)
     """The platforms to compare."""
+    forecast: ForecastSpec | None = None
+    """A monthly projection of spend (`sandsim forecast`): months, growth, weekday and
+    weekend profiles, one-off events."""
+    budgets: tuple[Budget, ...] = ()
+    """Monthly budgets checked on the forecast (`sandsim guard`); needs ``forecast``."""
     _base_dir: Path = PrivateAttr(default=Path("."))
     _source: Path | None = PrivateAttr(default=None)
 
@@ -425,6 +432,7 @@ class Scenario(FrozenModel):
         for kind, values in (
             ("workloads", [w.name for w in self.workloads]),
             ("platforms", [p.id for p in self.platforms]),
+            ("budgets", [b.name for b in self.budgets]),
         ):
             seen: set[str] = set()
             for index, value in enumerate(values):
@@ -433,7 +441,7 @@ class Scenario(FrozenModel):
                         InputError(
                             f"{value!r} is used twice",
                             source=source,
-                            field=f"{kind}[{index}].{'name' if kind == 'workloads' else 'id'}",
+                            field=f"{kind}[{index}].{'id' if kind == 'platforms' else 'name'}",
                             fix="give each entry its own name (a second entry of one profile needs an id)",
                         )
                     )
@@ -474,6 +482,7 @@ class Scenario(FrozenModel):
                         fix=f"use names of workloads: {', '.join(names)}",
                     )
                 )
+        problems.extend(self._forecast_problems(source))
         if self.pricing_path is not None and not self.pricing_path.is_dir():
             problems.append(
                 InputError(
@@ -486,6 +495,107 @@ class Scenario(FrozenModel):
         if problems:
             raise InputErrors(problems)
         return self
+
+    def _forecast_problems(self, source: str | Path | None) -> list[InputError]:
+        """References of the forecast and budgets to workloads, teams and platforms."""
+        names = [w.name for w in self.workloads]
+        teams = sorted({w.team for w in self.workloads})
+        ids = [p.id for p in self.platforms]
+        problems: list[InputError] = []
+
+        def unknown(field: str, kind: str, value: str, known: list[str]) -> None:
+            problems.append(
+                InputError(
+                    f"unknown {kind} {value!r}",
+                    source=source,
+                    field=field,
+                    fix=f"use one of the scenario's {kind}s: {', '.join(known)}",
+                )
+            )
+
+        forecast = self.forecast
+        if self.budgets and forecast is None:
+            problems.append(
+                InputError(
+                    "budgets are checked on the forecast, and the scenario has none",
+                    source=source,
+                    field="budgets",
+                    fix="add a forecast section with at least its start month, e.g. "
+                    "forecast: {start: 2027-01, months: 12}",
+                )
+            )
+        if forecast is not None:
+            for name in forecast.workload_growth:
+                if name not in names:
+                    unknown(f"forecast.workload_growth.{name}", "workload", name, names)
+            for index, event in enumerate(forecast.events):
+                for name in event.workloads or ():
+                    if name not in names:
+                        unknown(f"forecast.events[{index}].workloads", "workload", name, names)
+                if event.end <= forecast.first_day or event.start >= forecast.end_day:
+                    problems.append(
+                        InputError(
+                            f"event {event.name!r} ({event.start} for {event.days} days) falls "
+                            "outside the forecast",
+                            source=source,
+                            field=f"forecast.events[{index}].start",
+                            fix=f"date it between {forecast.first_day} and "
+                            f"{forecast.end_day - dt.timedelta(days=1)}, or lengthen the forecast",
+                        )
+                    )
+            for index, workload in enumerate(self.workloads):
+                kind = getattr(workload.arrivals, "kind", "")
+                if kind not in ("poisson", "diurnal"):
+                    problems.append(
+                        InputError(
+                            f"workload {workload.name!r} has {kind} arrivals, which a monthly "
+                            "forecast cannot project",
+                            source=source,
+                            field=f"workloads[{index}].arrivals",
+                            fix="describe its volume with poisson or diurnal arrivals (fit them "
+                            "to the trace), and one-off bursts as forecast.events",
+                        )
+                    )
+        for index, budget in enumerate(self.budgets):
+            where = f"budgets[{index}]"
+            scope = budget.scope
+            if scope.platform is not None and scope.platform not in ids:
+                unknown(f"{where}.scope.platform", "platform", scope.platform, ids)
+            if scope.team is not None and scope.team not in teams:
+                unknown(f"{where}.scope.team", "team", scope.team, teams)
+            if scope.workload is not None and scope.workload not in names:
+                unknown(f"{where}.scope.workload", "workload", scope.workload, names)
+            covered = [
+                w.name
+                for w in self.workloads
+                if scope.team in (None, w.team) and scope.workload in (None, w.name)
+            ]
+            if scope.team in teams and scope.workload in names and not covered:
+                problems.append(
+                    InputError(
+                        f"workload {scope.workload!r} does not belong to team {scope.team!r}",
+                        source=source,
+                        field=f"{where}.scope",
+                        fix="give the workload's own team, or only one of team and workload",
+                    )
+                )
+            platform = next((p for p in self.platforms if p.id == scope.platform), None)
+            if (
+                platform is not None
+                and platform.workloads is not None
+                and covered
+                and not set(covered) & set(platform.workloads)
+            ):
+                problems.append(
+                    InputError(
+                        f"platform {platform.id!r} runs none of the workloads the budget "
+                        f"covers ({', '.join(covered)})",
+                        source=source,
+                        field=f"{where}.scope",
+                        fix=f"scope it to what {platform.id} runs: {', '.join(platform.workloads)}",
+                    )
+                )
+        return problems
 
     def template_of(self, workload: Workload) -> Template:
         """A workload's template sizes (defaults where the scenario lists none)."""

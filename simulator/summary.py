@@ -29,6 +29,7 @@ from .sketch import LogSketch
 from .units import MONTH_S
 
 if TYPE_CHECKING:
+    from .forecast import ForecastResult
     from .runner import SimulationResult
 
 SCHEMA_VERSION = "1.0"
@@ -412,56 +413,68 @@ def _assumed_limits(resolved: Any) -> list[str]:
     return [name for name, provenance in items if provenance is not None and provenance.assumed]
 
 
+def _platform_assumptions(resolved: Any) -> list[str]:
+    """Notes on the assumed figures a platform's results rest on."""
+    notes: list[str] = []
+    assumed = resolved.price_table.assumed_items if resolved.fleet is None else []
+    if resolved.fleet is not None and _assumed_host_prices(resolved):
+        notes.append(
+            f"{resolved.id}: assumed host figures ({', '.join(_assumed_host_prices(resolved))}) "
+            f"in {resolved.fleet.table.id}"
+        )
+    if resolved.fleet is not None and not all(k.priced for k in resolved.fleet.kinds):
+        unpriced = sum(
+            not resolved.fleet.kinds[k].priced for k in (resolved.fleet.inventory or (0,))
+        )
+        notes.append(
+            f"{resolved.id}: {unpriced} host(s) of the inventory have no price; the fleet's "
+            "cost covers only the priced hosts (give usd_per_hour_column)"
+        )
+    overhead = resolved.profile.overhead
+    if resolved.fleet is not None and overhead is not None and overhead.provenance.assumed:
+        notes.append(f"{resolved.id}: assumed per-sandbox overhead of {resolved.profile.id}")
+    if assumed:
+        notes.append(
+            f"{resolved.id}: assumed prices ({', '.join(assumed)}) in {resolved.price_table.id}"
+        )
+    parts = [p.name for p in resolved.launch_path.parts if p.provenance.assumed]
+    if parts:
+        notes.append(f"{resolved.id}: assumed launch latency parts ({', '.join(parts)})")
+    limits = _assumed_limits(resolved)
+    if limits:
+        notes.append(f"{resolved.id}: assumed platform figures ({', '.join(limits)})")
+    for spec in getattr(resolved.choice, "pools", ()):
+        billed, guessed = resolved.pool_billed_idle(spec)
+        if guessed:
+            table = resolved.price_table
+            why = (
+                "its price table gives no pool billing"
+                if table.pools is None
+                else f"{table.id} marks its pool billing assumed"
+            )
+            notes.append(
+                f"{resolved.id}: the idle time of the {spec.template!r} pool is assumed "
+                f"{'billed' if billed else 'free'} ({why}); set billed_idle on the pool "
+                "to choose"
+            )
+    if resolved.launch_mode == "warm" and not getattr(resolved.choice, "pools", None):
+        notes.append(
+            f"{resolved.id}: warm launches assume an unlimited pre-started pool whose idle "
+            "time is not billed; describe pools under the platform to count their cost"
+        )
+    return notes
+
+
+def _assumption_warnings(result: Any) -> list[str]:
+    """Assumed figures of every platform of a run or forecast."""
+    return [note for resolved in result.platforms for note in _platform_assumptions(resolved)]
+
+
 def _warnings(result: SimulationResult) -> list[str]:
     notes = []
     horizon = result.scenario.horizon
     for resolved in result.platforms:
-        assumed = resolved.price_table.assumed_items if resolved.fleet is None else []
-        if resolved.fleet is not None and _assumed_host_prices(resolved):
-            notes.append(
-                f"{resolved.id}: assumed host figures ({', '.join(_assumed_host_prices(resolved))}) "
-                f"in {resolved.fleet.table.id}"
-            )
-        if resolved.fleet is not None and not all(k.priced for k in resolved.fleet.kinds):
-            unpriced = sum(
-                not resolved.fleet.kinds[k].priced for k in (resolved.fleet.inventory or (0,))
-            )
-            notes.append(
-                f"{resolved.id}: {unpriced} host(s) of the inventory have no price; the fleet's "
-                "cost covers only the priced hosts (give usd_per_hour_column)"
-            )
-        overhead = resolved.profile.overhead
-        if resolved.fleet is not None and overhead is not None and overhead.provenance.assumed:
-            notes.append(f"{resolved.id}: assumed per-sandbox overhead of {resolved.profile.id}")
-        if assumed:
-            notes.append(
-                f"{resolved.id}: assumed prices ({', '.join(assumed)}) in {resolved.price_table.id}"
-            )
-        parts = [p.name for p in resolved.launch_path.parts if p.provenance.assumed]
-        if parts:
-            notes.append(f"{resolved.id}: assumed launch latency parts ({', '.join(parts)})")
-        limits = _assumed_limits(resolved)
-        if limits:
-            notes.append(f"{resolved.id}: assumed platform figures ({', '.join(limits)})")
-        for spec in getattr(resolved.choice, "pools", ()):
-            billed, guessed = resolved.pool_billed_idle(spec)
-            if guessed:
-                table = resolved.price_table
-                why = (
-                    "its price table gives no pool billing"
-                    if table.pools is None
-                    else f"{table.id} marks its pool billing assumed"
-                )
-                notes.append(
-                    f"{resolved.id}: the idle time of the {spec.template!r} pool is assumed "
-                    f"{'billed' if billed else 'free'} ({why}); set billed_idle on the pool "
-                    "to choose"
-                )
-        if resolved.launch_mode == "warm" and not getattr(resolved.choice, "pools", None):
-            notes.append(
-                f"{resolved.id}: warm launches assume an unlimited pre-started pool whose idle "
-                "time is not billed; describe pools under the platform to count their cost"
-            )
+        notes.extend(_platform_assumptions(resolved))
         runs = result.runs[resolved.id]
         count = len(runs)
         cut = sum(run.metrics.cut_s for run in runs)
@@ -500,17 +513,100 @@ def _warnings(result: SimulationResult) -> list[str]:
     return notes
 
 
-def build_summary(result: SimulationResult) -> dict[str, Any]:
-    """The summary.json document."""
+EXCLUDED = (
+    "egress (data transfer out)",
+    "storage beyond the platform's included disk",
+    "support plans",
+    "taxes",
+    "volume-tier price breaks above the first tier",
+)
+"""What no bill of sandsim includes (docs/outputs.md, "How the bill is computed")."""
+EXCLUDED_SELF_HOSTED = ("networking, storage and the staff who run the hosts",)
+
+
+def coverage(platforms: Any, currency: str) -> dict[str, Any]:
+    """Per platform: what its bill includes (components, free tier, plan, discount) and
+    what it leaves out."""
+    out: dict[str, Any] = {}
+    for resolved in platforms:
+        if resolved.fleet is not None:
+            out[resolved.id] = {
+                "priced_by": f"hosts:{resolved.fleet.table.id}",
+                "currency": currency,
+                "included": [
+                    f"host time of {resolved.fleet.spec.host_type} ({resolved.fleet.spec.purchase}"
+                    f"{', committed hosts' if resolved.fleet.spec.committed_hosts else ''}), "
+                    "idle hosts included"
+                ],
+                "free_tier": None,
+                "plan": None,
+                "discount": {
+                    "name": resolved.discount.name,
+                    "fraction": resolved.discount.fraction,
+                },
+                "excluded": [*EXCLUDED, *EXCLUDED_SELF_HOSTED],
+            }
+            continue
+        table = resolved.price_table
+        included = [
+            name
+            for name, rate in (
+                ("vcpu", table.vcpu),
+                ("memory", table.memory),
+                ("requests", table.requests),
+                ("snapshot", table.snapshot if resolved.launch_mode == "snapshot" else None),
+            )
+            if rate is not None
+        ]
+        gpus = sorted(
+            {
+                shape.gpu_type
+                for shape in resolved.shapes
+                if shape is not None and shape.gpu_type is not None
+            }
+        )
+        included += [f"gpu:{g}" for g in gpus]
+        if resolved.plan is not None:
+            included.append(f"plan:{resolved.plan}")
+        if resolved.choice.pools:
+            included.append("warm pools' idle time where billed")
+        tier = table.free_tier
+        out[resolved.id] = {
+            "priced_by": table.id,
+            "currency": currency,
+            "included": included,
+            "free_tier": None
+            if tier is None
+            else {
+                "vcpu_seconds": tier.vcpu_seconds,
+                "gib_seconds": tier.gib_seconds,
+                "requests": tier.requests,
+                "applied": "once per month, to the month's aggregate",
+            },
+            "plan": None
+            if resolved.plan is None
+            else {
+                "name": resolved.plan,
+                "fee_per_month": resolved.plan_fee_usd_per_month,
+                "credit_per_month": resolved.plan_credit_usd_per_month,
+            },
+            "discount": {"name": resolved.discount.name, "fraction": resolved.discount.fraction},
+            "excluded": list(EXCLUDED),
+        }
+    return out
+
+
+def _header(result: Any, replications: int) -> dict[str, Any]:
+    """The keys every summary.json starts with: versions, scenario identity, seed, units,
+    price tables and platform profiles read."""
     scenario = result.scenario
-    summary = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "sandsim_version": __version__,
         "scenario_name": scenario.name,
         "scenario_hash": scenario.content_hash(),
         "seed": scenario.seed,
-        "replications": scenario.replications,
-        "horizon_s": scenario.horizon,
+        "replications": replications,
         "currency": scenario.currency,
         "units": {
             "time": "seconds",
@@ -520,8 +616,37 @@ def build_summary(result: SimulationResult) -> dict[str, Any]:
         },
         "pricing": _pricing_summary(result),
         "platform_profiles": _profiles_summary(result),
+    }
+
+
+def build_summary(result: SimulationResult) -> dict[str, Any]:
+    """The summary.json document."""
+    scenario = result.scenario
+    summary = {
+        **_header(result, scenario.replications),
+        "horizon_s": scenario.horizon,
         "platforms": {pid: _platform_summary(result, pid) for pid in result.platform_ids},
+        "coverage": coverage(result.platforms, scenario.currency),
         "warnings": _warnings(result),
+        "scenario": scenario.resolved_dict(),
+        "data_files": scenario.data_files(),
+    }
+    summary["inputs_hash"] = inputs_hash(summary)
+    return summary
+
+
+def build_forecast_summary(result: ForecastResult) -> dict[str, Any]:
+    """The summary.json of `sandsim forecast`: the common header, ``forecast`` and
+    ``budgets`` in place of ``platforms`` (docs/outputs.md)."""
+    scenario = result.scenario
+    header = _header(result, result.replications)
+    header["units"]["month"] = "calendar month"
+    summary = {
+        **header,
+        "forecast": result.summary_section(),
+        "budgets": [check.as_dict() for check in result.check_budgets()],
+        "coverage": coverage(result.platforms, scenario.currency),
+        "warnings": [*_assumption_warnings(result), *result.warnings()],
         "scenario": scenario.resolved_dict(),
         "data_files": scenario.data_files(),
     }

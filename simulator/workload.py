@@ -141,25 +141,34 @@ def sample_tracks(
     seed: int,
     replication: int,
     first_session: int,
+    *,
+    starts: FloatArray | None = None,
+    labels: tuple[str, ...] = (),
 ) -> SessionTracks:
-    """The sessions of one session workload: start times, calls and gaps per track."""
+    """The sessions of one session workload: start times, calls and gaps per track.
+
+    ``starts`` gives the session start times instead of sampling the workload's arrivals;
+    ``labels`` prefix the names of the random streams (a forecast's month)."""
     session = workload.session
     assert session is not None
-    starts = workload.arrivals.sample(
-        stream(seed, replication, "arrivals", workload.name), horizon_s
-    )
+    if starts is None:
+        starts = workload.arrivals.sample(
+            stream(seed, replication, "arrivals", workload.name), horizon_s
+        )
     fan_out = session.parallel_sandboxes
     track_start = np.repeat(starts, fan_out)
     session_index = np.repeat(np.arange(starts.size, dtype=np.int64) + first_session, fan_out)
-    counts_rng = stream(seed, replication, "tool_calls", workload.name)
+    counts_rng = stream(seed, replication, *labels, "tool_calls", workload.name)
     counts = np.maximum(1, np.ceil(session.tool_calls.sample(counts_rng, track_start.size))).astype(
         np.int64
     )
     total = int(counts.sum())
     calls = session.call_duration.sample(
-        stream(seed, replication, "call_durations", workload.name), total
+        stream(seed, replication, *labels, "call_durations", workload.name), total
     )
-    gaps = session.think_gap.sample(stream(seed, replication, "think_gaps", workload.name), total)
+    gaps = session.think_gap.sample(
+        stream(seed, replication, *labels, "think_gaps", workload.name), total
+    )
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     gaps[offsets[1:] - 1] = 0.0  # nothing follows a track's last call
     return SessionTracks(
@@ -198,28 +207,49 @@ def _merge_tracks(parts: list[SessionTracks]) -> SessionTracks:
 def sample_workloads(scenario: Scenario, replication: int) -> SampledWorkload:
     """Every workload of the scenario: one-shot requests merged in request-time order,
     sessions as tracks sorted by start."""
-    times, durations, indices, tracks, rows = [], [], [], [], []
+    parts: list[tuple[FloatArray, FloatArray]] = []
+    tracks: list[SessionTracks] = []
     sessions = 0
     for index, workload in enumerate(scenario.workloads):
         if workload.session is not None:
             part = sample_tracks(
                 workload, index, scenario.horizon, scenario.seed, replication, sessions
             )
-            sessions = int(part.session_index.max()) + 1 if part.size else sessions
+            sessions = next_session(part, sessions)
             tracks.append(part)
+            parts.append((np.empty(0), np.empty(0)))
             continue
-        t, d = sample_one(workload, scenario.horizon, scenario.seed, replication)
-        times.append(t)
-        durations.append(d)
-        indices.append(np.full(t.size, index, dtype=np.int32))
-        shaped = isinstance(workload.arrivals, TraceArrivals) and workload.arrivals.shapes
-        rows.append(np.arange(t.size) if shaped else np.full(t.size, -1, dtype=np.int64))
+        parts.append(sample_one(workload, scenario.horizon, scenario.seed, replication))
+    return merge_sampled(scenario, scenario.horizon, parts, tracks)
+
+
+def next_session(part: SessionTracks, sessions: int) -> int:
+    """The first session index free after a workload's tracks."""
+    return int(part.session_index.max()) + 1 if part.size else sessions
+
+
+def merge_sampled(
+    scenario: Scenario,
+    horizon_s: float,
+    parts: list[tuple[FloatArray, FloatArray]],
+    tracks: list[SessionTracks],
+) -> SampledWorkload:
+    """One replication's table from each workload's (request times, durations), in
+    scenario order, and the session workloads' tracks."""
+    times = [t for t, _ in parts]
+    indices = [np.full(t.size, i, dtype=np.int32) for i, t in enumerate(times)]
+    rows = [
+        np.arange(t.size, dtype=np.int64)
+        if isinstance(w.arrivals, TraceArrivals) and w.arrivals.shapes is not None
+        else np.full(t.size, -1, dtype=np.int64)
+        for w, t in zip(scenario.workloads, times, strict=True)
+    ]
     all_times = np.concatenate(times) if times else np.empty(0)
     order = np.argsort(all_times, kind="stable")
     return SampledWorkload(
-        horizon_s=scenario.horizon,
+        horizon_s=horizon_s,
         request_s=all_times[order],
-        duration_s=np.concatenate(durations)[order] if durations else np.empty(0),
+        duration_s=np.concatenate([d for _, d in parts])[order] if parts else np.empty(0),
         workload_index=np.concatenate(indices)[order] if indices else np.empty(0, np.int32),
         workload_names=tuple(w.name for w in scenario.workloads),
         tracks=_merge_tracks(tracks),
