@@ -12,6 +12,10 @@ Typical use::
 Self-hosted fleets: ``ss.pack_shapes("shapes.csv", "m5.metal")`` packs shapes offline;
 ``ss.breakeven(scenario, "firecracker-m5-metal", ["e2b"])`` finds the daily volume
 above which a fleet is cheaper than each managed platform.
+
+From data: ``ss.fit_durations("durations.csv").snippet()`` fits duration distributions
+and writes the best as a scenario field; ``ss.fit_arrivals("requests.csv")`` measures
+rate, hour-of-day profile and burstiness and suggests an arrival process.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from .breakeven import BreakevenResult, breakeven, scale_volume
 from .catalog import Catalog, load_catalog
 from .distributions import DistributionSpec
 from .errors import InputError
+from .fitting import ArrivalFit, DurationFit, fit_arrivals, fit_durations
 from .fleet_billing import bill_fleet
 from .fleet_metrics import FleetMetrics, hosts_over_time
 from .metrics import RunMetrics, run_metrics
@@ -38,10 +43,12 @@ from .usage import Usage
 from .workload import SampledWorkload, sample_workloads
 
 __all__ = [
+    "ArrivalFit",
     "BillingInputs",
     "BreakevenResult",
     "Catalog",
     "DistributionSpec",
+    "DurationFit",
     "FleetMetrics",
     "InputError",
     "Objective",
@@ -61,6 +68,8 @@ __all__ = [
     "billing_inputs",
     "breakeven",
     "build_summary",
+    "fit_arrivals",
+    "fit_durations",
     "hosts_over_time",
     "load_catalog",
     "load_scenario",
