@@ -893,6 +893,9 @@ def fit_command(
         "k = free parameters; AIC = 2k - 2 ln L; a ΔAIC above 10 means essentially no support. "
         "KS p-values are optimistic: the parameters come from the same data (see --bootstrap)."
     )
+    for note in fit.notes:
+        out.print("[yellow]note[/yellow]: ", end="")
+        out.print(note, markup=False)
     out.print(fit.snippet(), markup=False, end="")
     if plot_path:
         out.print(f"wrote {plot_path}", markup=False)

@@ -59,6 +59,9 @@ FAMILIES: dict[str, int] = {
 
 QUANTILES = (0.5, 0.95, 0.99)
 
+PARSIMONY_DELTA_AIC = 10.0
+"""A nested simpler model this close in AIC to a mixture is noted as the safer choice."""
+
 Fitted = tuple["Distribution", dict[str, float], float]
 """A fitted distribution, its parameters by name, and its log-likelihood."""
 
@@ -113,6 +116,24 @@ class DurationFit:
         raise KeyError(f"no {family} candidate; fitted: {[c.family for c in self.candidates]}")
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """Cautions about the ranking."""
+        notes = []
+        if self.best.family == "lognormal_mixture":
+            try:
+                simple = self.candidate("lognormal")
+            except KeyError:
+                return ()
+            delta = simple.aic - self.best.aic
+            if delta < PARSIMONY_DELTA_AIC:
+                notes.append(
+                    f"the lognormal it contains is only {delta:.1f} AIC behind the mixture; AIC "
+                    "picks a spurious mixture on lognormal data about one time in eight, so "
+                    "prefer the lognormal unless the two components are clearly apart"
+                )
+        return tuple(notes)
+
+    @property
     def observed(self) -> dict[str, float]:
         """Count, mean and quantiles of the data (seconds)."""
         values = {"n": float(self.data.size), "mean": float(self.data.mean())}
@@ -163,6 +184,7 @@ class DurationFit:
             "observed": self.observed,
             "dropped": self.dropped,
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "criterion": "AIC (lowest first); BIC and Kolmogorov-Smirnov reported",
             "candidates": [
                 {**row, "dist": spec_dict(c.dist)}
