@@ -931,8 +931,9 @@ def fit_arrivals_command(
     lines = [
         f"{fit.count:,} requests in {times} ({fit.column}) over {format_duration(fit.span_s)}",
         f"  rate: {fit.rate_per_s:.4g} per second, {fit.per_day:,.0f} per day",
-        f"  inter-arrival CV: {fit.cv:.3g} (Poisson: 1)",
-        f"  dispersion of 1-minute counts: {dispersion:.3g} over {fit.window_counts.size:,} windows (Poisson: 1)",
+        f"  inter-arrival CV: {fit.cv:.3g}; {fit.profile_cv:.3g} after the hour-of-day profile (Poisson: 1)",
+        f"  dispersion of 1-minute counts: {dispersion:.3g}; {fit.profile_dispersion:.3g} after the "
+        f"profile; over {fit.window_counts.size:,} windows (Poisson: 1)",
         f"  peak hour of the day: {fit.peak_hour:02d}:00; profile {'flat' if fit.flat else 'not flat'} "
         f"(chi-square p {fit.profile_p:.2g})",
     ]

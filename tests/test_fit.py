@@ -238,6 +238,15 @@ def test_hour_of_day_profile_is_recovered_from_a_diurnal_sample() -> None:
     assert np.all(np.abs(fit.profile - 24 * shares) < 4 * 24 * np.sqrt(shares / n))
     assert fit.peak_hour == 14
     assert not fit.flat
+    # the profile alone makes gaps and counts vary more than a constant rate would ...
+    assert fit.cv > 1.2
+    assert fit.dispersion > 3
+    # ... and rescaling time by it (time-rescaling theorem) gives back Poisson statistics
+    assert abs(fit.profile_cv - 1) < 4 / math.sqrt(n)
+    windows = fit.window_counts.size
+    assert abs(fit.profile_dispersion - 1) < 4 * math.sqrt(2 / (windows - 1))
+    assert fit.poisson_like
+    assert not any("burstier" in note for note in fit.notes)
     suggestion = fit.suggestion
     assert isinstance(suggestion, DiurnalArrivals)
     spec = yaml.safe_load(fit.snippet())["arrivals"]

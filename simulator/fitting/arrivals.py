@@ -92,33 +92,56 @@ class ArrivalFit:
     def cv(self) -> float:
         """Coefficient of variation of inter-arrival times (1 for Poisson; standard error
         about 1/sqrt(gaps) there)."""
-        gaps = self.gaps
-        return float(gaps.std() / gaps.mean())
+        return _cv(self.times)
 
     @property
     def window_counts(self) -> FloatArray:
         """Requests in each whole 1-minute window from the first request on."""
-        windows = int(self.span_s // WINDOW_S)
-        index = ((self.times - self.times[0]) // WINDOW_S).astype(np.int64)
-        return np.bincount(index[index < windows], minlength=windows).astype(np.float64)
+        return _window_counts(self.times)
 
     @property
     def dispersion(self) -> float:
         """Variance over mean of the 1-minute counts (1 for Poisson; standard error about
         sqrt(2 / (windows - 1)) there); NaN with fewer than two windows."""
-        counts = self.window_counts
-        if counts.size < 2 or counts.mean() == 0:
-            return math.nan
-        return float(counts.var(ddof=1) / counts.mean())
+        return _dispersion(self.times)
+
+    @property
+    def profile_times(self) -> FloatArray:
+        """The times rescaled by the hour-of-day rate (time-rescaling theorem): where the
+        rate is twice the mean, a second counts as two. A Poisson process whose rate
+        follows the profile becomes a Poisson process of the mean rate."""
+        t0, rates = float(self.times[0]), np.nan_to_num(self.hourly_rate_per_s)
+        first = math.floor(t0 / HOUR_S)
+        starts = np.maximum(
+            np.arange(first, math.floor(float(self.times[-1]) / HOUR_S) + 1) * HOUR_S, t0
+        )
+        ends = np.append(starts[1:], float(self.times[-1]))
+        hour_rates = rates[(starts % DAY_S // HOUR_S).astype(np.int64)]
+        before = np.concatenate([[0.0], np.cumsum(hour_rates * (ends - starts))[:-1]])
+        k = (self.times // HOUR_S).astype(np.int64) - first
+        cumulative = before[k] + hour_rates[k] * (self.times - starts[k])
+        return t0 + cumulative / self.rate_per_s
+
+    @property
+    def profile_cv(self) -> float:
+        """``cv`` of the times rescaled by the hour-of-day profile."""
+        return _cv(self.profile_times)
+
+    @property
+    def profile_dispersion(self) -> float:
+        """``dispersion`` of the times rescaled by the hour-of-day profile."""
+        return _dispersion(self.profile_times)
 
     @property
     def poisson_like(self) -> bool:
-        """CV and dispersion both near 1 (see ``_near_one``)."""
+        """CV and dispersion both near 1 (see ``_near_one``): those of the times for a
+        constant-rate suggestion, of the rescaled times for a diurnal one."""
+        diurnal = isinstance(self.suggestion, DiurnalArrivals)
+        cv = self.profile_cv if diurnal else self.cv
+        dispersion = self.profile_dispersion if diurnal else self.dispersion
         windows = self.window_counts.size
         dispersion_se = math.sqrt(2 / (windows - 1)) if windows > 1 else math.inf
-        return _near_one(self.cv, 1 / math.sqrt(self.count - 1)) and _near_one(
-            self.dispersion, dispersion_se
-        )
+        return _near_one(cv, 1 / math.sqrt(self.count - 1)) and _near_one(dispersion, dispersion_se)
 
     @property
     def hourly_rate_per_s(self) -> FloatArray:
@@ -206,8 +229,10 @@ class ArrivalFit:
             "rate_per_s": self.rate_per_s,
             "per_day": self.per_day,
             "cv_interarrival": self.cv,
-            "dispersion_1min": None if math.isnan(dispersion) else dispersion,
+            "dispersion_1min": _none_if_nan(dispersion),
             "windows_1min": int(self.window_counts.size),
+            "cv_after_profile": self.profile_cv,
+            "dispersion_1min_after_profile": _none_if_nan(self.profile_dispersion),
             "poisson_like": self.poisson_like,
             "hourly_requests": [int(c) for c in self.hour_counts],
             "hourly_observed_s": [float(e) for e in self.hour_exposure_s],
@@ -281,6 +306,28 @@ def fit_arrivals(
     return ArrivalFit(times, source, name, counts, exposure)
 
 
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _cv(times: FloatArray) -> float:
+    gaps = np.diff(times)
+    return float(gaps.std() / gaps.mean())
+
+
+def _window_counts(times: FloatArray) -> FloatArray:
+    windows = int((times[-1] - times[0]) // WINDOW_S)
+    index = ((times - times[0]) // WINDOW_S).astype(np.int64)
+    return np.bincount(index[index < windows], minlength=windows).astype(np.float64)
+
+
+def _dispersion(times: FloatArray) -> float:
+    counts = _window_counts(times)
+    if counts.size < 2 or counts.mean() == 0:
+        return math.nan
+    return float(counts.var(ddof=1) / counts.mean())
+
+
 def _hour_of_day(times: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Requests per hour of the day, and seconds of each hour of the day observed
     between the first and last request."""
@@ -303,18 +350,22 @@ def _notes(fit: ArrivalFit) -> list[str]:
     ties = int((fit.gaps == 0).sum())
     if ties:
         notes.append(f"{ties:,} requests share their timestamp with the one before")
+    diurnal = isinstance(fit.suggestion, DiurnalArrivals)
+    cv = fit.profile_cv if diurnal else fit.cv
+    dispersion = fit.profile_dispersion if diurnal else fit.dispersion
+    within = " after the hour-of-day profile" if diurnal else ""
     if not fit.poisson_like:
-        if fit.cv > 1 or fit.dispersion > 1:
+        if cv > 1 or dispersion > 1:
             where = fit.source or "TIMES.csv"
             notes.append(
-                f"burstier than Poisson (CV {fit.cv:.2f}, dispersion {fit.dispersion:.2f}; "
+                f"burstier than Poisson{within} (CV {cv:.2f}, dispersion {dispersion:.2f}; "
                 "both 1 for Poisson): the suggestion keeps the rate and profile, not the "
                 f"bursts; to keep them replay the file: arrivals: {{kind: trace, path: "
                 f"{where}, timestamp_column: {fit.column}, origin: midnight}}"
             )
         else:
             notes.append(
-                f"more regular than Poisson (CV {fit.cv:.2f}, dispersion {fit.dispersion:.2f}): "
+                f"more regular than Poisson{within} (CV {cv:.2f}, dispersion {dispersion:.2f}): "
                 "a Poisson process overstates the variability"
             )
     return notes
