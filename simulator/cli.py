@@ -777,6 +777,14 @@ def _save_figure(figure: Any, path: str) -> None:
         ) from None
 
 
+plot_option = click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    help="Write the figure to this file (.png, .svg or .pdf).",
+)
+
+
 @cli.command("fit")
 @click.argument("durations", type=click.Path(dir_okay=False))
 @click.option(
@@ -811,12 +819,7 @@ def _save_figure(figure: Any, path: str) -> None:
     show_default=True,
     help="Seed of EM restarts and the bootstrap.",
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    help="Write the fit's figure here (e.g. fit.png).",
-)
+@plot_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def fit_command(
     durations: str,
@@ -907,12 +910,7 @@ def fit_command(
     "--column",
     help="The column of request times, date-times or seconds [default: timestamp or time, or the only column].",
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    help="Write the figure here (e.g. arrivals.png).",
-)
+@plot_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def fit_arrivals_command(
     times: str, column: str | None, plot_path: str | None, as_json: bool

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import yaml
 from scipy import stats
@@ -111,14 +112,10 @@ class ArrivalFit:
         rate is twice the mean, a second counts as two. A Poisson process whose rate
         follows the profile becomes a Poisson process of the mean rate."""
         t0, rates = float(self.times[0]), np.nan_to_num(self.hourly_rate_per_s)
-        first = math.floor(t0 / HOUR_S)
-        starts = np.maximum(
-            np.arange(first, math.floor(float(self.times[-1]) / HOUR_S) + 1) * HOUR_S, t0
-        )
-        ends = np.append(starts[1:], float(self.times[-1]))
-        hour_rates = rates[(starts % DAY_S // HOUR_S).astype(np.int64)]
+        starts, ends, hours = _hour_segments(self.times)
+        hour_rates = rates[hours]
         before = np.concatenate([[0.0], np.cumsum(hour_rates * (ends - starts))[:-1]])
-        k = (self.times // HOUR_S).astype(np.int64) - first
+        k = (self.times // HOUR_S).astype(np.int64) - math.floor(t0 / HOUR_S)
         cumulative = before[k] + hour_rates[k] * (self.times - starts[k])
         return t0 + cumulative / self.rate_per_s
 
@@ -133,12 +130,17 @@ class ArrivalFit:
         return _dispersion(self.profile_times)
 
     @property
+    def burstiness(self) -> tuple[float, float]:
+        """The CV and dispersion that judge the suggestion: of the times for a
+        constant rate, of the times rescaled by the profile for a diurnal one."""
+        if isinstance(self.suggestion, DiurnalArrivals):
+            return self.profile_cv, self.profile_dispersion
+        return self.cv, self.dispersion
+
+    @property
     def poisson_like(self) -> bool:
-        """CV and dispersion both near 1 (see ``_near_one``): those of the times for a
-        constant-rate suggestion, of the rescaled times for a diurnal one."""
-        diurnal = isinstance(self.suggestion, DiurnalArrivals)
-        cv = self.profile_cv if diurnal else self.cv
-        dispersion = self.profile_dispersion if diurnal else self.dispersion
+        """``burstiness`` near 1 (see ``_near_one``)."""
+        cv, dispersion = self.burstiness
         windows = self.window_counts.size
         dispersion_se = math.sqrt(2 / (windows - 1)) if windows > 1 else math.inf
         return _near_one(cv, 1 / math.sqrt(self.count - 1)) and _near_one(dispersion, dispersion_se)
@@ -328,15 +330,23 @@ def _dispersion(times: FloatArray) -> float:
     return float(counts.var(ddof=1) / counts.mean())
 
 
+def _hour_segments(times: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]:
+    """The clock hours from the first request to the last, clipped to them: start, end
+    and hour of the day of each."""
+    first, last = float(times[0]), float(times[-1])
+    whole = np.arange(math.floor(first / HOUR_S), math.floor(last / HOUR_S) + 1) * HOUR_S
+    starts = np.maximum(whole, first)
+    ends = np.minimum(whole + HOUR_S, last)
+    return starts, ends, (whole % DAY_S // HOUR_S).astype(np.int64)
+
+
 def _hour_of_day(times: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Requests per hour of the day, and seconds of each hour of the day observed
     between the first and last request."""
     hours = (times % DAY_S // HOUR_S).astype(np.int64)
     counts = np.bincount(hours, minlength=24).astype(np.float64)
-    first, last = float(times[0]), float(times[-1])
-    starts = np.arange(math.floor(first / HOUR_S), math.floor(last / HOUR_S) + 1) * HOUR_S
-    seen = np.minimum(starts + HOUR_S, last) - np.maximum(starts, first)
-    exposure = np.bincount((starts % DAY_S // HOUR_S).astype(np.int64), weights=seen, minlength=24)
+    starts, ends, hour_of_day = _hour_segments(times)
+    exposure = np.bincount(hour_of_day, weights=ends - starts, minlength=24)
     return counts, exposure.astype(np.float64)
 
 
@@ -350,10 +360,8 @@ def _notes(fit: ArrivalFit) -> list[str]:
     ties = int((fit.gaps == 0).sum())
     if ties:
         notes.append(f"{ties:,} requests share their timestamp with the one before")
-    diurnal = isinstance(fit.suggestion, DiurnalArrivals)
-    cv = fit.profile_cv if diurnal else fit.cv
-    dispersion = fit.profile_dispersion if diurnal else fit.dispersion
-    within = " after the hour-of-day profile" if diurnal else ""
+    cv, dispersion = fit.burstiness
+    within = " after the hour-of-day profile" if isinstance(fit.suggestion, DiurnalArrivals) else ""
     if not fit.poisson_like:
         if cv > 1 or dispersion > 1:
             where = fit.source or "TIMES.csv"
