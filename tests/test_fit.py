@@ -345,7 +345,7 @@ def test_fit_arrivals_command_prints_rate_profile_and_snippet(
         (
             ["fit", "{dir}/d.csv"],
             "duration_s\n" + "\n".join(["3"] * 10 + ["-1"] * 15),
-            ["d.csv", "duration_s", "only 10 usable", "fix:"],
+            ["d.csv", "duration_s", "only 10 usable", "fix:", "left out 15 of 25"],
         ),
         (["fit", "{dir}/d.csv"], "a,b\n1,2\n", ["d.csv", "--column", "a, b", "fix:"]),
         (["fit", "{dir}/d.csv"], "", ["d.csv", "empty", "fix:"]),

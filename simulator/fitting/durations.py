@@ -281,8 +281,10 @@ def fit_durations(
     if dropped:
         reasons = ", ".join(f"{count:,} {reason}" for reason, count in dropped.items())
         warnings.append(f"left out {sum(dropped.values()):,} of {values.size:,} values ({reasons})")
-    fix = "give more observations (durations in seconds, positive)"
     if usable.size < MIN_POINTS:
+        fix = "give more observations (positive numbers of --unit)"
+        if dropped:
+            fix = f"{warnings[0]}; check that --column names the durations, or {fix}"
         raise too_few(usable.size, source, name, "durations", fix)
     if usable[0] == usable[-1]:
         raise InputError(
