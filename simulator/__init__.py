@@ -20,6 +20,10 @@ Figures: ``ss.plots.spend_by_platform(result)``, ``time_to_ready_cdf``,
 Forecasts and budgets: ``ss.forecast(scenario)`` projects spend per calendar month with
 P5/P50/P95 bands (on local processes, or ``executor=ss.make_executor("tcp://...")`` for
 a Dask cluster); ``result.check_budgets()`` says which budgets hold at their quantile.
+
+From data: ``ss.fit_durations("durations.csv").snippet()`` fits duration distributions
+and writes the best as a scenario field; ``ss.fit_arrivals("requests.csv")`` measures
+rate, hour-of-day profile and burstiness and suggests an arrival process.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .catalog import Catalog, load_catalog
 from .distributions import DistributionSpec
 from .errors import InputError
 from .executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, make_executor
+from .fitting import ArrivalFit, DurationFit, fit_arrivals, fit_durations
 from .fleet_billing import bill_fleet
 from .fleet_metrics import FleetMetrics, hosts_over_time
 from .forecast import ForecastResult, forecast
@@ -51,6 +56,7 @@ from .usage import Usage
 from .workload import SampledWorkload, sample_workloads
 
 __all__ = [
+    "ArrivalFit",
     "BillingInputs",
     "BreakevenResult",
     "Budget",
@@ -59,6 +65,7 @@ __all__ = [
     "Catalog",
     "DaskExecutor",
     "DistributionSpec",
+    "DurationFit",
     "Executor",
     "FleetMetrics",
     "ForecastEvent",
@@ -85,6 +92,8 @@ __all__ = [
     "breakeven",
     "build_summary",
     "check_budgets",
+    "fit_arrivals",
+    "fit_durations",
     "forecast",
     "hosts_over_time",
     "load_catalog",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -941,6 +942,200 @@ def guard_command(scenario: str, as_json: bool, **options: Any) -> None:
         out.print(f"{verdict} ({result.months[0].label} to {result.months[-1].label})")
     if broken:
         raise SystemExit(EXIT_BREACH)
+
+
+def _save_figure(figure: Any, path: str) -> None:
+    """Write a figure, refusing a path that cannot be written."""
+    try:
+        figure.savefig(path, dpi=120)
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"cannot write the figure ({error})",
+            source="--plot",
+            field=path,
+            fix="give a writable file ending in .png, .svg or .pdf",
+        ) from None
+
+
+plot_option = click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    help="Write the figure to this file (.png, .svg or .pdf).",
+)
+
+
+@cli.command("fit")
+@click.argument("durations", type=click.Path(dir_okay=False))
+@click.option(
+    "--column",
+    help="The column of durations [default: duration_s or duration, or the only numeric column].",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["ms", "s", "min", "h"]),
+    default="s",
+    show_default=True,
+    help="Unit of the column's numbers.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Candidates in the plot.",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Parametric bootstrap rounds for the best candidate's KS p-value (0: none).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of EM restarts and the bootstrap.",
+)
+@plot_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def fit_command(
+    durations: str,
+    column: str | None,
+    unit: str,
+    top: int,
+    bootstrap: int,
+    seed: int,
+    plot_path: str | None,
+    as_json: bool,
+) -> None:
+    """Fit duration distributions to a column of DURATIONS (CSV), rank them by AIC and
+    print a scenario snippet for the best."""
+    from .fitting import fit_durations
+
+    fit = fit_durations(durations, column=column, unit=unit, bootstrap=bootstrap, seed=seed)
+    if plot_path:
+        _save_figure(fit.plot(top), plot_path)
+    if as_json:
+        click.echo(json.dumps(fit.summary(), indent=2))
+        return
+    for warning in fit.warnings:
+        err.print(f"[yellow]warning[/yellow]: {warning}")
+    table = Table(
+        title=f"{fit.data.size:,} durations from {durations} ({fit.column}, in {unit}); "
+        "ranked by AIC (lowest first)",
+        title_justify="left",
+    )
+    for name in (
+        "family",
+        "k",
+        "AIC",
+        "ΔAIC",
+        "BIC",
+        "KS",
+        "KS p",
+        "parameters (s)",
+        "mean",
+        "p50",
+        "p95",
+        "p99",
+    ):
+        table.add_column(name, justify="left" if name in ("family", "parameters (s)") else "right")
+    observed = fit.observed
+    table.add_row(
+        "observed",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        *(_seconds(observed[key]) for key in ("mean", "p50", "p95", "p99")),
+    )
+    for candidate in fit.candidates:
+        p = f"{candidate.ks_p:.2g}"
+        if candidate.ks_p_bootstrap is not None:
+            p += f" (boot. {candidate.ks_p_bootstrap:.2g})"
+        dist = candidate.dist
+        table.add_row(
+            candidate.family,
+            str(candidate.k),
+            f"{candidate.aic:,.1f}",
+            f"{candidate.aic - fit.best.aic:,.1f}",
+            f"{candidate.bic:,.1f}",
+            f"{candidate.ks_stat:.3f}",
+            p,
+            candidate.describe_params(),
+            *(_seconds(v) for v in (dist.mean, *(dist.quantile(q) for q in (0.5, 0.95, 0.99)))),
+        )
+    out.print(table)
+    out.print(
+        "k = free parameters; AIC = 2k - 2 ln L; a ΔAIC above 10 means essentially no support. "
+        "KS p-values are optimistic: the parameters come from the same data (see --bootstrap)."
+    )
+    for note in fit.notes:
+        out.print("[yellow]note[/yellow]: ", end="")
+        out.print(note, markup=False)
+    out.print(fit.snippet(), markup=False, end="")
+    if plot_path:
+        out.print(f"wrote {plot_path}", markup=False)
+
+
+@cli.command("fit-arrivals")
+@click.argument("times", type=click.Path(dir_okay=False))
+@click.option(
+    "--column",
+    help="The column of request times, date-times or seconds [default: timestamp or time, or the only column].",
+)
+@plot_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def fit_arrivals_command(
+    times: str, column: str | None, plot_path: str | None, as_json: bool
+) -> None:
+    """Measure the rate, hour-of-day profile and burstiness of request TIMES (CSV) and
+    suggest an arrival process."""
+    from .fitting import fit_arrivals
+
+    fit = fit_arrivals(times, column=column)
+    if plot_path:
+        _save_figure(fit.plot(), plot_path)
+    if as_json:
+        click.echo(json.dumps(fit.summary(), indent=2))
+        return
+    dispersion = fit.dispersion
+    lines = [
+        f"{fit.count:,} requests in {times} ({fit.column}) over {format_duration(fit.span_s)}",
+        f"  rate: {fit.rate_per_s:.4g} per second, {fit.per_day:,.0f} per day",
+        f"  inter-arrival CV: {fit.cv:.3g}; {fit.profile_cv:.3g} after the hour-of-day profile (Poisson: 1)",
+        f"  dispersion of 1-minute counts: {dispersion:.3g}; {fit.profile_dispersion:.3g} after the "
+        f"profile; over {fit.window_counts.size:,} windows (Poisson: 1)",
+        f"  peak hour of the day: {fit.peak_hour:02d}:00; profile {'flat' if fit.flat else 'not flat'} "
+        f"(chi-square p {fit.profile_p:.2g})",
+    ]
+    for line in lines:
+        out.print(line, markup=False)
+    table = Table(title="hour of the day (hours observed)", title_justify="left")
+    for name in ("hour", "requests", "observed", "per second", "weight"):
+        table.add_column(name, justify="right")
+    rates, weights = fit.hourly_rate_per_s, fit.profile
+    for hour in np.flatnonzero(fit.hour_exposure_s > 0):
+        table.add_row(
+            f"{hour:02d}",
+            f"{fit.hour_counts[hour]:,.0f}",
+            format_duration(float(fit.hour_exposure_s[hour])),
+            f"{rates[hour]:.4g}",
+            f"{weights[hour]:.3f}",
+        )
+    out.print(table)
+    for note in fit.notes:
+        out.print("[yellow]note[/yellow]: ", end="")
+        out.print(note, markup=False)
+    out.print(fit.snippet(), markup=False, end="")
+    if plot_path:
+        out.print(f"wrote {plot_path}", markup=False)
 
 
 @cli.group()
