@@ -888,6 +888,70 @@ def forecast_command(
     out.print(f"wrote {' and '.join(str(p) for p in paths.values())}")
 
 
+@cli.command("report")
+@click.argument("scenario")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for report.html, report.md and the tables [default: results/<scenario name>-report].",
+)
+@click.option(
+    "--replications", type=click.IntRange(min=1), help="Replace the scenario's replication count."
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Replace the scenario's seed.")
+@click.option("--months", type=click.IntRange(min=1), help="Replace the forecast's month count.")
+@click.option(
+    "--scheduler",
+    help="Run the forecast's replications on this Dask scheduler (tcp://HOST:PORT).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Local processes for the forecast [default: one per CPU].",
+)
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def report_command(
+    scenario: str,
+    out_dir: str | None,
+    replications: int | None,
+    seed: int | None,
+    months: int | None,
+    scheduler: str | None,
+    workers: int | None,
+    quiet: bool,
+) -> None:
+    """Run what SCENARIO asks (simulation, and its forecast and budgets if it has them)
+    and write one self-contained report.html, report.md and the tables as CSV."""
+    from .executors import make_executor
+    from .report import build_report
+
+    loaded = load_scenario(scenario)
+    changes: dict[str, Any] = {}
+    if replications is not None:
+        changes["replications"] = replications
+    if seed is not None:
+        changes["seed"] = seed
+    if changes:
+        loaded = loaded.with_overrides(changes, flag="--replications/--seed")
+    target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-report"
+    _check_writable(target)
+    progress = None
+    if not quiet and err.is_terminal:
+
+        def progress(done: int, total: int) -> None:
+            err.print(f"\r  replication {done}/{total}", end="")
+
+    report = build_report(
+        loaded, months=months, executor=make_executor(scheduler, workers), progress=progress
+    )
+    if progress is not None:
+        err.print()
+    paths = report.write(target)
+    if not quiet:
+        out.print(f"wrote {target / 'report.html'} ({len(paths)} files in {target})")
+
+
 EXIT_BREACH = 1
 """`sandsim guard`: a budget breaks."""
 EXIT_GUARD_INTERNAL = 3

@@ -19,6 +19,8 @@ from .usage import MODES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .forecast import ForecastResult
+    from .guardrails import BudgetCheck
     from .runner import SimulationResult
     from .scenario import Scenario
 
@@ -62,10 +64,10 @@ def spend_by_platform(result: SimulationResult) -> Figure:
         ecolor="black",
         capsize=4,
     )
-    for x, mean in zip(positions, means, strict=True):
+    for x, mean, top in zip(positions, means, np.maximum(high, means), strict=True):
         axes.annotate(
             f"{mean:,.0f}",
-            (x, mean),
+            (x, top),
             ha="center",
             va="bottom",
             fontsize=8,
@@ -253,4 +255,53 @@ def duration_distribution(scenario: Scenario, replication: int = 0) -> Figure:
     axes.set_title(f"Sampled durations, replication {replication}")
     axes.legend(fontsize=8)
     axes.grid(True, which="both", alpha=0.3)
+    return figure
+
+
+def budget_burn(forecast: ForecastResult, check: BudgetCheck) -> Figure:
+    """Cumulative spend of a budget's scope on one platform, month by month: the median
+    and the budget's quantile across replications, against the cumulative budget."""
+    scope = check.budget.scope
+    spend = forecast.spend(check.platform, team=scope.team, workload=scope.workload)
+    cumulative = np.cumsum(spend, axis=1)
+    labels = [m.label for m in forecast.months]
+    months = np.arange(1, len(labels) + 1)
+    quantile = check.budget.quantile
+    figure, axes = _new_figure()
+    axes.fill_between(
+        months,
+        np.percentile(cumulative, 5, axis=0),
+        np.percentile(cumulative, 95, axis=0),
+        alpha=0.2,
+        label="P5-P95",
+    )
+    axes.plot(months, np.median(cumulative, axis=0), marker="o", label="median")
+    axes.plot(
+        months,
+        np.quantile(cumulative, quantile, axis=0),
+        marker="^",
+        linestyle="--",
+        label=f"quantile {quantile:g}",
+    )
+    axes.plot(months, check.budget.amount * months, color="black", linewidth=1.5, label="budget")
+    if check.first_breach is not None:
+        breach = labels.index(check.first_breach) + 1
+        axes.axvline(breach, color="red", linestyle=":", linewidth=1)
+        axes.annotate(
+            f"first breach {check.first_breach}",
+            (breach, axes.get_ylim()[1] * 0.95),
+            color="red",
+            fontsize=8,
+            ha="right",
+        )
+    axes.set_xticks(months, labels, rotation=30, ha="right")
+    axes.yaxis.set_major_formatter(_money(check.currency))
+    axes.set_xlabel("month")
+    axes.set_ylabel(f"cumulative {check.currency}")
+    axes.set_title(
+        f"{check.budget.name} on {check.platform}: cumulative spend against "
+        f"{check.budget.amount:,.0f} {check.currency} a month"
+    )
+    axes.legend(fontsize=8)
+    axes.grid(True, alpha=0.3)
     return figure

@@ -166,10 +166,9 @@ class PriceTable(FrozenModel):
     discounts: dict[str, Discount] = Field(default_factory=dict)
     """Named discounts a scenario may apply."""
 
-    @property
-    def assumed_items(self) -> list[str]:
-        """Names of the rates in this table that are assumptions, not published figures
-        (pool billing is flagged where a scenario has pools: see the summary warnings)."""
+    def rated_items(self) -> list[tuple[str, Provenance]]:
+        """Every priced item of the table (rates, fees, billing rules, free tier, plans,
+        discounts) by name, each with its source."""
         items: list[tuple[str, Provenance | None]] = [
             ("billing", self.billing),
             ("vcpu", self.vcpu),
@@ -181,4 +180,10 @@ class PriceTable(FrozenModel):
         items += [(f"gpu.{name}", rate) for name, rate in self.gpu.items()]
         items += [(f"plans.{name}", fee) for name, fee in self.plans.items()]
         items += [(f"discounts.{name}", d) for name, d in self.discounts.items()]
-        return [name for name, item in items if item is not None and item.assumed]
+        return [(name, item) for name, item in items if item is not None]
+
+    @property
+    def assumed_items(self) -> list[str]:
+        """Names of the rates in this table that are assumptions, not published figures
+        (pool billing is flagged where a scenario has pools: see the summary warnings)."""
+        return [name for name, item in self.rated_items() if item.assumed]

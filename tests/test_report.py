@@ -1,0 +1,176 @@
+"""The batch report: builds for every shipped scenario, is one self-contained and
+well-formed HTML file, escapes hostile text, renders every figure in a headless browser
+without touching the network, and states figures that are the model's own."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import pytest
+
+from simulator.catalog import bundled_dir
+from simulator.cli import main
+from simulator.report import build_report
+from simulator.scenario import load_scenario, scenario_from_dict
+from support import scenario_dict, workload
+
+SHIPPED = sorted(
+    str(p.relative_to(bundled_dir("scenarios")).with_suffix(""))
+    for p in bundled_dir("scenarios").rglob("*.yaml")
+)
+VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Tag balance and every URL an element would fetch or link to."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.urls: list[str] = []
+        self.images: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "action", "poster", "data") and value:
+                self.urls.append(value)
+        if tag == "img":
+            self.images.append(dict(attrs).get("src") or "")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+
+def _check_html(text: str) -> _Checker:
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    assert not checker.problems, checker.problems[:3]
+    assert not checker.stack, f"unclosed: {checker.stack}"
+    external = [u for u in checker.urls if not (u.startswith("#") or u.startswith("data:"))]
+    assert not external, f"external references: {external[:3]}"
+    assert checker.images
+    assert all(src.startswith("data:image/png;base64,") for src in checker.images)
+    return checker
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_report_builds_for_every_shipped_scenario(name: str, tmp_path: Path) -> None:
+    scenario = load_scenario(name).with_overrides({"replications": 2})
+    report = build_report(scenario, executor=None)
+    paths = report.write(tmp_path)
+    text = paths["report.html"].read_text(encoding="utf-8")
+    checker = _check_html(text)
+    figures = sum(len(s.figures) for s in report.sections)
+    assert len(checker.images) == figures
+    assert paths["report.md"].read_text(encoding="utf-8").count("![") == figures
+    for name_, path in paths.items():
+        assert path.exists(), name_
+    # the tables are the model's own figures
+    summary = report.result.summary()
+    glance = pd.read_csv(tmp_path / "platforms-at-a-glance.csv")
+    for row in glance.itertuples(index=False):
+        cost = summary["platforms"][row.platform]["cost_usd"]["per_month"]
+        assert row[1] == pytest.approx(cost["mean"], rel=1e-9)
+    assert summary["scenario_hash"] in text
+    if scenario.budgets:
+        assert (tmp_path / "budgets.csv").exists()
+    if any(p.fleet is not None for p in scenario.platforms):
+        assert "Self-hosted fleets" in text
+
+
+def _hostile() -> dict[str, object]:
+    evil = '<script>alert("x")</script><img src=http://evil.example/x.png>'
+    return scenario_dict(
+        description=f"hostile {evil} [link](http://evil.example) | pipe",
+        replications=2,
+        workloads=[workload(team=f"team {evil}", description=evil)],
+    )
+
+
+def test_hostile_text_is_escaped(tmp_path: Path) -> None:
+    report = build_report(scenario_from_dict(_hostile()))
+    paths = report.write(tmp_path)
+    text = paths["report.html"].read_text(encoding="utf-8")
+    _check_html(text)
+    assert "<script>alert" not in text
+    assert "&lt;script&gt;alert" in text
+    markdown = paths["report.md"].read_text(encoding="utf-8")
+    assert "<script>" not in markdown
+    assert "](http://evil.example)" not in markdown
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("no headless Chromium here (.ci/run installs Debian's chromium package)")
+
+
+def test_report_renders_every_figure_offline_in_a_browser(tmp_path: Path) -> None:
+    browser = _chromium()
+    scenario = load_scenario("coding-agent-fleet").with_overrides(
+        {"replications": 2, "horizon": 7200.0}
+    )
+    paths = build_report(scenario).write(tmp_path)
+    figures = paths["report.html"].read_text(encoding="utf-8").count('class="figure"')
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            paths["report.html"].as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    assert f'data-figures="{figures}"' in dom
+    assert f'data-figures-rendered="{figures}"' in dom
+    assert 'data-external-requests="0"' in dom
+
+
+def test_report_command_writes_files_and_refuses_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["report", "claims/e2b-start", "--out", str(tmp_path / "r"), "--replications", "2"])
+    assert code == 0
+    assert (tmp_path / "r" / "report.html").exists()
+    assert (tmp_path / "r" / "prices-and-latencies-used.csv").exists()
+    code = main(["report", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "x")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "missing.yaml" in err
+    assert "Traceback" not in err
+
+
+def test_assumptions_table_lists_every_launch_part_with_its_source() -> None:
+    report = build_report(load_scenario("claims/e2b-start").with_overrides({"replications": 2}))
+    table = report.tables()["prices-and-latencies-used"]
+    for resolved in report.result.platforms:
+        parts = table[(table["platform"] == resolved.id) & (table["kind"] == "launch latency")]
+        assert list(parts["item"]) == [p.name for p in resolved.launch_path.parts]
+        assert parts["source"].str.len().min() > 0
+        assert parts["as of"].str.len().min() > 0
