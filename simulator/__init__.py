@@ -46,6 +46,7 @@ from .guardrails import BudgetCheck, check_budgets
 from .metrics import RunMetrics, run_metrics
 from .offline_pack import PackReport, pack_shapes, read_shapes
 from .packing import lower_bound, pack
+from .report import Report, build_report
 from .resolve import ResolvedPlatform, resolve_platforms
 from .runner import SimulationResult, billing_inputs, simulate
 from .scenario import Scenario, load_scenario, scenario_from_dict
@@ -75,6 +76,7 @@ __all__ = [
     "Objective",
     "PackReport",
     "ProcessExecutor",
+    "Report",
     "ResolvedPlatform",
     "RoundedShape",
     "RunMetrics",
@@ -90,6 +92,7 @@ __all__ = [
     "billed_seconds",
     "billing_inputs",
     "breakeven",
+    "build_report",
     "build_summary",
     "check_budgets",
     "fit_arrivals",

@@ -89,6 +89,13 @@ def read_shapes(path: str | Path) -> pd.DataFrame:
             source=source,
             fix="write a CSV with a header row: vcpu,memory[,gpus,count,name]",
         ) from None
+    return shapes_from_frame(frame, source)
+
+
+def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFrame:
+    """Shapes given as a table with the CSV's columns (vcpu, memory with or without a
+    unit, optional gpus, count, name): one row per sandbox, checked row by row."""
+    frame = frame.copy()
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     for column in ("vcpu", "memory"):
         if column not in frame.columns:
@@ -180,9 +187,15 @@ def pack_shapes(
     exact_time_limit_s: float | None = None,
     catalog: Catalog | None = None,
 ) -> PackReport:
-    """Pack shapes (a CSV path, or a frame as ``read_shapes`` returns) on ``host_type``."""
-    frame = shapes if isinstance(shapes, pd.DataFrame) else read_shapes(shapes)
-    source = str(shapes) if not isinstance(shapes, pd.DataFrame) else "shapes"
+    """Pack shapes (a CSV path, a table with the CSV's columns, or a frame as
+    ``read_shapes`` returns) on ``host_type``."""
+    if isinstance(shapes, pd.DataFrame):
+        source = "shapes"
+        expanded = {"line", "memory_gib"} <= set(shapes.columns)  # as read_shapes returns
+        frame = shapes if expanded else shapes_from_frame(shapes, source)
+    else:
+        source = str(shapes)
+        frame = read_shapes(shapes)
     catalog = catalog or load_catalog()
     table_id, host = _find_host(catalog, host_type, host_prices)
     if method not in PACK_METHODS:
