@@ -7,7 +7,7 @@ written per second or per hour; sandsim works in USD per second internally.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -187,3 +187,18 @@ class PriceTable(FrozenModel):
         """Names of the rates in this table that are assumptions, not published figures
         (pool billing is flagged where a scenario has pools: see the summary warnings)."""
         return [name for name, item in self.rated_items() if item.assumed]
+
+
+def rate_text(item: Any) -> str:
+    """A priced item's figure in words: a rate, a fee per million requests, or billing rules."""
+    if hasattr(item, "usd") and hasattr(item, "per"):
+        return f"{item.usd:g} USD per {item.per}"
+    if hasattr(item, "usd_per_million"):
+        return f"{item.usd_per_million:g} USD per million requests"
+    if hasattr(item, "monthly_usd"):
+        return f"{item.monthly_usd:g} USD per month"
+    if hasattr(item, "fraction"):
+        return f"{item.fraction:.0%} off"
+    if hasattr(item, "increment"):
+        return f"increment {item.increment:g} s, minimum {item.minimum:g} s, from {item.bills_from}"
+    return ""

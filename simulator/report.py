@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from . import plots
+from .pricing import rate_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -537,7 +538,7 @@ def assumptions_table(result: SimulationResult) -> pd.DataFrame:
                         "platform": resolved.id,
                         "kind": "price",
                         "item": name,
-                        "value": _rate_text(provenance),
+                        "value": rate_text(provenance),
                         "source": provenance.source,
                         "as of": provenance.as_of,
                         "assumed": provenance.assumed,
@@ -558,16 +559,6 @@ def assumptions_table(result: SimulationResult) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["platform", "kind", "item", "value", "source", "as of", "assumed"]
     )
-
-
-def _rate_text(provenance: Any) -> str:
-    if hasattr(provenance, "usd") and hasattr(provenance, "per"):
-        return f"{provenance.usd:g} USD per {provenance.per}"
-    if hasattr(provenance, "usd_per_million"):
-        return f"{provenance.usd_per_million:g} USD per million requests"
-    if hasattr(provenance, "increment"):
-        return f"increment {provenance.increment:g} s, minimum {provenance.minimum:g} s"
-    return ""
 
 
 def _assumptions_section(result: SimulationResult, summary: dict[str, Any]) -> Section:

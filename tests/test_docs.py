@@ -89,3 +89,11 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert "sandsim run scenarios/coding-agent-fleet.yaml" in commands[0]
     assert "pytest" in commands[1]
     assert commands[1] in (DOCS.parent / ".ci" / "run").read_text()
+
+
+def test_platforms_page_is_current() -> None:
+    from simulator.platform_docs import platform_reference
+
+    assert (DOCS / "platforms.md").read_text() == platform_reference(), (
+        "docs/platforms.md is stale: run `python -m simulator.platform_docs > docs/platforms.md`"
+    )
