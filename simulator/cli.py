@@ -1045,6 +1045,9 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
 
 
+from . import cli_studies  # noqa: E402, F401  (registers sweep, compare and sensitivity)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the CLI and map failures to exit codes without tracebacks."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -1086,4 +1089,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run the module as imported (`simulator.cli`), on whose group the studies registered
+    from simulator.cli import main as registered_main
+
+    raise SystemExit(registered_main())
