@@ -20,6 +20,12 @@ Figures: ``ss.plots.spend_by_platform(result)``, ``time_to_ready_cdf``,
 Forecasts and budgets: ``ss.forecast(scenario)`` projects spend per calendar month with
 P5/P50/P95 bands (on local processes, or ``executor=ss.make_executor("tcp://...")`` for
 a Dask cluster); ``result.check_budgets()`` says which budgets hold at their quantile.
+
+Studies: ``ss.sweep(scenario, {"workloads.agents.arrivals.per_day": [10000, 20000]})``
+runs a grid of field values (``.table``: one row per point and platform);
+``ss.compare(scenario).table`` puts every platform side by side with the assumed rates
+behind its bill; ``ss.sensitivity(scenario).table`` is the tornado of volume, duration
+median and tail and each price (``ss.plots.comparison``, ``ss.plots.tornado``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from . import plots
 from .billing import BillingInputs, bill, billed_seconds, price_quantities, usage_quantities
 from .breakeven import BreakevenResult, breakeven, scale_volume
 from .catalog import Catalog, load_catalog
+from .compare import ComparisonResult, SensitivityResult, compare, sensitivity
 from .distributions import DistributionSpec
 from .errors import InputError
 from .executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, make_executor
@@ -41,12 +48,14 @@ from .guardrails import BudgetCheck, check_budgets
 from .metrics import RunMetrics, run_metrics
 from .offline_pack import PackReport, pack_shapes, read_shapes
 from .packing import lower_bound, pack
+from .points import simulate_points
 from .resolve import ResolvedPlatform, resolve_platforms
 from .runner import SimulationResult, billing_inputs, simulate
 from .scenario import Scenario, load_scenario, scenario_from_dict
 from .shapes import RoundedShape, round_shape
 from .sizing import Objective, SizingResult, size
 from .summary import build_summary, summary_json
+from .sweep import SweepResult, sweep
 from .usage import Usage
 from .workload import SampledWorkload, sample_workloads
 
@@ -57,6 +66,7 @@ __all__ = [
     "BudgetCheck",
     "BudgetScope",
     "Catalog",
+    "ComparisonResult",
     "DaskExecutor",
     "DistributionSpec",
     "Executor",
@@ -73,9 +83,11 @@ __all__ = [
     "RunMetrics",
     "SampledWorkload",
     "Scenario",
+    "SensitivityResult",
     "SerialExecutor",
     "SimulationResult",
     "SizingResult",
+    "SweepResult",
     "Usage",
     "__version__",
     "bill",
@@ -85,6 +97,7 @@ __all__ = [
     "breakeven",
     "build_summary",
     "check_budgets",
+    "compare",
     "forecast",
     "hosts_over_time",
     "load_catalog",
@@ -102,8 +115,11 @@ __all__ = [
     "sample_workloads",
     "scale_volume",
     "scenario_from_dict",
+    "sensitivity",
     "simulate",
+    "simulate_points",
     "size",
     "summary_json",
+    "sweep",
     "usage_quantities",
 ]
