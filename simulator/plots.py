@@ -39,7 +39,7 @@ def _money(currency: str) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     symbol = "$" if currency == "USD" else f"{currency} "
-    return FuncFormatter(lambda value, _pos: f"{symbol}{value:,.0f}")
+    return FuncFormatter(lambda value, _pos: f"{'-' if value < 0 else ''}{symbol}{abs(value):,.0f}")
 
 
 def spend_by_platform(result: SimulationResult) -> Figure:

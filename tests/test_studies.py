@@ -281,3 +281,49 @@ def test_figures_build_with_labelled_axes() -> None:
     assert "change in USD" in axes.get_xlabel()
     assert axes.get_ylabel() == "factor"
     assert [t.get_text() for t in axes.get_yticklabels()] == ["price: vcpu", "volume"]
+
+
+def test_tornado_host_price_of_a_fleet_scales_its_whole_bill() -> None:
+    """A fleet's bill is host time x host price (showback and idle lines split it), so
+    host prices x (1 +- swing) move the whole bill by +- swing."""
+    scenario = ss.load_scenario("self-hosted-fleet").with_overrides({"horizon": "2h"})
+    result = ss.sensitivity(
+        scenario,
+        platforms=["firecracker-m5-metal"],
+        replications=1,
+        executor=ss.SerialExecutor(),
+    )
+    row = result.table.set_index("factor").loc["price: host"]
+    assert row["base_per_month"] > 0
+    assert row["change_high"] == pytest.approx(0.25 * row["base_per_month"], rel=1e-9)
+    assert row["change_low"] == pytest.approx(-0.25 * row["base_per_month"], rel=1e-9)
+
+
+def test_compare_and_sensitivity_cli_write_tables_and_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nhorizon: 1h\nreplications: 2\nworkloads:\n  - name: w\n"
+        "    arrivals: {kind: poisson, per_second: 0.5}\n"
+        "    duration: {kind: lognormal, median: 20s, p95: 2m}\n"
+        "    shape: {vcpu: 1, memory: 2GiB}\nplatforms:\n  - profile: aws-lambda\n"
+        "  - profile: azure-aci-ai-sandboxes\n"
+    )
+    code = main(["compare", str(path), "--workers", "1", "--out", str(tmp_path / "c")])
+    assert code == EXIT_OK, capsys.readouterr().err
+    compared = pd.read_csv(tmp_path / "c" / "comparison.csv", keep_default_na=False)
+    assert list(compared["platform"]) == ["aws-lambda", "azure-aci-ai-sandboxes"]
+    assert (tmp_path / "c" / "comparison.png").stat().st_size > 0
+    assert "vcpu" in compared.loc[1, "assumed_rates"]
+    code = main(
+        ["sensitivity", str(path), "--swing", "0.1", "--workers", "1", "--out", str(tmp_path / "s")]
+    )
+    assert code == EXIT_OK, capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "s" / "sensitivity.csv")
+    assert set(table["platform"]) == {"aws-lambda", "azure-aci-ai-sandboxes"}
+    assert {"volume", "duration median", "duration tail"} <= set(table["factor"])
+    assert (table["low"] == 0.9).all()
+    assert (tmp_path / "s" / "tornado-aws-lambda.png").stat().st_size > 0
+    code = main(["sensitivity", str(path), "--swing", "1.5", "--out", str(tmp_path / "s")])
+    assert code == EXIT_INPUT
