@@ -66,6 +66,8 @@ SENSITIVITY_COLUMNS = [
     "change_low",
     "change_high",
     "impact",
+    "launched_share_low",
+    "launched_share_high",
     "currency",
 ]
 """Columns of sensitivity.csv."""
@@ -343,6 +345,14 @@ def price_factors(result: SimulationResult, platform_id: str) -> list[tuple[str,
     return factors
 
 
+def _launched_share(result: SimulationResult, platform_id: str) -> float:
+    """Launched over requested sandboxes, over all replications (rejected and abandoned
+    requests are neither done nor billed)."""
+    metrics = [run.metrics for run in result.runs[platform_id]]
+    requested = sum(m.requested for m in metrics)
+    return sum(m.launched for m in metrics) / requested if requested else 1.0
+
+
 def _monthly(result: SimulationResult, platform_id: str) -> float:
     costs = result.costs()
     return float(costs.loc[costs["platform"] == platform_id, "per_month_usd"].mean())
@@ -428,9 +438,17 @@ def sensitivity(
     rows = []
     for resolved in base.platforms:
         pid = resolved.id
-        spend = _monthly(base, pid)
+        spend, served = _monthly(base, pid), _launched_share(base, pid)
         changes = [
-            (name, "workload", definition, _monthly(results[i], pid), _monthly(results[i + 1], pid))
+            (
+                name,
+                "workload",
+                definition,
+                _monthly(results[i], pid),
+                _monthly(results[i + 1], pid),
+                _launched_share(results[i], pid),
+                _launched_share(results[i + 1], pid),
+            )
             for name, definition, i in studied
         ]
         changes += [
@@ -440,10 +458,19 @@ def sensitivity(
                 definition,
                 repriced_monthly(base, reprice(resolved, low)),
                 repriced_monthly(base, reprice(resolved, high)),
+                served,
+                served,
             )
             for name, definition, reprice in price_factors(base, pid)
         ]
-        for name, kind, definition, at_low, at_high in changes:
+        notes += [
+            f"{pid}: {name} x{level:g} launched {share:.1%} of requests (base {served:.1%}): "
+            "the rest was rejected or gave up at the quota, and is neither done nor billed"
+            for name, _kind, _d, _l, _h, *shares in changes
+            for level, share in zip((low, high), shares, strict=True)
+            if share < served - 0.001
+        ]
+        for name, kind, definition, at_low, at_high, served_low, served_high in changes:
             rows.append(
                 {
                     "platform": pid,
@@ -458,6 +485,8 @@ def sensitivity(
                     "change_low": at_low - spend,
                     "change_high": at_high - spend,
                     "impact": max(abs(at_low - spend), abs(at_high - spend)),
+                    "launched_share_low": served_low,
+                    "launched_share_high": served_high,
                     "currency": scenario.currency,
                 }
             )
