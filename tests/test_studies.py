@@ -327,3 +327,11 @@ def test_compare_and_sensitivity_cli_write_tables_and_figures(
     assert (tmp_path / "s" / "tornado-aws-lambda.png").stat().st_size > 0
     code = main(["sensitivity", str(path), "--swing", "1.5", "--out", str(tmp_path / "s")])
     assert code == EXIT_INPUT
+
+
+def test_every_study_column_is_documented() -> None:
+    from simulator.compare import COMPARISON_COLUMNS, SENSITIVITY_COLUMNS
+
+    documented = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
+    missing = [c for c in [*COMPARISON_COLUMNS, *SENSITIVITY_COLUMNS] if f"`{c}`" not in documented]
+    assert not missing, f"columns missing from docs/outputs.md: {missing}"
