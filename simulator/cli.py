@@ -780,6 +780,17 @@ def _forecast_options(function: Any) -> Any:
             type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
             help="Wanted relative half-width of the 95% CI of the mean monthly spend (e.g. 0.02).",
         ),
+        *executor_options(),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def executor_options() -> list[Any]:
+    """--platform, --scheduler, --workers and --pricing-dir: what runs, and where its
+    replications run (forecasts, guards, sweeps, comparisons, sensitivity)."""
+    return [
         click.option(
             "--platform", "platforms", multiple=True, help="Only this platform id (repeatable)."
         ),
@@ -794,9 +805,6 @@ def _forecast_options(function: Any) -> Any:
         ),
         pricing_dir_option,
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 def _run_forecast(

@@ -11,7 +11,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from .cli import _check_writable, _usd, cli, out, pricing_dir_option
+from .cli import _check_writable, _usd, cli, executor_options, out
 from .executors import make_executor
 from .scenario import load_scenario
 from .units import format_duration
@@ -25,38 +25,54 @@ def _study_options(function: Any) -> Any:
             type=click.IntRange(min=1),
             help="Replace the scenario's replication count.",
         ),
-        click.option(
-            "--platform", "platforms", multiple=True, help="Only this platform id (repeatable)."
-        ),
-        click.option(
-            "--scheduler",
-            help="Run the tasks on this Dask scheduler (tcp://HOST:PORT) instead of local processes.",
-        ),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            help="Local processes to use [default: one per CPU].",
-        ),
+        *executor_options(),
         click.option(
             "--out", "out_dir", type=click.Path(file_okay=False), help="Folder for the outputs."
         ),
         click.option("--json", "as_json", is_flag=True, help="Print the table as JSON records."),
-        pricing_dir_option,
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
+def _run_study(
+    study: Any,
+    loaded: Any,
+    *,
+    platforms: tuple[str, ...],
+    scheduler: str | None,
+    workers: int | None,
+    **arguments: Any,
+) -> Any:
+    """Run ``study`` (sweep, compare, sensitivity) with the shared options."""
+    return study(
+        loaded,
+        platforms=list(platforms) or None,
+        executor=make_executor(scheduler, workers),
+        **arguments,
+    )
+
+
 def _seconds(value: Any) -> str:
     return "-" if value is None or pd.isna(value) else format_duration(float(value))
 
 
-def _band(row: dict[Any, Any]) -> str:
-    return (
+FIGURE_HEADERS = ("platform", "spend/month (P5-P95)", "ready p50", "p99")
+
+
+def _figure_cells(row: dict[Any, Any]) -> list[str]:
+    """Platform, spend band and time to ready of a sweep or comparison row (FIGURE_HEADERS)."""
+    band = (
         f"{_usd(row['spend_per_month_mean'])} "
         f"({_usd(row['spend_per_month_p5'])}-{_usd(row['spend_per_month_p95'])})"
     )
+    return [
+        str(row["platform"]),
+        band,
+        _seconds(row["ttr_p50_s"]),
+        _seconds(row["ttr_p99_s"]),
+    ]
 
 
 def _records(frame: pd.DataFrame) -> str:
@@ -81,15 +97,7 @@ def _target(out_dir: str | None, default: str) -> Path:
 )
 @_study_options
 def sweep_command(
-    scenario: str,
-    settings: tuple[str, ...],
-    replications: int | None,
-    platforms: tuple[str, ...],
-    scheduler: str | None,
-    workers: int | None,
-    out_dir: str | None,
-    as_json: bool,
-    pricing_dirs: tuple[str, ...],
+    scenario: str, settings: tuple[str, ...], out_dir: str | None, as_json: bool, **options: Any
 ) -> None:
     """Run SCENARIO at every point of the grid of --set values; write sweep.csv."""
     from .errors import InputError
@@ -105,20 +113,13 @@ def sweep_command(
         grid[path] = values
     loaded = load_scenario(scenario)
     target = _target(out_dir, f"{loaded.name}-sweep")
-    result = sweep(
-        loaded,
-        grid,
-        replications=replications,
-        platforms=list(platforms) or None,
-        pricing_dirs=pricing_dirs,
-        executor=make_executor(scheduler, workers),
-    )
+    result = _run_study(sweep, loaded, settings=grid, **options)
     written = result.write(target)
     if as_json:
         click.echo(_records(result.table))
         return
     table = Table(title=f"sweep of {loaded.name}", title_justify="left")
-    for column in [*result.paths, "platform", "spend/month (P5-P95)", "ready p50", "p99"]:
+    for column in [*result.paths, *FIGURE_HEADERS]:
         table.add_column(column, justify="left" if column == "platform" else "right")
     for column in ("launched", "rejected", "hosts"):
         table.add_column(column, justify="right")
@@ -126,10 +127,7 @@ def sweep_command(
         hosts = row["hosts_mean"]
         table.add_row(
             *(str(row[p]) for p in result.paths),
-            str(row["platform"]),
-            _band(row),
-            _seconds(row["ttr_p50_s"]),
-            _seconds(row["ttr_p99_s"]),
+            *_figure_cells(row),
             f"{row['launched']:,.1f}",
             f"{row['rejected']:,.1f}",
             "-" if hosts is None or pd.isna(hosts) else f"{hosts:.2f}",
@@ -142,16 +140,7 @@ def sweep_command(
 @cli.command("compare")
 @click.argument("scenario")
 @_study_options
-def compare_command(
-    scenario: str,
-    replications: int | None,
-    platforms: tuple[str, ...],
-    scheduler: str | None,
-    workers: int | None,
-    out_dir: str | None,
-    as_json: bool,
-    pricing_dirs: tuple[str, ...],
-) -> None:
+def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options: Any) -> None:
     """Every platform of SCENARIO on the same workload: spend band, time to ready, and
     the assumed rates behind each bill; write comparison.csv and comparison.png."""
     from .compare import compare
@@ -159,13 +148,7 @@ def compare_command(
 
     loaded = load_scenario(scenario)
     target = _target(out_dir, f"{loaded.name}-compare")
-    result = compare(
-        loaded,
-        replications=replications,
-        platforms=list(platforms) or None,
-        pricing_dirs=pricing_dirs,
-        executor=make_executor(scheduler, workers),
-    )
+    result = _run_study(compare, loaded, **options)
     paths = result.write(target)
     figure_path = target / "comparison.png"
     comparison(result.table).savefig(figure_path, dpi=120)
@@ -174,10 +157,7 @@ def compare_command(
         return
     table = Table(title=f"{loaded.name}: platforms compared", title_justify="left")
     for column in (
-        "platform",
-        "spend/month (P5-P95)",
-        "ready p50",
-        "p99",
+        *FIGURE_HEADERS,
         "launched",
         "rejected",
         "priced by",
@@ -189,10 +169,7 @@ def compare_command(
         )
     for row in result.table.to_dict("records"):
         table.add_row(
-            str(row["platform"]),
-            _band(row),
-            _seconds(row["ttr_p50_s"]),
-            _seconds(row["ttr_p99_s"]),
+            *_figure_cells(row),
             f"{row['launched_share']:.1%}",
             f"{row['rejected_share']:.1%}",
             str(row["priced_by"]),
@@ -218,15 +195,7 @@ def compare_command(
 )
 @_study_options
 def sensitivity_command(
-    scenario: str,
-    swing: float,
-    replications: int | None,
-    platforms: tuple[str, ...],
-    scheduler: str | None,
-    workers: int | None,
-    out_dir: str | None,
-    as_json: bool,
-    pricing_dirs: tuple[str, ...],
+    scenario: str, swing: float, out_dir: str | None, as_json: bool, **options: Any
 ) -> None:
     """How much SCENARIO's monthly spend moves with volume, duration median and tail, and
     each price, per platform; write sensitivity.csv and a tornado figure per platform."""
@@ -235,14 +204,7 @@ def sensitivity_command(
 
     loaded = load_scenario(scenario)
     target = _target(out_dir, f"{loaded.name}-sensitivity")
-    result = sensitivity(
-        loaded,
-        platforms=list(platforms) or None,
-        swing=swing,
-        replications=replications,
-        pricing_dirs=pricing_dirs,
-        executor=make_executor(scheduler, workers),
-    )
+    result = _run_study(sensitivity, loaded, swing=swing, **options)
     written = [result.write(target)]
     for platform_id in dict.fromkeys(result.table["platform"]):
         figure_path = target / f"tornado-{platform_id}.png"

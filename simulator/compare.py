@@ -42,7 +42,7 @@ from .breakeven import scale_volume
 from .catalog import Catalog
 from .errors import InputError
 from .executors import Executor, ProcessExecutor
-from .points import FIGURE_COLUMNS, platform_figures, simulate_points
+from .points import FIGURE_COLUMNS, platform_figures, restrict, simulate_points, write_table
 from .pricing import PriceTable
 from .resolve import ResolvedPlatform
 from .runner import SimulationResult, bill_platform
@@ -71,16 +71,6 @@ SENSITIVITY_COLUMNS = [
     "currency",
 ]
 """Columns of sensitivity.csv."""
-
-
-def _restricted(
-    scenario: Scenario, replications: int | None, platforms: Sequence[str] | None
-) -> Scenario:
-    if replications is not None:
-        scenario = scenario.with_overrides({"replications": replications}, flag="--replications")
-    if platforms:
-        scenario = scenario.only_platforms(list(platforms))
-    return scenario
 
 
 def _priced_by(resolved: ResolvedPlatform) -> tuple[str, str]:
@@ -121,9 +111,7 @@ class ComparisonResult:
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write comparison.csv and the run's summary.json and line_items.csv."""
         paths = self.result.write(out_dir)
-        path = Path(out_dir) / "comparison.csv"
-        self.table.to_csv(path, index=False, float_format="%.10g")
-        return {**paths, "comparison": path}
+        return {**paths, "comparison": write_table(self.table, out_dir, "comparison.csv")}
 
 
 def compare(
@@ -136,7 +124,7 @@ def compare(
     executor: Executor | None = None,
 ) -> ComparisonResult:
     """Run the scenario on every platform (replications on ``executor``) and tabulate."""
-    scenario = _restricted(scenario, replications, platforms)
+    scenario = restrict(scenario, replications, platforms)
     (result,) = simulate_points(
         [scenario], catalog=catalog, pricing_dirs=pricing_dirs, executor=executor
     )
@@ -381,11 +369,7 @@ class SensitivityResult:
 
     def write(self, out_dir: str | Path) -> Path:
         """Write sensitivity.csv into ``out_dir``; returns its path."""
-        target = Path(out_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        path = target / "sensitivity.csv"
-        self.table.to_csv(path, index=False, float_format="%.10g")
-        return path
+        return write_table(self.table, out_dir, "sensitivity.csv")
 
 
 WORKLOAD_FACTORS: tuple[tuple[str, str, Callable[[Scenario, float], Scenario]], ...] = (
@@ -413,7 +397,7 @@ def sensitivity(
             source="--swing",
             fix="give a fraction such as 0.25 (±25%)",
         )
-    scenario = _restricted(scenario, replications, platforms)
+    scenario = restrict(scenario, replications, platforms)
     low, high = 1.0 - swing, 1.0 + swing
     variants: list[Scenario] = [scenario]
     studied: list[tuple[str, str, int]] = []

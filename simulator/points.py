@@ -43,6 +43,17 @@ FIGURE_COLUMNS = [
 """Per-platform figures of one simulated variant (see ``platform_figures``)."""
 
 
+def restrict(
+    scenario: Scenario, replications: int | None, platforms: Sequence[str] | None
+) -> Scenario:
+    """The scenario with ``--replications`` and ``--platform`` applied (where given)."""
+    if replications is not None:
+        scenario = scenario.with_overrides({"replications": replications}, flag="--replications")
+    if platforms:
+        scenario = scenario.only_platforms(list(platforms))
+    return scenario
+
+
 @dataclass(frozen=True)
 class PointsJob:
     """What every (variant, replication) task needs (sent once to each worker)."""
@@ -88,6 +99,15 @@ def simulate_points(
         for platform_id, run in runs.items():
             results[point].runs[platform_id].append(run)
     return results
+
+
+def write_table(table: pd.DataFrame, out_dir: str | Path, name: str) -> Path:
+    """Write ``table`` as ``out_dir/name`` (CSV, full precision); returns its path."""
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / name
+    table.to_csv(path, index=False, float_format="%.10g")
+    return path
 
 
 def _share(part: float, whole: float) -> float | None:

@@ -24,8 +24,8 @@ import yaml
 
 from .catalog import Catalog
 from .errors import InputError, InputErrors
-from .executors import Executor
-from .points import FIGURE_COLUMNS, platform_figures, simulate_points
+from .executors import Executor, ProcessExecutor
+from .points import FIGURE_COLUMNS, platform_figures, restrict, simulate_points, write_table
 from .resolve import resolve_platforms, scenario_catalog
 from .runner import check_horizon_covers
 from .scenario import Scenario
@@ -188,11 +188,7 @@ class SweepResult:
 
     def write(self, out_dir: str | Path) -> Path:
         """Write sweep.csv into ``out_dir``; returns its path."""
-        target = Path(out_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        path = target / "sweep.csv"
-        self.table.to_csv(path, index=False, float_format="%.10g")
-        return path
+        return write_table(self.table, out_dir, "sweep.csv")
 
 
 def sweep_grid(
@@ -229,15 +225,10 @@ def sweep(
     """Run the scenario at every point of the grid of ``settings`` (path: values) and
     tabulate each platform's figures per point. ``executor`` runs the (point,
     replication) tasks (default: local processes); results are identical on any."""
-    if replications is not None:
-        scenario = scenario.with_overrides({"replications": replications}, flag="--replications")
-    if platforms:
-        scenario = scenario.only_platforms(list(platforms))
+    scenario = restrict(scenario, replications, platforms)
     if catalog is None:
         catalog = scenario_catalog(scenario, tuple(str(p) for p in pricing_dirs))
     grid = sweep_grid(scenario, settings, catalog)
-    from .executors import ProcessExecutor
-
     runner = executor or ProcessExecutor()
     results = simulate_points([s for _, s in grid], catalog=catalog, executor=runner)
     frames = []
