@@ -8,7 +8,8 @@ cartesian product of the values; every point is re-validated and resolved before
 runs. Points keep the scenario's seed (unless ``seed`` is swept): they share common
 random numbers, so differences between points are not sampling noise of their own.
 
-The result is one tidy table, one row per point and platform (see ``SWEEP_COLUMNS``).
+The result is one tidy table, one row per point and platform: ``point``, one column per
+swept path holding its value there, then ``points.FIGURE_COLUMNS`` (docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -25,17 +26,13 @@ import yaml
 from .catalog import Catalog
 from .errors import InputError, InputErrors
 from .executors import Executor, ProcessExecutor
-from .points import FIGURE_COLUMNS, platform_figures, restrict, simulate_points, write_table
+from .points import platform_figures, restrict, simulate_points, write_table
 from .resolve import resolve_platforms, scenario_catalog
 from .runner import check_horizon_covers
 from .scenario import Scenario
 
 NAMED_LISTS = {"workloads": "name", "platforms": "id", "budgets": "name"}
 """Lists of the scenario whose entries a path addresses by name (or id)."""
-
-SWEEP_COLUMNS = ["point", "<swept paths>", *FIGURE_COLUMNS]
-"""Columns of sweep.csv: the point's index, one column per swept path holding its value
-there, then the per-platform figures of ``points.FIGURE_COLUMNS``."""
 
 
 def _set_error(flag: str, problem: str, fix: str, field: str | None = None) -> InputError:
