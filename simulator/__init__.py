@@ -24,6 +24,11 @@ a Dask cluster); ``result.check_budgets()`` says which budgets hold at their qua
 From data: ``ss.fit_durations("durations.csv").snippet()`` fits duration distributions
 and writes the best as a scenario field; ``ss.fit_arrivals("requests.csv")`` measures
 rate, hour-of-day profile and burstiness and suggests an arrival process.
+Studies: ``ss.sweep(scenario, {"workloads.agents.arrivals.per_day": [10000, 20000]})``
+runs a grid of field values (``.table``: one row per point and platform);
+``ss.compare(scenario).table`` puts every platform side by side with the assumed rates
+behind its bill; ``ss.sensitivity(scenario).table`` is the tornado of volume, duration
+median and tail and each price (``ss.plots.comparison``, ``ss.plots.tornado``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from . import plots
 from .billing import BillingInputs, bill, billed_seconds, price_quantities, usage_quantities
 from .breakeven import BreakevenResult, breakeven, scale_volume
 from .catalog import Catalog, load_catalog
+from .compare import ComparisonResult, SensitivityResult, compare, sensitivity
 from .distributions import DistributionSpec
 from .errors import InputError
 from .executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, make_executor
@@ -46,6 +52,7 @@ from .guardrails import BudgetCheck, check_budgets
 from .metrics import RunMetrics, run_metrics
 from .offline_pack import PackReport, pack_shapes, read_shapes
 from .packing import lower_bound, pack
+from .points import simulate_points
 from .report import Report, build_report
 from .resolve import ResolvedPlatform, resolve_platforms
 from .runner import SimulationResult, billing_inputs, simulate
@@ -53,6 +60,7 @@ from .scenario import Scenario, load_scenario, scenario_from_dict
 from .shapes import RoundedShape, round_shape
 from .sizing import Objective, SizingResult, size
 from .summary import build_summary, summary_json
+from .sweep import SweepResult, sweep
 from .usage import Usage
 from .workload import SampledWorkload, sample_workloads
 
@@ -64,6 +72,7 @@ __all__ = [
     "BudgetCheck",
     "BudgetScope",
     "Catalog",
+    "ComparisonResult",
     "DaskExecutor",
     "DistributionSpec",
     "DurationFit",
@@ -82,9 +91,11 @@ __all__ = [
     "RunMetrics",
     "SampledWorkload",
     "Scenario",
+    "SensitivityResult",
     "SerialExecutor",
     "SimulationResult",
     "SizingResult",
+    "SweepResult",
     "Usage",
     "__version__",
     "bill",
@@ -95,6 +106,7 @@ __all__ = [
     "build_report",
     "build_summary",
     "check_budgets",
+    "compare",
     "fit_arrivals",
     "fit_durations",
     "forecast",
@@ -114,8 +126,11 @@ __all__ = [
     "sample_workloads",
     "scale_volume",
     "scenario_from_dict",
+    "sensitivity",
     "simulate",
+    "simulate_points",
     "size",
     "summary_json",
+    "sweep",
     "usage_quantities",
 ]

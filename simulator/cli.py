@@ -781,6 +781,17 @@ def _forecast_options(function: Any) -> Any:
             type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
             help="Wanted relative half-width of the 95% CI of the mean monthly spend (e.g. 0.02).",
         ),
+        *executor_options(),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def executor_options() -> list[Any]:
+    """--platform, --scheduler, --workers and --pricing-dir: what runs, and where its
+    replications run (forecasts, guards, sweeps, comparisons, sensitivity)."""
+    return [
         click.option(
             "--platform", "platforms", multiple=True, help="Only this platform id (repeatable)."
         ),
@@ -795,9 +806,6 @@ def _forecast_options(function: Any) -> Any:
         ),
         pricing_dir_option,
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 def _run_forecast(
@@ -1304,6 +1312,9 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))
 
 
+from . import cli_studies  # noqa: E402, F401  (registers sweep, compare and sensitivity)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the CLI and map failures to exit codes without tracebacks."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -1345,4 +1356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # run the module as imported (`simulator.cli`), on whose group the studies registered
+    from simulator.cli import main as registered_main
+
+    raise SystemExit(registered_main())

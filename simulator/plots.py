@@ -17,6 +17,7 @@ from .units import DAY_S
 from .usage import MODES
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from .forecast import ForecastResult
@@ -40,7 +41,7 @@ def _money(currency: str) -> Any:
     from matplotlib.ticker import FuncFormatter
 
     symbol = "$" if currency == "USD" else f"{currency} "
-    return FuncFormatter(lambda value, _pos: f"{symbol}{value:,.0f}")
+    return FuncFormatter(lambda value, _pos: f"{'-' if value < 0 else ''}{symbol}{abs(value):,.0f}")
 
 
 def spend_by_platform(result: SimulationResult) -> Figure:
@@ -304,4 +305,77 @@ def budget_burn(forecast: ForecastResult, check: BudgetCheck) -> Figure:
     )
     axes.legend(fontsize=8)
     axes.grid(True, alpha=0.3)
+    return figure
+
+
+def comparison(table: pd.DataFrame) -> Figure:
+    """Every platform on one workload: mean monthly spend (error bar: P5-P95 across
+    replications) against P99 time to ready; platforms whose bill uses assumed rates are
+    drawn hollow and say so. ``table`` is ``compare(...).table`` (or comparison.csv)."""
+    figure, axes = _new_figure()
+    currency = str(table["currency"].iloc[0]) if len(table) else "USD"
+    for row in table.to_dict("records"):
+        assumed = isinstance(row["assumed_rates"], str) and bool(row["assumed_rates"])
+        mean, p99 = float(row["spend_per_month_mean"]), float(row["ttr_p99_s"])
+        low, high = float(row["spend_per_month_p5"]), float(row["spend_per_month_p95"])
+        name = str(row["platform"])
+        line = axes.errorbar(
+            [p99],
+            [mean],
+            yerr=[[mean - low], [high - mean]],
+            fmt="o",
+            capsize=4,
+            markerfacecolor="white" if assumed else None,
+            label=f"{name}{' (assumed prices)' if assumed else ''}",
+        )
+        axes.annotate(
+            f"{name}{'*' if assumed else ''}",
+            (p99, mean),
+            fontsize=7,
+            xytext=(5, 4),
+            textcoords="offset points",
+            color=line.lines[0].get_color(),
+        )
+    axes.set_xscale("log")
+    axes.yaxis.set_major_formatter(_money(currency))
+    axes.set_xlabel("P99 time to ready (s, log scale)")
+    axes.set_ylabel(f"{currency} per 30-day month (bar: P5-P95)")
+    axes.set_title("Platforms on the same workload: spend against time to ready")
+    axes.text(
+        0.99,
+        0.01,
+        "hollow, *: the bill uses assumed (unpublished) rates",
+        transform=axes.transAxes,
+        fontsize=7,
+        ha="right",
+    )
+    axes.legend(fontsize=7)
+    axes.grid(True, which="both", alpha=0.3)
+    return figure
+
+
+def tornado(table: pd.DataFrame, platform: str | None = None) -> Figure:
+    """Sensitivity of monthly spend to each factor moved down and up by the swing, for
+    one platform (the table's first if not named), largest impact on top. ``table`` is
+    ``sensitivity(...).table`` (or sensitivity.csv)."""
+    chosen = platform if platform is not None else str(table["platform"].iloc[0])
+    rows = table[table["platform"] == chosen].sort_values("impact", ascending=True)
+    if rows.empty:
+        raise ValueError(f"no sensitivity rows for platform {chosen!r}")
+    currency = str(rows["currency"].iloc[0])
+    base = float(rows["base_per_month"].iloc[0])
+    figure, axes = _new_figure(8.0, 1.2 + 0.45 * len(rows))
+    positions = np.arange(len(rows))
+    low = rows["change_low"].to_numpy(dtype=float)
+    high = rows["change_high"].to_numpy(dtype=float)
+    axes.barh(positions, low, color="#4C72B0", label=f"factor x {rows['low'].iloc[0]:g}")
+    axes.barh(positions, high, color="#DD8452", label=f"factor x {rows['high'].iloc[0]:g}")
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_yticks(positions, list(rows["factor"]))
+    axes.xaxis.set_major_formatter(_money(currency))
+    axes.set_xlabel(f"change in {currency} per 30-day month (base {base:,.0f})")
+    axes.set_ylabel("factor")
+    axes.set_title(f"{chosen}: sensitivity of monthly spend")
+    axes.legend(fontsize=8)
+    axes.grid(True, axis="x", alpha=0.3)
     return figure

@@ -206,35 +206,51 @@ def simulate(
         catalog = scenario_catalog(scenario, tuple(str(p) for p in pricing_dirs))
     resolved = tuple(resolve_platforms(scenario, catalog))
     result = SimulationResult(scenario, catalog, resolved, {p.id: [] for p in resolved})
+    for replication in range(scenario.replications):
+        runs = simulate_replication(scenario, resolved, replication, keep_usage=keep_usage)
+        for platform_id, run in runs.items():
+            result.runs[platform_id].append(run)
+        if progress is not None:
+            progress(replication + 1, scenario.replications)
+    return result
+
+
+def simulate_replication(
+    scenario: Scenario,
+    resolved: Sequence[ResolvedPlatform],
+    replication: int,
+    *,
+    keep_usage: bool = True,
+) -> dict[str, PlatformRun]:
+    """Replication ``replication`` of the scenario on every resolved platform, billed.
+
+    All its randomness comes from the seed tree at ``(seed, replication, ...)``, so it is
+    the same whether run alone (on any worker) or as part of ``simulate``."""
     models = {p.id: p.engine_model(scenario) for p in resolved}
     bursts = {
         index: workload.arrivals.at
         for index, workload in enumerate(scenario.workloads)
         if isinstance(workload.arrivals, BurstArrivals)
     }
-    for replication in range(scenario.replications):
-        sampled = sample_workloads(scenario, replication)
-        for platform in resolved:
-            # launch latencies are keyed by profile and mode, so two entries of one profile
-            # (say, two quotas) see the same latencies: the comparison isolates the change
-            rng = stream(
-                scenario.seed, replication, "launch", platform.profile.id, platform.launch_mode
-            )
-            usage = run_platform(
-                models[platform.id], sampled.subset(list(platform.workload_indices)), rng
-            )
-            result.runs[platform.id].append(
-                PlatformRun(
-                    replication,
-                    run_metrics(usage, bursts),
-                    bill_platform(usage, scenario, platform),
-                    usage if keep_usage else None,
-                    usage.engine_path,
-                )
-            )
-        if progress is not None:
-            progress(replication + 1, scenario.replications)
-    return result
+    sampled = sample_workloads(scenario, replication)
+    runs = {}
+    for platform in resolved:
+        # launch latencies are keyed by profile and mode, so two entries of one profile
+        # (say, two quotas) see the same latencies: the comparison isolates the change
+        rng = stream(
+            scenario.seed, replication, "launch", platform.profile.id, platform.launch_mode
+        )
+        usage = run_platform(
+            models[platform.id], sampled.subset(list(platform.workload_indices)), rng
+        )
+        runs[platform.id] = PlatformRun(
+            replication,
+            run_metrics(usage, bursts),
+            bill_platform(usage, scenario, platform),
+            usage if keep_usage else None,
+            usage.engine_path,
+        )
+    return runs
 
 
 MAX_ACTIVATIONS = 10_000_000

@@ -397,6 +397,22 @@ def _assumed_host_prices(resolved: Any) -> list[str]:
     return items
 
 
+def assumed_rates_used(resolved: Any) -> list[str]:
+    """The assumed rates (not published figures) among those a platform's bill uses: its
+    price table's billing rules, rates, GPU types, plan and discount that apply, or a
+    fleet's host prices (see ``_assumed_host_prices``)."""
+    if resolved.fleet is not None:
+        return _assumed_host_prices(resolved)
+    used = {"billing", "vcpu", "memory", "requests", "free_tier"}
+    if resolved.launch_mode == "snapshot":
+        used.add("snapshot")
+    used |= {f"gpu.{s.gpu_type}" for s in resolved.shapes if s is not None and s.gpu_type}
+    if resolved.plan is not None:
+        used.add(f"plans.{resolved.plan}")
+    used.add(f"discounts.{resolved.discount.name}")
+    return [item for item in resolved.price_table.assumed_items if item in used]
+
+
 def _assumed_limits(resolved: Any) -> list[str]:
     """Names of a profile's limits and shapes whose figures are assumptions."""
     profile = resolved.profile
