@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rich.table import Table
 from . import __version__
 from .catalog import Catalog, bundled_dir, load_catalog
 from .errors import InputError
+from .executors import ProgressCallback
 from .hosts import Purchase
 from .platforms import PlatformProfile
 from .pricing import PriceTable
@@ -35,6 +37,38 @@ WIDE = 180
 """Width used when output is not a terminal (files, CI logs), so tables are not squeezed."""
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else WIDE)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else WIDE)
+
+
+@contextmanager
+def progress_bar(label: str, show: bool = True) -> Iterator[ProgressCallback | None]:
+    """A progress bar on a terminal's stderr (None, and silence, when not a terminal, as in
+    CI, or when ``show`` is False for --quiet or --json); it clears itself when done."""
+    if not show or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def _usd(value: float | None) -> str:
@@ -219,23 +253,16 @@ def run(
     loaded = load_scenario(scenario)
     target = Path(out_dir) if out_dir else Path("results") / loaded.name
     _check_writable(target)
-    progress = None
-    if not quiet and not as_json and err.is_terminal:
-
-        def progress(done: int, total: int) -> None:
-            err.print(f"\r  replication {done}/{total}", end="")
-
-    result = simulate(
-        loaded,
-        seed=seed,
-        replications=replications,
-        platforms=list(platforms) or None,
-        pricing_dirs=pricing_dirs,
-        keep_usage=False,
-        progress=progress,
-    )
-    if progress is not None:
-        err.print()
+    with progress_bar("replications", not quiet and not as_json) as progress:
+        result = simulate(
+            loaded,
+            seed=seed,
+            replications=replications,
+            platforms=list(platforms) or None,
+            pricing_dirs=pricing_dirs,
+            keep_usage=False,
+            progress=progress,
+        )
     summary = result.summary()
     paths = result.write(target)
     if as_json:
@@ -715,23 +742,16 @@ def breakeven_command(
             raise InputError("give at least two factors", source="--factors", fix="e.g. 0.25,1,4")
     target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-breakeven"
     _check_writable(target)
-    progress = None
-    if not as_json and err.is_terminal:
-
-        def progress(done: int, total: int) -> None:
-            err.print(f"\r  volume {done}/{total}", end="")
-
-    result = breakeven(
-        loaded,
-        self_platform,
-        list(versus),
-        factors=chosen,
-        replications=replications,
-        pricing_dirs=pricing_dirs,
-        progress=progress,
-    )
-    if progress is not None:
-        err.print()
+    with progress_bar("volumes", not as_json) as progress:
+        result = breakeven(
+            loaded,
+            self_platform,
+            list(versus),
+            factors=chosen,
+            replications=replications,
+            pricing_dirs=pricing_dirs,
+            progress=progress,
+        )
     csv_path = target / "breakeven.csv"
     result.costs.to_csv(csv_path, index=False, float_format="%.10g")
     png_path = result.plot(target / "breakeven.png")
@@ -814,18 +834,23 @@ def _run_forecast(
     scheduler: str | None,
     workers: int | None,
     platforms: tuple[str, ...],
+    show_progress: bool = True,
     **flags: Any,
 ) -> Any:
-    """Load SCENARIO and forecast it with the shared options (see ``_forecast_options``)."""
+    """Load SCENARIO and forecast it with the shared options (see ``_forecast_options``),
+    with a progress bar over its replications on a terminal."""
     from .executors import make_executor
     from .forecast import forecast
 
-    return forecast(
-        load_scenario(scenario),
-        platforms=list(platforms) or None,
-        executor=make_executor(scheduler, workers),
-        **flags,
-    )
+    executor = make_executor(scheduler, workers)
+    with progress_bar("replications", show_progress) as progress:
+        executor.progress = progress
+        return forecast(
+            load_scenario(scenario),
+            platforms=list(platforms) or None,
+            executor=executor,
+            **flags,
+        )
 
 
 def _forecast_table(summary: dict[str, Any]) -> Table:
@@ -874,7 +899,7 @@ def forecast_command(
     loaded = load_scenario(scenario)
     target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-forecast"
     _check_writable(target)
-    result = _run_forecast(scenario, **options)
+    result = _run_forecast(scenario, show_progress=not (quiet or as_json), **options)
     summary = result.summary()
     paths = result.write(target)
     if as_json:
@@ -944,17 +969,10 @@ def report_command(
         loaded = loaded.with_overrides(changes, flag="--replications/--seed")
     target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-report"
     _check_writable(target)
-    progress = None
-    if not quiet and err.is_terminal:
-
-        def progress(done: int, total: int) -> None:
-            err.print(f"\r  replication {done}/{total}", end="")
-
-    report = build_report(
-        loaded, months=months, executor=make_executor(scheduler, workers), progress=progress
-    )
-    if progress is not None:
-        err.print()
+    with progress_bar("replications", not quiet) as progress:
+        executor = make_executor(scheduler, workers)
+        executor.progress = progress
+        report = build_report(loaded, months=months, executor=executor, progress=progress)
     paths = report.write(target)
     if not quiet:
         out.print(f"wrote {target / 'report.html'} ({len(paths)} files in {target})")
@@ -981,7 +999,7 @@ def guard_command(scenario: str, as_json: bool, **options: Any) -> None:
             field="budgets",
             fix="add budgets, e.g. budgets: [{name: team-a, scope: {team: a}, monthly_usd: 5000}]",
         )
-    result = _run_forecast(scenario, **options)
+    result = _run_forecast(scenario, show_progress=not as_json, **options)
     checks = result.check_budgets()
     broken = [c for c in checks if not c.holds]
     if as_json:

@@ -11,7 +11,7 @@ import click
 import pandas as pd
 from rich.table import Table
 
-from .cli import _check_writable, _usd, cli, executor_options, out
+from .cli import _check_writable, _usd, cli, executor_options, out, progress_bar
 from .executors import make_executor
 from .scenario import load_scenario
 from .units import format_duration
@@ -43,15 +43,15 @@ def _run_study(
     platforms: tuple[str, ...],
     scheduler: str | None,
     workers: int | None,
+    as_json: bool = False,
     **arguments: Any,
 ) -> Any:
-    """Run ``study`` (sweep, compare, sensitivity) with the shared options."""
-    return study(
-        loaded,
-        platforms=list(platforms) or None,
-        executor=make_executor(scheduler, workers),
-        **arguments,
-    )
+    """Run ``study`` (sweep, compare, sensitivity) with the shared options, with a progress
+    bar over its (point, replication) tasks on a terminal."""
+    executor = make_executor(scheduler, workers)
+    with progress_bar("simulations", not as_json) as progress:
+        executor.progress = progress
+        return study(loaded, platforms=list(platforms) or None, executor=executor, **arguments)
 
 
 def _seconds(value: Any) -> str:
@@ -113,7 +113,7 @@ def sweep_command(
         grid[path] = values
     loaded = load_scenario(scenario)
     target = _target(out_dir, f"{loaded.name}-sweep")
-    result = _run_study(sweep, loaded, settings=grid, **options)
+    result = _run_study(sweep, loaded, settings=grid, as_json=as_json, **options)
     written = result.write(target)
     if as_json:
         click.echo(_records(result.table))
@@ -148,7 +148,7 @@ def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options
 
     loaded = load_scenario(scenario)
     target = _target(out_dir, f"{loaded.name}-compare")
-    result = _run_study(compare, loaded, **options)
+    result = _run_study(compare, loaded, as_json=as_json, **options)
     paths = result.write(target)
     figure_path = target / "comparison.png"
     comparison(result.table).savefig(figure_path, dpi=120)
@@ -204,7 +204,7 @@ def sensitivity_command(
 
     loaded = load_scenario(scenario)
     target = _target(out_dir, f"{loaded.name}-sensitivity")
-    result = _run_study(sensitivity, loaded, swing=swing, **options)
+    result = _run_study(sensitivity, loaded, swing=swing, as_json=as_json, **options)
     written = [result.write(target)]
     for platform_id in dict.fromkeys(result.table["platform"]):
         figure_path = target / f"tornado-{platform_id}.png"

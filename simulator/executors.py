@@ -22,8 +22,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+ProgressCallback = Callable[[int, int], None]
+"""Called with (tasks done, tasks in all) as tasks finish."""
+
+
 class Executor(Protocol):
-    """Runs ``function(shared, item)`` for every item; results in the items' order."""
+    """Runs ``function(shared, item)`` for every item; results in the items' order.
+    ``progress``, when set, hears of every task that finishes (a terminal's progress bar)."""
+
+    progress: ProgressCallback | None
 
     @property
     def name(self) -> str:
@@ -40,9 +47,21 @@ class SerialExecutor:
 
     name = "serial"
 
+    def __init__(self) -> None:
+        self.progress: ProgressCallback | None = None
+
     def map(self, function: Callable[[S, T], R], shared: S, items: Sequence[T]) -> list[R]:
         """Run the tasks in order."""
-        return [function(shared, item) for item in items]
+        results = []
+        for item in items:
+            results.append(function(shared, item))
+            _tell(self.progress, len(results), len(items))
+        return results
+
+
+def _tell(progress: ProgressCallback | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
 
 
 _WORKER_STATE: dict[str, Any] = {}
@@ -62,6 +81,7 @@ class ProcessExecutor:
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.progress: ProgressCallback | None = None
 
     @property
     def name(self) -> str:
@@ -72,11 +92,17 @@ class ProcessExecutor:
         """Run the tasks on up to ``workers`` processes (in this process if one suffices)."""
         workers = min(self.workers, len(items))
         if workers <= 1:
-            return SerialExecutor().map(function, shared, items)
+            serial = SerialExecutor()
+            serial.progress = self.progress
+            return serial.map(function, shared, items)
+        results = []
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_init_worker, initargs=(function, shared)
         ) as pool:
-            return list(pool.map(_call_in_worker, items))
+            for result in pool.map(_call_in_worker, items):  # in order, as they come
+                results.append(result)
+                _tell(self.progress, len(results), len(items))
+        return results
 
 
 class DaskExecutor:
@@ -84,6 +110,7 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str | Any) -> None:
         self.scheduler = scheduler
+        self.progress: ProgressCallback | None = None
 
     @property
     def name(self) -> str:
@@ -99,6 +126,11 @@ class DaskExecutor:
         try:
             [shared_future] = client.scatter([shared], broadcast=True)
             futures = client.map(function, [shared_future] * len(items), list(items), pure=False)
+            if self.progress is not None:
+                from distributed import as_completed
+
+                for done, _future in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+                    self.progress(done, len(items))
             return list(client.gather(futures))
         finally:
             if owned:
