@@ -57,9 +57,26 @@ def purchase_of(fleet: ResolvedFleet, host_purchase: str) -> Purchase:
 
 
 def host_costs(record: FleetRecord, fleet: ResolvedFleet) -> tuple[FloatArray, FloatArray]:
-    """Billed seconds and cost of each host (an unpriced host costs nothing)."""
+    """Billed seconds and cost of each host (an unpriced host costs nothing): its life
+    within the horizon, rounded to the increment with the minimum, plus the host-seconds
+    its sandboxes' work after the horizon is worth."""
+    within, tail, rates = host_time(record, fleet)
+    seconds = within + tail
+    return seconds, seconds * rates
+
+
+def host_time(
+    record: FleetRecord, fleet: ResolvedFleet
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per host: billed seconds within the horizon, host-seconds of work after it, and
+    the price per second it was bought at."""
     billing = fleet.table.billing
-    seconds = billed_seconds(record.started_s, record.ended_s, billing.increment, billing.minimum)
+    started = record.started_s
+    within = np.where(
+        started < record.span_s,
+        billed_seconds(started, record.billed_ends(), billing.increment, billing.minimum),
+        0.0,
+    )
     kinds = _kinds_of_hosts(record)
     rates = np.array(
         [
@@ -67,7 +84,7 @@ def host_costs(record: FleetRecord, fleet: ResolvedFleet) -> tuple[FloatArray, F
             for p, k in zip(record.purchase, kinds, strict=True)
         ]
     )
-    return seconds, seconds * rates
+    return within, record.tail_seconds(), rates
 
 
 def _kinds_of_hosts(record: FleetRecord) -> npt.NDArray[np.int64]:
@@ -88,21 +105,23 @@ def resource_shares(fleet: ResolvedFleet, kind: int = 0) -> tuple[float, float, 
     return float(shares[0]), float(shares[1]), float(shares[2])
 
 
-def _period_split(record: FleetRecord, cost: FloatArray, horizon_s: float) -> FloatArray:
-    """Each host's cost per billing period, pro rata to its life in each (time after the
-    horizon belongs to the last period)."""
+def _period_split(record: FleetRecord, fleet: ResolvedFleet, horizon_s: float) -> FloatArray:
+    """Each host's cost per billing period, pro rata to its life in each; the work after
+    the horizon belongs to the last period."""
+    within, tail, rates = host_time(record, fleet)
+    cost = within * rates
     periods = billing_periods(horizon_s)
     out = np.zeros(len(periods))
-    life = np.maximum(record.ended_s - record.started_s, 0.0)
+    ends = record.billed_ends()
+    life = np.maximum(ends - record.started_s, 0.0)
     for k, (start, _length) in enumerate(periods):
         stop = start + MONTH_S if k < len(periods) - 1 else np.inf
-        overlap = np.clip(
-            np.minimum(record.ended_s, stop) - np.maximum(record.started_s, start), 0, None
-        )
+        overlap = np.clip(np.minimum(ends, stop) - np.maximum(record.started_s, start), 0, None)
         fraction = np.divide(overlap, life, out=np.zeros_like(life), where=life > 0)
         if k == 0:
             fraction = np.where(life > 0, fraction, 1.0)  # a zero-length host bills its minimum
         out[k] = float((cost * fraction).sum())
+    out[-1] += float((tail * rates).sum())
     return out
 
 
@@ -179,7 +198,7 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
                     "gross_usd": gross,
                 }
             )
-    idle = _idle_per_period(_period_split(record, cost, usage.horizon_s), allocated)
+    idle = _idle_per_period(_period_split(record, fleet, usage.horizon_s), allocated)
     for k, idle_usd in enumerate(idle):
         if idle_usd <= 0:
             continue

@@ -24,7 +24,8 @@ class FleetMetrics:
     """Time-weighted mean of running hosts over the horizon."""
     peak_hosts: int
     host_hours: float
-    """Hours of host life (booting and running, idle or busy), before billing rounding."""
+    """Hours of host life within the horizon (booting and running, idle or busy), plus the
+    host-hours the work after the horizon is worth; before billing rounding."""
     host_hours_by_purchase: dict[str, float]
     utilisation: dict[str, float | None]
     """Allocated over offered, time-weighted, per resource (None: the hosts have none)."""
@@ -36,13 +37,16 @@ class FleetMetrics:
     """Hosts started during the run (beyond those there from the start)."""
     interruptions: int
     lost_sandboxes: int
+    given_up_sandboxes: int = 0
+    """Lost sandboxes given up after too many spot interruptions (not served)."""
     gpu_hours: float = 0.0
     """GPUs held times run time (ready to end) of the sandboxes, in hours."""
 
 
 def fleet_metrics(record: FleetRecord) -> FleetMetrics:
     """Figures of one fleet run."""
-    life_h = (record.ended_s - record.started_s) / 3600.0
+    within = np.maximum(record.billed_ends() - record.started_s, 0.0)
+    life_h = (within + record.tail_seconds()) / 3600.0
     by_purchase: dict[str, float] = {}
     for purchase, hours in zip(record.purchase, life_h, strict=True):
         by_purchase[purchase] = by_purchase.get(purchase, 0.0) + float(hours)
@@ -68,6 +72,7 @@ def fleet_metrics(record: FleetRecord) -> FleetMetrics:
         boots=int(np.count_nonzero(record.started_s > 0)),
         interruptions=record.interruptions,
         lost_sandboxes=record.lost_sandboxes,
+        given_up_sandboxes=record.dropped_sandboxes,
         gpu_hours=record.gpu_seconds / 3600.0,
     )
 

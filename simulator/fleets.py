@@ -118,6 +118,7 @@ class ResolvedFleet:
             committed_hosts=spec.committed_hosts,
             spot_share=spec.spot_share,
             spot_interruptions_per_s=spec.spot_interruptions_per_hour / HOUR_S,
+            spot_max_restarts=spec.spot_max_restarts,
             demand_per_class=self.demand_per_class,
             gpu_need_per_class=self.gpu_need_per_class,
             kinds=tuple(HostKindModel(k.name, k.capacity, k.gpus, k.gpu_type) for k in self.kinds),
@@ -170,6 +171,21 @@ def resolve_fleet(
             "warm pools on a self-hosted fleet are not modelled",
             f"{field}.pools",
             "remove pools (a fleet's launches are the isolation profile's own)",
+        )
+    if spec.purchase == "spot":
+        raise error(
+            "purchase: spot would price every host at spot without the risk of losing it",
+            f"{where}.purchase",
+            "buy spot hosts with spot_share (e.g. 1.0 for all autoscaled hosts) and give "
+            "spot_interruptions_per_hour",
+        )
+    if spec.inventory is None and spec.purchase != "on_demand":
+        raise error(
+            f"purchase: {spec.purchase} would price hosts that come and go at a commitment's "
+            "rate, paid only while they live",
+            f"{where}.purchase",
+            "commit to hosts with committed_hosts and commitment (paid for the whole horizon); "
+            "the autoscaled rest are on demand (or spot with spot_share)",
         )
     table = catalog.host_table(spec.host_prices, source=source, field_name=f"{where}.host_prices")
     kinds, inventory = _host_kinds(spec, table, where, error)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .catalog import Catalog, load_catalog
 from .errors import InputError
+from .gpus import GpuNeed, HostGpus
 from .hosts import HostType
 from .packing import Packing, exact, lower_bound, pack
 from .units import HOUR_S, MONTH_S, parse_size_gib
@@ -241,7 +242,19 @@ def pack_shapes(
             field=f"line {int(row['line'])}",
             fix="choose a larger host type, or shrink the shape",
         )
-    result: Packing = pack(demands[:, :dims], cap, method)
+    shares = bool(((demands[:, 2] > 0) & (demands[:, 2] < 1)).any())
+    if shares:
+        # a time-sliced share lives on one GPU: the GPUs are not one divisible resource
+        if exact_time_limit_s is not None:
+            raise InputError(
+                "the exact solver treats a host's GPUs as one divisible resource, which "
+                "shares of a GPU (gpus below 1) are not",
+                source="--exact",
+                fix="leave out --exact for shapes with GPU shares",
+            )
+        result = pack_with_gpu_slots(demands, np.array(capacity), host.gpus)
+    else:
+        result = pack(demands[:, :dims], cap, method)
     result.check(demands[:, :dims], cap)
     optimum, proven = None, False
     if exact_time_limit_s is not None:
@@ -314,3 +327,35 @@ def _find_host(catalog: Catalog, host_type: str, host_prices: str | None) -> tup
             fix="name the table with --host-prices",
         )
     return found[0]
+
+
+def pack_with_gpu_slots(demands: np.ndarray, capacity: np.ndarray, gpus: int) -> Packing:
+    """First-fit decreasing where each host's GPUs are placed one by one, as the engine
+    does: whole GPUs take empty GPUs, a share of a GPU must fit on one GPU."""
+    norm = demands / np.where(capacity > 0, capacity, 1.0)
+    order = np.argsort(-norm.max(axis=1), kind="stable")
+    hosts: list[tuple[list[float], HostGpus, list[int]]] = []
+    for item in order.tolist():
+        vcpu, gib, gpu = (float(x) for x in demands[item])
+        need = GpuNeed(share=gpu) if 0 < gpu < 1 else GpuNeed(whole=round(gpu))
+        for used, slots, members in hosts:
+            if used[0] + vcpu > capacity[0] + 1e-9 or used[1] + gib > capacity[1] + 1e-9:
+                continue
+            grant = slots.find(need)
+            if grant is None:
+                continue
+            slots.take(need, grant)
+            used[0] += vcpu
+            used[1] += gib
+            members.append(item)
+            break
+        else:
+            slots = HostGpus(gpus)
+            grant = slots.find(need)
+            assert grant is not None, "a shape larger than a host was refused before packing"
+            slots.take(need, grant)
+            hosts.append(([vcpu, gib], slots, [item]))
+    return Packing(
+        tuple(tuple(sorted(members)) for _, _, members in hosts),
+        "first-fit decreasing, GPU shares placed per GPU",
+    )

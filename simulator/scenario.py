@@ -233,9 +233,9 @@ class Autoscaling(FrozenModel):
     """Add hosts as soon as a sandbox waits for room."""
     boot_time: DistributionSpec = Field(default_factory=lambda: _default_boot())
     """How long a new host takes to join (bare metal boots slowly)."""
-    idle_cooldown: DurationS = 600.0
+    idle_cooldown: PositiveDurationS = 600.0
     """A host left empty this long is released (never below min_hosts)."""
-    interval: DurationS = 30.0
+    interval: PositiveDurationS = 30.0
     """How often the autoscaler looks at utilisation."""
 
 
@@ -277,7 +277,9 @@ class Fleet(FrozenModel):
     purchase: Literal[
         "on_demand", "reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y", "spot"
     ] = "on_demand"
-    """How hosts beyond the committed ones are bought."""
+    """How hosts beyond the committed ones are bought: on_demand for an autoscaled fleet
+    (commit with committed_hosts, buy spot with spot_share); an inventory, whose hosts run
+    the whole horizon, may be reserved or on a savings plan."""
     committed_hosts: int = Field(default=0, ge=0)
     """Hosts bought on a commitment (``commitment``), paid for the whole horizon, busy or not."""
     commitment: Literal["reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y"] = (
@@ -288,6 +290,9 @@ class Fleet(FrozenModel):
     """Share of the hosts added by autoscaling that are spot (interruptible) hosts."""
     spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
     """Rate at which a spot host is taken back; its sandboxes are lost and retried."""
+    spot_max_restarts: int = Field(default=3, ge=0, le=100)
+    """A sandbox lost to spot interruptions more often than this is given up (counted as
+    abandoned, and in fleet.given_up_sandboxes)."""
     overcommit: Overcommit = Field(default_factory=Overcommit)
     """Overcommit ratio per resource (e.g. vcpu: 2.0 lets twice the host's vCPU be allocated)."""
     reserved_for_system: SystemReserve = Field(default_factory=SystemReserve)

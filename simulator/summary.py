@@ -258,6 +258,7 @@ def _fleet_summary(
             "boots": float(np.mean([f.boots for f in fleets])),
             "interruptions": float(np.mean([f.interruptions for f in fleets])),
             "lost_sandboxes": float(np.mean([f.lost_sandboxes for f in fleets])),
+            "given_up_sandboxes": float(np.mean([f.given_up_sandboxes for f in fleets])),
             "wait_for_capacity_s": {
                 "mean": _number(wait.mean),
                 **_sketch_quantiles(wait, {"p95": 0.95, "p99": 0.99}),

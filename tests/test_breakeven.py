@@ -195,7 +195,7 @@ def test_pack_with_gpu_shares_and_exact() -> None:
             "name": ["a", "b", "c"],
             "vcpu": [40.0, 40.0, 40.0],
             "memory_gib": [100.0, 100.0, 100.0],
-            "gpus": [4.0, 4.0, 0.5],
+            "gpus": [4.0, 4.0, 1.0],
         }
     )
     report = pack_shapes(frame, "p4d.24xlarge", exact_time_limit_s=10)
@@ -203,6 +203,23 @@ def test_pack_with_gpu_shares_and_exact() -> None:
     assert report.optimum == 2
     assert report.proven_optimal
     assert report.hosts == 2
+
+
+def test_pack_places_gpu_shares_per_gpu() -> None:
+    """A 0.6 share cannot span two GPUs: eight fit on an 8-GPU host, not thirteen, so
+    twelve need two hosts although their GPU volume (7.2) fits in one; shares that add
+    up on one GPU (0.25) share it."""
+    import pandas as pd
+
+    twelve = pd.DataFrame({"vcpu": [2] * 12, "memory": ["8GiB"] * 12, "gpus": [0.6] * 12})
+    report = pack_shapes(twelve, "p4d.24xlarge")
+    assert report.lower_bound == 1
+    assert report.hosts == 2
+    assert report.per_host["gpus"].max() <= 8 * 0.6 + 1e-9
+    quarters = pd.DataFrame({"vcpu": [2] * 32, "memory": ["8GiB"] * 32, "gpus": [0.25] * 32})
+    assert pack_shapes(quarters, "p4d.24xlarge").hosts == 1
+    with pytest.raises(InputError, match="divisible"):
+        pack_shapes(twelve, "p4d.24xlarge", exact_time_limit_s=5)
 
 
 def test_read_shapes_expands_counts(tmp_path: Path) -> None:

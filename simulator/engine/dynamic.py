@@ -354,6 +354,16 @@ class DynamicEngine(QuotaCounter):
         self.token_s[index] = self.env._now
         heapq.heappush(self._queue, (self.env._now, index))
 
+    def drop(self, index: int) -> None:
+        """Activation ``index`` lost its sandbox now and will not be tried again: its times
+        are cleared and it counts as given up (not served)."""
+        self._stale_ends[index] += 1
+        self._release(index)
+        nan = math.nan
+        self.admit_s[index] = self.start_s[index] = nan
+        self.ready_s[index] = self.end_s[index] = nan
+        self.gave_up[index] = True
+
     def _on_end(self, event: _Call) -> None:
         index = event.argument
         if self._stale_ends[index]:

@@ -76,6 +76,8 @@ class FleetModel:
     gpu_need_per_class: tuple[GpuNeed, ...]
     kinds: tuple[HostKindModel, ...] = ()
     """Kinds of fixed host (empty: every host is of the autoscaled type)."""
+    spot_max_restarts: int = 3
+    """A sandbox lost to spot interruptions more often than this is given up."""
     inventory: tuple[int, ...] = ()
     """Kind of each fixed host; a fixed fleet neither grows nor shrinks."""
     gpu_type_per_class: tuple[str | None, ...] = ()
@@ -178,6 +180,23 @@ class FleetRecord:
     gpu_seconds: float = 0.0
     """GPUs held times run time (ready to end) summed over sandboxes, MIG instances and
     shares counted by their part of a GPU."""
+    billed_end_s: FloatArray | None = None
+    """Per host: where its billed life ends (its end, or the horizon if later; its start
+    for a host started after the horizon). None: its end."""
+    tail_host_s: FloatArray | None = None
+    """Per host: the host-seconds its sandboxes' work after the horizon is worth (time
+    after the horizon times the largest share of the host they held), billed instead of
+    the host's own life after the horizon."""
+    dropped_sandboxes: int = 0
+    """Sandboxes given up after losing their host to spot interruptions too often."""
+
+    def billed_ends(self) -> FloatArray:
+        """Per host: where its billed life ends."""
+        return self.ended_s if self.billed_end_s is None else self.billed_end_s
+
+    def tail_seconds(self) -> FloatArray:
+        """Per host: host-seconds billed for work after the horizon."""
+        return np.zeros(self.started_s.size) if self.tail_host_s is None else self.tail_host_s
 
 
 class FleetEngine(DynamicEngine):
@@ -285,6 +304,7 @@ class FleetEngine(DynamicEngine):
         self._peak = 0
         self.interruptions = 0
         self.lost = 0
+        self.dropped = 0
         if fleet.fixed:
             for kind in fleet.inventory:
                 self._start_host(ready_now=True, kind=kind)
@@ -552,8 +572,10 @@ class FleetEngine(DynamicEngine):
             self._set_state(max(draining, key=lambda h: len(h.sandboxes)), "running")
             self._wake(now)
             return
+        if self._live() >= self.fleet.max_hosts:
+            return  # nothing to boot: sandboxes wait for room to free up
         booting = self._count["booting"]
-        if booting and now - self._last_scale_out_s < SCALE_OUT_EVERY_S:
+        if now - self._last_scale_out_s < SCALE_OUT_EVERY_S:
             return
         self._last_scale_out_s = now
         waiting = [index for at, index in self._queue if at <= now]
@@ -639,17 +661,23 @@ class FleetEngine(DynamicEngine):
         lost = sorted(host.sandboxes)
         for index in lost:
             self.lost += 1
-            self.restart(index)
+            if self.retries[index] >= self.fleet.spot_max_restarts:
+                self.dropped += 1
+                self.drop(index)
+            else:
+                self.restart(index)
         self._set_state(host, "gone")
         host.ended_s = self.env._now
         self._process()
 
     # ------------------------------------------------------------------ results
     def record(self) -> FleetRecord:
-        """Close the fleet. Time integrals cover the horizon. A host is paid for until the
-        horizon, or after it until its last sandbox (requested within the horizon) ends:
-        past the horizon no new work comes, so the tail stands in for the work that was
-        already running when the horizon began."""
+        """Close the fleet. Time integrals cover the horizon. A host is paid for its life
+        within the horizon; the work its sandboxes (requested within the horizon) do after
+        it is paid by volume, as host-seconds at their share of the host, standing in for
+        the work already running when the horizon began (a steady state). Paying each
+        host's own life after the horizon instead would charge a whole host for one
+        straggler."""
         end = self._horizon
         self.env._now = max(self.env._now, end)
         self._account()
@@ -661,6 +689,7 @@ class FleetEngine(DynamicEngine):
         started = np.array([h.started_s for h in self._hosts])
         ended = np.array([h.ended_s for h in self._hosts])
         kinds = np.array([h.kind for h in self._hosts], dtype=np.int64)
+        billed_end = np.where(started < end, np.minimum(ended, end), started)
         return FleetRecord(
             purchase=tuple(h.purchase for h in self._hosts),
             started_s=started,
@@ -678,4 +707,25 @@ class FleetEngine(DynamicEngine):
             span_s=end,
             kind_of=kinds,
             class_of=self._class_array,
+            billed_end_s=billed_end,
+            tail_host_s=self._tail_host_seconds(end),
+            dropped_sandboxes=self.dropped,
         )
+
+    def _tail_host_seconds(self, horizon_s: float) -> FloatArray:
+        """Per host: its sandboxes' time after the horizon times the largest share of the
+        host (vCPU, memory or GPUs) each held."""
+        tail = np.zeros(len(self._hosts))
+        end = np.asarray(self.end_s, dtype=np.float64)
+        admit = np.asarray(self.admit_s, dtype=np.float64)
+        host_of = np.asarray(self._host_of, dtype=np.int64)
+        late = np.flatnonzero((end > horizon_s) & (host_of >= 0) & np.isfinite(admit))
+        if late.size == 0:
+            return tail
+        after = end[late] - np.maximum(admit[late], horizon_s)
+        hosts = host_of[late]
+        room = np.array([h.capacity for h in self._hosts])[hosts]
+        held = np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[self._class_array[late]]
+        share = np.max(np.divide(held, room, out=np.zeros_like(held), where=room > 0), axis=1)
+        np.add.at(tail, hosts, after * np.minimum(share, 1.0))
+        return tail
