@@ -567,12 +567,21 @@ def commitment_spend(
     hours = _hourly_eligible(result, platform_id, budget, applies_to)
     spend = result.spend(platform_id, team=budget.scope.team, workload=budget.scope.workload)
     eligible = _eligible_net(result, platform_id, budget, applies_to)
-    level = usd_per_hour / (1.0 - fraction)
-    over = hours.assign(over=np.maximum(0.0, hours["usd"] - level) * hours["weight"])
-    # usage beyond the commitment, at on-demand prices
+    over = hours.assign(
+        over=beyond_commitment(hours["usd"].to_numpy(), usd_per_hour, fraction) * hours["weight"]
+    )
     on_demand = _by_run(result, over.groupby(["replication", "month"])["over"].sum())
     calendar_hours = np.array([m.days * 24.0 for m in result.months])
     return spend - eligible + on_demand + usd_per_hour * calendar_hours
+
+
+def beyond_commitment(hourly_usd: np.ndarray, usd_per_hour: float, fraction: float) -> np.ndarray:
+    """On-demand spend left over in each hour by an hourly commitment of ``usd_per_hour``
+    at discount ``fraction``: it covers ``usd_per_hour / (1 - fraction)`` of the hour's
+    usage at on-demand prices."""
+    return np.maximum(
+        0.0, np.asarray(hourly_usd, dtype=np.float64) - usd_per_hour / (1.0 - fraction)
+    )
 
 
 def _eligible_net(
@@ -847,6 +856,7 @@ __all__ = [
     "LeversResult",
     "Service",
     "apply_lever",
+    "beyond_commitment",
     "commitment_spend",
     "levers",
     "scope_workloads",
