@@ -541,10 +541,13 @@ class ForecastResult:
             rows = rows[rows["team"] == team]
         if workload is not None:
             rows = rows[rows["workload"] == workload]
+        return self.by_run(rows.groupby(["replication", "month"])["cost_usd"].sum())
+
+    def by_run(self, values: pd.Series) -> FloatArray:
+        """A series indexed by (replication, month index) as a matrix: replications (rows)
+        by the forecast's months (columns, in the order of ``months``), zero where missing."""
         table = (
-            rows.groupby(["replication", "month"])["cost_usd"]
-            .sum()
-            .unstack("month")
+            values.unstack("month")
             .reindex(
                 index=range(self.replications),
                 columns=[m.index for m in self.months],
@@ -728,15 +731,9 @@ class ForecastResult:
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write summary.json and forecast.csv into ``out_dir``; returns their paths."""
-        from .summary import summary_json
+        from .summary import write_summary_and_table
 
-        target = Path(out_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        summary_path = target / "summary.json"
-        summary_path.write_text(summary_json(self.summary()), encoding="utf-8")
-        csv_path = target / "forecast.csv"
-        self.bands().to_csv(csv_path, index=False, float_format="%.10g")
-        return {"summary": summary_path, "forecast": csv_path}
+        return write_summary_and_table(out_dir, self.summary(), "forecast", self.bands())
 
 
 def _number(value: Any) -> float | None:

@@ -256,15 +256,9 @@ class LeversResult:
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write summary.json and levers.csv into ``out_dir``; returns their paths."""
-        from .summary import summary_json
+        from .summary import write_summary_and_table
 
-        target = Path(out_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        summary_path = target / "summary.json"
-        summary_path.write_text(summary_json(self.summary()), encoding="utf-8")
-        csv_path = target / "levers.csv"
-        self.table().to_csv(csv_path, index=False, float_format="%.10g")
-        return {"summary": summary_path, "levers": csv_path}
+        return write_summary_and_table(out_dir, self.summary(), "levers", self.table())
 
 
 def _finite(value: float) -> float:
@@ -570,7 +564,7 @@ def commitment_spend(
     over = hours.assign(
         over=beyond_commitment(hours["usd"].to_numpy(), usd_per_hour, fraction) * hours["weight"]
     )
-    on_demand = _by_run(result, over.groupby(["replication", "month"])["over"].sum())
+    on_demand = result.by_run(over.groupby(["replication", "month"])["over"].sum())
     calendar_hours = np.array([m.days * 24.0 for m in result.months])
     return spend - eligible + on_demand + usd_per_hour * calendar_hours
 
@@ -596,22 +590,7 @@ def _eligible_net(
         & frame["workload"].isin(names)
         & frame["component"].isin(list(applies_to))
     ]
-    return _by_run(result, rows.groupby(["replication", "month"])["cost_usd"].sum())
-
-
-def _by_run(result: ForecastResult, values: pd.Series) -> np.ndarray:
-    """A series indexed by (replication, month) as a matrix: replications (rows) by
-    the forecast's months (columns), zero where missing."""
-    table = (
-        values.unstack("month")
-        .reindex(
-            index=range(result.replications),
-            columns=[m.index for m in result.months],
-            fill_value=0.0,
-        )
-        .fillna(0.0)
-    )
-    return table.to_numpy(dtype=np.float64)
+    return result.by_run(rows.groupby(["replication", "month"])["cost_usd"].sum())
 
 
 def _hourly_eligible(
@@ -646,8 +625,7 @@ def _hourly_eligible(
     )
     # scale each replication-month's hours so that they add up to its eligible net spend
     eligible = _eligible_net(result, platform_id, budget, applies_to)
-    gross = _by_run(
-        result,
+    gross = result.by_run(
         (hours["usd"] * hours["weight"]).groupby([hours["replication"], hours["month"]]).sum(),
     )
     scale = np.divide(eligible, gross, out=np.zeros_like(eligible), where=gross > 0)
@@ -769,19 +747,14 @@ def levers(
     *,
     budgets: Sequence[str] | None = None,
     only: Sequence[str] | None = None,
-    months: int | None = None,
-    replications: int | None = None,
-    seed: int | None = None,
-    precision: float | None = None,
-    platforms: Sequence[str] | None = None,
-    pricing_dirs: Sequence[str | Path] = (),
-    catalog: Catalog | None = None,
     executor: Executor | None = None,
+    **options: Any,
 ) -> LeversResult:
     """For every budget check that breaks, search each lever (``only``: some of
     ``LEVERS``) for the least disruptive setting that makes it hold, by simulation.
 
-    The arguments other than ``budgets`` and ``only`` are those of ``forecast``."""
+    ``executor`` and ``options`` (``months``, ``replications``, ``seed``, ``precision``,
+    ``platforms``, ``pricing_dirs``, ``catalog``) are those of ``forecast``."""
     known = [b.name for b in scenario.budgets]
     if not known:
         raise InputError(
@@ -801,17 +774,7 @@ def levers(
                 f"unknown lever {name!r}", source="--lever", fix=f"use one of: {', '.join(LEVERS)}"
             )
     runner = executor or ProcessExecutor()
-    base = forecast(
-        scenario,
-        months=months,
-        replications=replications,
-        seed=seed,
-        precision=precision,
-        platforms=platforms,
-        pricing_dirs=pricing_dirs,
-        catalog=catalog,
-        executor=runner,
-    )
+    base = forecast(scenario, executor=runner, **options)
     chosen = set(only or LEVERS)
     found = LeversResult(base)
     for check in base.check_budgets():

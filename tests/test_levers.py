@@ -18,7 +18,7 @@ from simulator.executors import SerialExecutor
 from simulator.forecast import run_forecast
 from simulator.guardrails import check_budget
 from simulator.levers import LIFETIME_GRID_S, beyond_commitment, commitment_spend
-from support import scenario_dict, workload
+from support import two_teams_dict
 
 SERIAL = SerialExecutor()
 
@@ -26,27 +26,10 @@ SERIAL = SerialExecutor()
 def small_dict(**changes: Any) -> dict[str, Any]:
     """Two teams on E2B and Lambda, two months from 2027-03 growing 30%, two sampled days
     a month, six replications; the agents' budget on E2B is set by the tests."""
-    data = scenario_dict(
+    data = two_teams_dict(
         name="levers",
-        horizon="1d",
         seed=11,
         replications=6,
-        workloads=[
-            workload(
-                "agents",
-                team="core",
-                arrivals={"kind": "poisson", "per_day": 300},
-                duration={"kind": "lognormal", "median": "30s", "p95": "4m"},
-                shape={"vcpu": 2, "memory": "4GiB"},
-            ),
-            workload(
-                "evals",
-                team="research",
-                arrivals={"kind": "poisson", "per_day": 100},
-                duration={"kind": "fixed", "value": "2m"},
-            ),
-        ],
-        platforms=[{"profile": "e2b"}, {"profile": "aws-lambda"}],
         forecast={"start": "2027-03", "months": 2, "growth_per_month": 0.3, "sample_days": 2},
         budgets=[{"name": "core", "scope": {"team": "core", "platform": "e2b"}, "amount": 1e9}],
     )
@@ -101,31 +84,30 @@ def test_every_lever_found_holds_when_re_simulated(
     assert order == sorted(order, reverse=True)
 
 
-def test_the_lifetime_cap_found_is_the_largest_on_the_grid(
-    broken: ss.Scenario, found: ss.LeversResult
-) -> None:
-    lever = next(lv for lv in found.budgets[0].levers if lv.lever == "lifetime_cap")
-    assert lever.holds
-    assert isinstance(lever.value, float)
-    longer = LIFETIME_GRID_S[LIFETIME_GRID_S.index(lever.value) + 1]
-    changed = ss.apply_lever(broken, broken.budgets[0], "e2b", "lifetime_cap", longer)
-    assert not recheck(changed, "e2b").holds
-    # its cost: sandboxes stopped and run time cut, which the base did not have
-    assert lever.service is not None
-    assert lever.service.cut_share > 0
-    assert found.budgets[0].service_before.cut_share == 0
+def next_lifetime(seconds: float) -> float:
+    return LIFETIME_GRID_S[LIFETIME_GRID_S.index(seconds) + 1]
 
 
-def test_the_quota_found_is_the_largest_that_holds(
-    broken: ss.Scenario, found: ss.LeversResult
+@pytest.mark.parametrize(
+    ("name", "looser", "cost"),
+    [
+        # the cap's cost: run time cut, which the base did not have
+        ("lifetime_cap", next_lifetime, "cut_share"),
+        # the quota's cost on E2B: requests rejected over it
+        ("concurrency_cap", lambda quota: quota + 1, "lost_share"),
+    ],
+)
+def test_the_setting_found_is_the_loosest_that_holds(
+    broken: ss.Scenario, found: ss.LeversResult, name: str, looser: Any, cost: str
 ) -> None:
-    lever = next(lv for lv in found.budgets[0].levers if lv.lever == "concurrency_cap")
+    lever = next(lv for lv in found.budgets[0].levers if lv.lever == name)
     assert lever.holds
-    assert isinstance(lever.value, int)
-    changed = ss.apply_lever(broken, broken.budgets[0], "e2b", "concurrency_cap", lever.value + 1)
+    assert lever.value is not None
+    changed = ss.apply_lever(broken, broken.budgets[0], "e2b", name, looser(lever.value))
     assert not recheck(changed, "e2b").holds
     assert lever.service is not None
-    assert lever.service.lost_share > 0
+    assert getattr(lever.service, cost) > 0
+    assert getattr(found.budgets[0].service_before, cost) == 0
 
 
 def test_a_lower_lifetime_cap_never_raises_spend_on_a_per_second_platform(
