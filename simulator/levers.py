@@ -536,6 +536,7 @@ def _moves(search: _Search, base: ForecastResult) -> list[LeverResult]:
                 0,
             )
         else:
+            search.runs = 0
             result = search.final("move", choice.id, f"move {', '.join(names)} to {choice.id}")
         found.append(result)
     return found

@@ -70,11 +70,12 @@ def test_every_lever_found_holds_when_re_simulated(
     holding = [lever for lever in entry.levers if lever.holds]
     assert {lever.lever for lever in holding} >= {"lifetime_cap", "concurrency_cap"}
     budget = broken.budgets[0]
-    for lever in holding:
+    for lever in entry.levers:
         assert lever.value is not None
+        assert lever.check is not None
         changed = ss.apply_lever(broken, budget, "e2b", lever.lever, lever.value)
         check = recheck(changed, lever.platform)
-        assert check.holds, lever.setting
+        assert check.holds == lever.holds, lever.setting
         # the same seeds: the lever's own figures are those of the re-simulation
         assert check.worst.spend_at_quantile == pytest.approx(
             lever.check.worst.spend_at_quantile, rel=1e-12
@@ -147,6 +148,28 @@ def test_a_lower_quota_never_raises_spend_and_a_queue_makes_work_wait() -> None:
     rejected = [float((x["requested"] - x["launched"]).sum()) for x in lost]
     assert rejected[0] >= rejected[1] >= rejected[2]
     assert rejected[0] > 0
+
+
+def test_launch_levers_on_lambda_are_re_simulated_and_serve_launches_fast() -> None:
+    data = small_dict(platforms=[{"profile": "aws-lambda"}])
+    data["budgets"] = [{"name": "core", "scope": {"team": "core"}, "amount": 1e9}]
+    base = ss.forecast(with_amount(data, 1e9), executor=SERIAL)
+    [check] = base.check_budgets()
+    scenario = with_amount(data, 0.97 * check.worst.spend_at_quantile)
+    found = ss.levers(scenario, only=["snapshot", "warm_pool"], executor=SERIAL)
+    [entry] = found.budgets
+    tried = [lever for lever in entry.levers if lever.check is not None]
+    assert tried, [lever.note for lever in entry.levers]
+    for lever in tried:
+        assert lever.value is not None
+        assert lever.service is not None
+        assert lever.service.fast_share > entry.service_before.fast_share
+        changed = ss.apply_lever(
+            scenario, scenario.budgets[0], "aws-lambda", lever.lever, lever.value
+        )
+        again = recheck(changed, "aws-lambda")
+        assert again.holds == lever.holds
+        assert again.worst.spend_at_quantile == pytest.approx(lever.check.worst.spend_at_quantile)
 
 
 def test_commitment_arithmetic_by_hand() -> None:
