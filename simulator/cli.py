@@ -1005,7 +1005,7 @@ def _duration(value: float) -> str:
     "only",
     multiple=True,
     help="Only this lever (repeatable): lifetime_cap, concurrency_cap, snapshot, warm_pool, "
-    "move, commitment [default: all].",
+    "move, commitment, committed_hosts [default: all].",
 )
 @click.option(
     "--out",

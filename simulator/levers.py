@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ LEVERS: tuple[str, ...] = (
     "warm_pool",
     "move",
     "commitment",
+    "committed_hosts",
 )
 LIFETIME_GRID_S: tuple[float, ...] = tuple(
     float(x)
@@ -307,6 +308,16 @@ def apply_lever(
         pools = [p for p in platforms[at].pools if p.template not in templates]
         pools += [PoolSpec(template=t, size=int(value)) for t in templates]
         platforms[at] = platforms[at].model_copy(update={"pools": tuple(pools)})
+    elif lever == "committed_hosts":
+        fleet = platforms[at].fleet
+        if fleet is None:
+            raise InputError(
+                f"platform {platform_id!r} has no fleet to commit hosts of",
+                source="--lever",
+                fix="use committed_hosts on a self-hosted fleet, commitment elsewhere",
+            )
+        update = {"committed_hosts": int(value)}
+        platforms[at] = platforms[at].model_copy(update={"fleet": fleet.model_copy(update=update)})
     elif lever == "move":
         target = str(value)
         to = next(i for i, p in enumerate(platforms) if p.id == target)
@@ -318,7 +329,7 @@ def apply_lever(
         raise InputError(
             f"lever {lever!r} cannot be applied to a scenario",
             source="--lever",
-            fix=f"use one of {', '.join(LEVERS[:-1])}",
+            fix=f"use one of {', '.join(x for x in LEVERS if x != 'commitment')}",
         )
     scope = budget.scope.model_copy(update={"platform": target})
     moved = budget.model_copy(update={"scope": scope})
@@ -639,13 +650,7 @@ def _hourly_eligible(
 def _commitments(search: _Search, base: ForecastResult) -> list[LeverResult]:
     resolved = next(p for p in base.platforms if p.id == search.platform)
     if resolved.fleet is not None:
-        return [
-            _not_applicable(
-                "commitment",
-                search.platform,
-                "a fleet's committed_hosts are not searched yet; try fleet.committed_hosts by hand",
-            )
-        ]
+        return [_committed_hosts(search, base)]
     offered = {name: d for name, d in resolved.price_table.discounts.items() if "spot" not in name}
     if not offered:
         return [
@@ -713,6 +718,66 @@ def _commitments(search: _Search, base: ForecastResult) -> list[LeverResult]:
     return found
 
 
+def _committed_hosts(search: _Search, base: ForecastResult) -> LeverResult:
+    """More of a fleet's hosts bought on its commitment (reserved or savings plan): the
+    smallest count that holds, by simulation (committed hosts run from the start, so the
+    engine runs again): 1, 2, 4, ... more than now (stopping when spend has risen twice
+    in a row), then bisection."""
+    choice = next(p for p in search.scenario.platforms if p.id == search.platform)
+    spec = choice.fleet
+    assert spec is not None
+    if spec.inventory is not None:
+        return _not_applicable(
+            "committed_hosts",
+            search.platform,
+            "a fixed inventory: buy it on a commitment with fleet.purchase instead",
+        )
+    table = search.catalog.host_tables.get(spec.host_prices)
+    host = table.hosts.get(spec.host_type or "") if table is not None else None
+    price = host.prices.get(spec.commitment) if host is not None else None
+    if price is None:
+        return _not_applicable(
+            "committed_hosts",
+            search.platform,
+            f"host price table {spec.host_prices} has no {spec.commitment} price for {spec.host_type}",
+        )
+    current, most = spec.committed_hosts, spec.autoscaling.max_hosts
+    cache: dict[Any, BudgetCheck] = {}
+    step, failing, rises, previous = 1, current, 0, math.inf
+    count = current + step
+    while count <= most and not search.holds("committed_hosts", count, cache):
+        spend = cache[count].worst.spend_at_quantile
+        rises = rises + 1 if spend > previous else 0
+        if rises >= 2:
+            break  # hosts committed beyond the busy ones cost more than they save
+        failing, previous, step = count, spend, step * 2
+        count = current + step
+    note = (
+        f"{spec.commitment} at {price.usd:g} USD/{price.per} per {spec.host_type}"
+        f" ({price.source}); now {current} committed"
+        + ("; the price is assumed" if price.assumed else "")
+    )
+    if count <= most and cache[count].holds:
+        while count - failing > 1:
+            middle = (failing + count) // 2
+            if search.holds("committed_hosts", middle, cache):
+                count = middle
+            else:
+                failing = middle
+        result = search.final("committed_hosts", count, f"{count} committed hosts", note)
+    elif not cache:
+        return _not_applicable("committed_hosts", search.platform, f"already at max_hosts {most}")
+    else:
+        best = min(cache, key=lambda n: cache[n].worst.spend_at_quantile)
+        result = search.final(
+            "committed_hosts",
+            best,
+            f"{best} committed hosts",
+            f"{note}; no count up to max_hosts {most} holds, the cheapest tried is shown",
+        )
+    return replace(result, assumed=price.assumed)
+
+
 def _weighted_quantile(values: pd.Series, weights: pd.Series, q: float) -> float:
     from .forecast import weighted_quantile
 
@@ -777,6 +842,8 @@ def levers(
     runner = executor or ProcessExecutor()
     base = forecast(scenario, executor=runner, **options)
     chosen = set(only or LEVERS)
+    if "committed_hosts" in chosen:
+        chosen.add("commitment")
     found = LeversResult(base)
     for check in base.check_budgets():
         if check.holds or (budgets and check.budget.name not in budgets):

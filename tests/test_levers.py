@@ -225,6 +225,38 @@ def test_commitment_lever_on_a_savings_plan() -> None:
     )
 
 
+def test_committed_hosts_of_a_fleet_by_hand() -> None:
+    """A fleet of one m5.metal (the load never needs a second) pays 4.608 USD an hour on
+    demand; one host reserved for a year pays 2.765 (the table's assumed price)."""
+    fleet = {
+        "id": "fc",
+        "profile": "firecracker",
+        "fleet": {
+            "host_prices": "aws-ec2-us-east-1",
+            "host_type": "m5.metal",
+            "overcommit": {"vcpu": 2},
+            "autoscaling": {"min_hosts": 1, "max_hosts": 8},
+        },
+    }
+    data = small_dict(platforms=[fleet])
+    data["budgets"] = [{"name": "fleet", "scope": {"platform": "fc"}, "amount": 1e9}]
+    scenario = with_amount(data, 3000.0)
+    found = ss.levers(scenario, only=["committed_hosts"], executor=SERIAL)
+    [entry] = found.budgets
+    hours = 31 * 24.0  # March, the longer month, is the worst
+    assert entry.before.worst.month == "2027-03"
+    assert entry.before.worst.spend_at_quantile == pytest.approx(4.608 * hours, rel=2e-3)
+    [lever] = entry.levers
+    assert lever.lever == "committed_hosts"
+    assert lever.value == 1
+    assert lever.holds
+    assert lever.assumed
+    assert lever.check is not None
+    assert lever.check.worst.spend_at_quantile == pytest.approx(2.765 * hours, rel=2e-3)
+    changed = ss.apply_lever(scenario, scenario.budgets[0], "fc", "committed_hosts", 1)
+    assert recheck(changed, "fc").holds
+
+
 def test_a_budget_no_lever_saves_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     scenario = with_amount(small_dict(), 0.01)
     found = ss.levers(scenario, only=["lifetime_cap", "concurrency_cap"], executor=SERIAL)
