@@ -415,6 +415,35 @@ def _largest_holding(
     return candidates[low], candidates[0]
 
 
+def _smallest_holding(
+    search: _Search, lever: str, now: int, limit: int
+) -> tuple[int | None, dict[Any, BudgetCheck]]:
+    """The smallest setting above ``now`` (up to ``limit``) that holds, for a lever whose
+    spend first falls and then rises with its setting (a pool, committed hosts): gallop
+    over now + 1, 2, 4, ... until one holds, stopping when spend has risen twice in a
+    row, then bisect between the last that failed and the first that holds. Returns it
+    (None: none tried holds) and every check simulated."""
+    cache: dict[Any, BudgetCheck] = {}
+    step, failing, rises, previous = 1, now, 0, math.inf
+    setting = now + step
+    while setting <= limit and not search.holds(lever, setting, cache):
+        spend = cache[setting].worst.spend_at_quantile
+        rises = rises + 1 if spend > previous else 0
+        if rises >= 2:
+            return None, cache  # more of it costs more than it saves
+        failing, previous, step = setting, spend, step * 2
+        setting = now + step
+    if setting > limit:
+        return None, cache
+    while setting - failing > 1:
+        middle = (failing + setting) // 2
+        if search.holds(lever, middle, cache):
+            setting = middle
+        else:
+            failing = middle
+    return setting, cache
+
+
 def _not_applicable(lever: str, platform: str, note: str) -> LeverResult:
     return LeverResult(lever, "-", None, platform, False, None, None, 0, note)
 
@@ -494,21 +523,8 @@ def _pool(search: _Search, base: ForecastResult) -> LeverResult:
         resolve_platforms(search.variant("warm_pool", 1), search.catalog)
     except InputError as error:
         return _not_applicable("warm_pool", search.platform, error.problem)
-    cache: dict[Any, BudgetCheck] = {}
-    size, failing, rises, previous = 1, 0, 0, math.inf
-    while size <= peak and not search.holds("warm_pool", size, cache):
-        spend = cache[size].worst.spend_at_quantile
-        rises = rises + 1 if spend > previous else 0
-        if rises >= 2:
-            break  # spend grows with the pool: idle pooled time costs more than it saves
-        failing, previous, size = size, spend, size * 2
-    if size <= peak and cache[size].holds:
-        while size - failing > 1:
-            middle = (failing + size) // 2
-            if search.holds("warm_pool", middle, cache):
-                size = middle
-            else:
-                failing = middle
+    size, cache = _smallest_holding(search, "warm_pool", 0, peak)
+    if size is not None:
         return search.final("warm_pool", size, f"warm pool of {size} per template")
     best = min(cache, key=lambda n: cache[n].worst.spend_at_quantile)
     return search.final(
@@ -742,28 +758,13 @@ def _committed_hosts(search: _Search, base: ForecastResult) -> LeverResult:
             f"host price table {spec.host_prices} has no {spec.commitment} price for {spec.host_type}",
         )
     current, most = spec.committed_hosts, spec.autoscaling.max_hosts
-    cache: dict[Any, BudgetCheck] = {}
-    step, failing, rises, previous = 1, current, 0, math.inf
-    count = current + step
-    while count <= most and not search.holds("committed_hosts", count, cache):
-        spend = cache[count].worst.spend_at_quantile
-        rises = rises + 1 if spend > previous else 0
-        if rises >= 2:
-            break  # hosts committed beyond the busy ones cost more than they save
-        failing, previous, step = count, spend, step * 2
-        count = current + step
+    count, cache = _smallest_holding(search, "committed_hosts", current, most)
     note = (
         f"{spec.commitment} at {price.usd:g} USD/{price.per} per {spec.host_type}"
         f" ({price.source}); now {current} committed"
         + ("; the price is assumed" if price.assumed else "")
     )
-    if count <= most and cache[count].holds:
-        while count - failing > 1:
-            middle = (failing + count) // 2
-            if search.holds("committed_hosts", middle, cache):
-                count = middle
-            else:
-                failing = middle
+    if count is not None:
         result = search.final("committed_hosts", count, f"{count} committed hosts", note)
     elif not cache:
         return _not_applicable("committed_hosts", search.platform, f"already at max_hosts {most}")
