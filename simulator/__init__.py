@@ -19,7 +19,8 @@ Figures: ``ss.plots.spend_by_platform(result)``, ``time_to_ready_cdf``,
 
 Forecasts and budgets: ``ss.forecast(scenario)`` projects spend per calendar month with
 P5/P50/P95 bands (on local processes, or ``executor=ss.make_executor("tcp://...")`` for
-a Dask cluster); ``result.check_budgets()`` says which budgets hold at their quantile.
+a Dask cluster); ``result.check_budgets()`` says which budgets hold at their quantile;
+``ss.levers(scenario)`` finds, by simulation, the settings that make broken budgets hold.
 
 From data: ``ss.fit_durations("durations.csv").snippet()`` fits duration distributions
 and writes the best as a scenario field; ``ss.fit_arrivals("requests.csv")`` measures
@@ -49,6 +50,7 @@ from .fleet_metrics import FleetMetrics, hosts_over_time
 from .forecast import ForecastResult, forecast
 from .forecast_spec import Budget, BudgetScope, ForecastEvent, ForecastSpec
 from .guardrails import BudgetCheck, check_budgets
+from .levers import LeversResult, apply_lever, levers
 from .metrics import RunMetrics, run_metrics
 from .offline_pack import PackReport, pack_shapes, read_shapes
 from .packing import lower_bound, pack
@@ -82,6 +84,7 @@ __all__ = [
     "ForecastResult",
     "ForecastSpec",
     "InputError",
+    "LeversResult",
     "Objective",
     "PackReport",
     "ProcessExecutor",
@@ -98,6 +101,7 @@ __all__ = [
     "SweepResult",
     "Usage",
     "__version__",
+    "apply_lever",
     "bill",
     "bill_fleet",
     "billed_seconds",
@@ -111,6 +115,7 @@ __all__ = [
     "fit_durations",
     "forecast",
     "hosts_over_time",
+    "levers",
     "load_catalog",
     "load_scenario",
     "lower_bound",

@@ -1228,6 +1228,145 @@ def fit_arrivals_command(
         out.print(f"wrote {plot_path}", markup=False)
 
 
+def _levers_table(entry: Any) -> Table:
+    """One broken budget check and its levers, least disruptive first."""
+    from .guardrails import money
+
+    before = entry.before
+    worst = before.worst
+    service = entry.service_before
+    b = before.budget
+    table = Table(
+        title=f"{b.name} on {before.platform}: P{b.quantile * 100:g} spend "
+        f"{money(worst.spend_at_quantile, before.currency)} in {worst.month} against "
+        f"{money(b.amount, before.currency)}; p99 time to ready "
+        f"{format_duration(service.time_to_ready_p99_s)}, "
+        f"{service.fast_share:.0%} of launches fast",
+        title_justify="left",
+    )
+    columns: tuple[str, ...] = (
+        "lever",
+        "setting",
+        "holds",
+        f"P{b.quantile * 100:g} spend",
+        "P(exceed)",
+    )
+    columns += ("p99 ready", "p99 queue", "lost", "timed out", "cut", "fast")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("lever", "setting") else "right")
+    for lever in entry.levers:
+        if lever.check is None or lever.service is None:
+            table.add_row(lever.lever, f"n/a: {lever.note}", *["-"] * (len(columns) - 2))
+            continue
+        s = lever.service
+        table.add_row(
+            lever.lever,
+            lever.setting + (" (assumed)" if lever.assumed else ""),
+            "yes" if lever.holds else "no",
+            money(lever.check.worst.spend_at_quantile, before.currency),
+            f"{lever.check.worst.p_exceed:.0%}",
+            _duration(s.time_to_ready_p99_s),
+            _duration(s.queue_wait_p99_s),
+            f"{s.lost_share:.1%}",
+            f"{s.timed_out_share:.1%}",
+            f"{s.cut_share:.1%}",
+            f"{s.fast_share:.0%}",
+        )
+    return table
+
+
+def _duration(value: float) -> str:
+    return "-" if value != value else format_duration(value)
+
+
+@cli.command("levers")
+@click.argument("scenario")
+@_forecast_options
+@click.option(
+    "--budget", "budgets", multiple=True, help="Only this budget (repeatable) [default: all]."
+)
+@click.option(
+    "--lever",
+    "only",
+    multiple=True,
+    help="Only this lever (repeatable): lifetime_cap, concurrency_cap, snapshot, warm_pool, "
+    "move, commitment, committed_hosts [default: all].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for summary.json and levers.csv [default: results/<scenario name>-levers].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the levers as JSON.")
+def levers_command(
+    scenario: str,
+    budgets: tuple[str, ...],
+    only: tuple[str, ...],
+    out_dir: str | None,
+    as_json: bool,
+    scheduler: str | None,
+    workers: int | None,
+    platforms: tuple[str, ...],
+    **flags: Any,
+) -> None:
+    """For each budget of SCENARIO that breaks, search by simulation for the least
+    disruptive setting of each lever that makes it hold (lifetime cap, concurrency cap,
+    snapshots, warm pool, another platform, a commitment), with its latency cost. Exit 0
+    when every broken budget has a lever that holds, 1 otherwise, 2 on bad input."""
+    from .executors import make_executor
+    from .levers import levers
+
+    loaded = load_scenario(scenario)
+    target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-levers"
+    _check_writable(target)
+    result = levers(
+        loaded,
+        budgets=list(budgets) or None,
+        only=list(only) or None,
+        platforms=list(platforms) or None,
+        executor=make_executor(scheduler, workers),
+        **flags,
+    )
+    paths = result.write(target)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "status": "saved" if result.all_saved else "not_saved",
+                    "scenario_name": result.base.scenario.name,
+                    "scenario_hash": result.base.scenario.content_hash(),
+                    "seed": result.base.scenario.seed,
+                    "replications": result.base.replications,
+                    "months": [m.label for m in result.base.months],
+                    "levers": result.summary_section(),
+                },
+                indent=2,
+                default=float,
+            )
+        )
+    else:
+        if not result.budgets:
+            out.print("every budget holds: no lever needed")
+        for entry in result.budgets:
+            out.print(_levers_table(entry))
+            notes = [f"{lv.lever}: {lv.note}" for lv in entry.levers if lv.check and lv.note]
+            for note in notes:
+                out.print(f"note: {note}", markup=False)
+            if not entry.saved:
+                out.print(
+                    f"no lever makes {entry.before.budget.name} hold on {entry.before.platform}",
+                    markup=False,
+                )
+        out.print(
+            f"searched the months each budget breaks in; settings found re-simulated over "
+            f"{result.base.months[0].label} to {result.base.months[-1].label}"
+        )
+        out.print(f"wrote {' and '.join(str(p) for p in paths.values())}")
+    if not result.all_saved:
+        raise SystemExit(EXIT_BREACH)
+
+
 @cli.group()
 def platforms() -> None:
     """Platform profiles: launch latency, quotas, limits and shapes, with sources."""
@@ -1369,7 +1508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             markup=False,
         )
         command = next((a for a in args if not a.startswith("-")), "")
-        return EXIT_GUARD_INTERNAL if command == "guard" else EXIT_INTERNAL
+        return EXIT_GUARD_INTERNAL if command in ("guard", "levers") else EXIT_INTERNAL
     return EXIT_OK
 
 

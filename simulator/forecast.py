@@ -42,19 +42,59 @@ from .engine import run_platform
 from .errors import InputError
 from .executors import Executor, ProcessExecutor
 from .forecast_spec import ForecastSpec, add_months, days_in_month
+from .intervals import count_over_time, peak_overlap
 from .resolve import ResolvedPlatform, resolve_platforms, scenario_catalog
 from .rng import stream
 from .runner import MAX_ACTIVATIONS, bill_platform, billing_inputs
 from .scenario import Scenario, Workload
 from .units import DAY_S, HOUR_S, MONTH_S
-from .usage import ABANDONED, REJECTED, TIMED_OUT
+from .usage import ABANDONED, MODE_CODES, REJECTED, TIMED_OUT
 from .workload import SampledWorkload, merge_sampled, next_session, sample_tracks
 
 MIN_BAND_REPLICATIONS = 20
 """Below this many replications, P5 and P95 rest on the one or two most extreme runs."""
 
 COST_COLUMNS = ["replication", "month", "platform", "workload", "team", "cost_usd"]
-SERVICE_COLUMNS = ["replication", "month", "platform", "requested", "launched", "timed_out"]
+SERVICE_COLUMNS = [
+    "replication",
+    "month",
+    "platform",
+    "requested",
+    "launched",
+    "timed_out",
+    "peak_concurrency",
+]
+EXPERIENCE_COLUMNS = [
+    "replication",
+    "month",
+    "platform",
+    "workload",
+    "requested",
+    "launched",
+    "timed_out",
+    "fast_launches",
+    "cut_s",
+    "asked_s",
+    "time_to_ready_p99_s",
+    "queue_wait_p95_s",
+    "queue_wait_p99_s",
+]
+"""What the sandboxes of one workload went through in a month: launches served fast
+(snapshot, warm or resume), run time cut by a lifetime cap and the run time asked for,
+and time-to-ready and queue-wait percentiles over the month's launched sandboxes."""
+HOURLY_COLUMNS = [
+    "replication",
+    "month",
+    "platform",
+    "workload",
+    "window",
+    "weight",
+    "hour",
+    "running",
+]
+"""Only with ``hourly``: the time-weighted mean count of a workload's running sandboxes
+(launch start to end) in each hour of each simulated window."""
+COMPONENT_COLUMNS = ["replication", "month", "platform", "workload", "component", "cost_usd"]
 QUANTITY_KEYS = ["period", "workload", "team", "component", "item", "unit"]
 
 
@@ -204,6 +244,8 @@ class ForecastJob:
     scenario: Scenario
     catalog: Catalog
     months: tuple[MonthPlan, ...]
+    hourly: bool = False
+    """Also record hourly running sandboxes and spend per component (for commitments)."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +254,59 @@ class ReplicationOutcome:
 
     costs: pd.DataFrame
     service: pd.DataFrame
+    experience: pd.DataFrame
+    hourly: pd.DataFrame | None = None
+    components: pd.DataFrame | None = None
+
+
+def weighted_quantile(values: FloatArray, weights: FloatArray, q: float) -> float:
+    """The q-quantile of values each standing for ``weight`` values (NaN when empty):
+    the smallest value with at least ``q`` of the total weight at or below it."""
+    if values.size == 0:
+        return math.nan
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    index = int(np.searchsorted(cumulative, q * cumulative[-1] * (1 - 1e-12), side="left"))
+    return float(values[order][min(index, values.size - 1)])
+
+
+@dataclass
+class _Experience:
+    """One platform-month-workload's service figures, accumulated over windows."""
+
+    counts: FloatArray = field(default_factory=lambda: np.zeros(6))
+    ready: list[FloatArray] = field(default_factory=list)
+    waits: list[FloatArray] = field(default_factory=list)
+    weights: list[FloatArray] = field(default_factory=list)
+
+    def add(self, usage: Any, rows: Any, weight: float) -> None:
+        launched = rows & usage.launched
+        cut = usage.cut_s[rows] if usage.cut_s is not None else np.zeros(int(rows.sum()))
+        ran = usage.end_s[launched] - usage.ready_s[launched]
+        self.counts += weight * np.array(
+            [
+                rows.sum(),
+                launched.sum(),
+                (rows & (usage.outcome == TIMED_OUT)).sum(),
+                (launched & (usage.launch_mode != MODE_CODES["cold"])).sum(),
+                float(np.nansum(cut)),
+                float(np.nansum(ran)) + float(np.nansum(cut)),
+            ],
+            dtype=np.float64,
+        )
+        self.ready.append(usage.ready_s[launched] - usage.request_s[launched])
+        self.waits.append(usage.admit_s[launched] - usage.quota_arrival_s[launched])
+        self.weights.append(np.full(int(launched.sum()), weight))
+
+    def row(self) -> list[float]:
+        ready, waits = np.concatenate(self.ready), np.concatenate(self.waits)
+        weights = np.concatenate(self.weights)
+        return [
+            *(float(x) for x in self.counts),
+            weighted_quantile(ready, weights, 0.99),
+            weighted_quantile(waits, weights, 0.95),
+            weighted_quantile(waits, weights, 0.99),
+        ]
 
 
 def _price_month(
@@ -233,9 +328,14 @@ def run_replication(job: ForecastJob, replication: int) -> ReplicationOutcome:
     models = {p.id: p.engine_model(scenario) for p in resolved}
     costs: list[dict[str, Any]] = []
     service: list[dict[str, Any]] = []
+    experience: list[list[Any]] = []
+    hourly: list[pd.DataFrame] = []
+    components: list[pd.DataFrame] = []
     for month in job.months:
         pieces: dict[str, list[pd.DataFrame]] = {p.id: [] for p in resolved}
         counts = {p.id: np.zeros(3) for p in resolved}
+        peaks = dict.fromkeys(counts, 0)
+        seen = {(p.id, i): _Experience() for p in resolved for i in p.workload_indices}
         for number, window in enumerate(month.windows):
             labels = ("forecast", month.label, f"window-{number}")
             sampled = sample_window(scenario, window, replication, labels)
@@ -258,6 +358,35 @@ def run_replication(job: ForecastJob, replication: int) -> ReplicationOutcome:
                         usage.count(TIMED_OUT),
                     ]
                 )
+                admitted = usage.launched
+                peaks[platform.id] = max(
+                    peaks[platform.id],
+                    peak_overlap(usage.admit_s[admitted], usage.end_s[admitted]),
+                )
+                for index in platform.workload_indices:
+                    rows = usage.workload_index == index
+                    seen[(platform.id, index)].add(usage, rows, window.weight)
+                    if job.hourly:
+                        running = count_over_time(
+                            usage.launch_start_s[rows & admitted],
+                            usage.end_s[rows & admitted],
+                            window.days * DAY_S,
+                            HOUR_S,
+                        )
+                        hourly.append(
+                            pd.DataFrame(
+                                {
+                                    "replication": replication,
+                                    "month": month.index,
+                                    "platform": platform.id,
+                                    "workload": scenario.workloads[index].name,
+                                    "window": number,
+                                    "weight": window.weight,
+                                    "hour": np.arange(running.size),
+                                    "running": running,
+                                }
+                            )
+                        )
                 if platform.fleet is not None:
                     lines = bill_platform(usage, scenario, platform)
                     lines[AMOUNT_COLUMNS] = lines[AMOUNT_COLUMNS] * window.weight
@@ -270,6 +399,26 @@ def run_replication(job: ForecastJob, replication: int) -> ReplicationOutcome:
         for platform in resolved:
             items = _price_month(platform, scenario, pieces[platform.id])
             spend = items.groupby(["workload", "team"], sort=False)["cost_usd"].sum()
+            if job.hourly:
+                by_component = (
+                    items.groupby(["workload", "component"], sort=False)["cost_usd"]
+                    .sum()
+                    .reset_index()
+                )
+                by_component.insert(0, "platform", platform.id)
+                by_component.insert(0, "month", month.index)
+                by_component.insert(0, "replication", replication)
+                components.append(by_component[COMPONENT_COLUMNS])
+            experience.extend(
+                [
+                    replication,
+                    month.index,
+                    platform.id,
+                    scenario.workloads[index].name,
+                    *seen[(platform.id, index)].row(),
+                ]
+                for index in platform.workload_indices
+            )
             for index in platform.workload_indices:
                 workload = scenario.workloads[index]
                 key = (workload.name, workload.team)
@@ -287,10 +436,15 @@ def run_replication(job: ForecastJob, replication: int) -> ReplicationOutcome:
                     "requested": requested,
                     "launched": launched,
                     "timed_out": timed_out,
+                    "peak_concurrency": peaks[platform.id],
                 }
             )
     return ReplicationOutcome(
-        pd.DataFrame(costs, columns=COST_COLUMNS), pd.DataFrame(service, columns=SERVICE_COLUMNS)
+        pd.DataFrame(costs, columns=COST_COLUMNS),
+        pd.DataFrame(service, columns=SERVICE_COLUMNS),
+        pd.DataFrame(experience, columns=EXPERIENCE_COLUMNS),
+        pd.concat(hourly, ignore_index=True) if job.hourly and hourly else None,
+        pd.concat(components, ignore_index=True) if job.hourly and components else None,
     )
 
 
@@ -342,7 +496,17 @@ class ForecastResult:
     """Columns ``COST_COLUMNS``: one row per replication, month, platform, workload and team
     (a fleet's idle hosts are workload "(idle hosts)", team "(fleet)")."""
     service: pd.DataFrame
-    """Columns ``SERVICE_COLUMNS``: requests, launched and timed-out sandboxes per month."""
+    """Columns ``SERVICE_COLUMNS``: requests, launched and timed-out sandboxes per month,
+    and the peak number of sandboxes admitted at once."""
+    experience: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=EXPERIENCE_COLUMNS)
+    )
+    """Columns ``EXPERIENCE_COLUMNS``: per workload, launches, timeouts, run time cut,
+    time-to-ready and queue-wait percentiles per month."""
+    hourly: pd.DataFrame | None = None
+    """Columns ``HOURLY_COLUMNS`` (only when asked for): running sandboxes per hour."""
+    components: pd.DataFrame | None = None
+    """Columns ``COMPONENT_COLUMNS`` (only when asked for): spend per component."""
     executor: str = "serial"
     """How the replications ran (not part of any output: results do not depend on it)."""
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -370,19 +534,24 @@ class ForecastResult:
         team: str | None = None,
         workload: str | None = None,
     ) -> FloatArray:
-        """Spend per replication (rows) and month (columns) of a platform, optionally of
-        one team and/or workload (a missing line counts as zero)."""
+        """Spend per replication (rows) and month (columns, in the order of ``months``) of
+        a platform, optionally of one team and/or workload (a missing line counts as zero)."""
         rows = self.costs[self.costs["platform"] == platform]
         if team is not None:
             rows = rows[rows["team"] == team]
         if workload is not None:
             rows = rows[rows["workload"] == workload]
+        return self.by_run(rows.groupby(["replication", "month"])["cost_usd"].sum())
+
+    def by_run(self, values: pd.Series) -> FloatArray:
+        """A series indexed by (replication, month index) as a matrix: replications (rows)
+        by the forecast's months (columns, in the order of ``months``), zero where missing."""
         table = (
-            rows.groupby(["replication", "month"])["cost_usd"]
-            .sum()
-            .unstack("month")
+            values.unstack("month")
             .reindex(
-                index=range(self.replications), columns=range(len(self.months)), fill_value=0.0
+                index=range(self.replications),
+                columns=[m.index for m in self.months],
+                fill_value=0.0,
             )
             .fillna(0.0)
         )
@@ -404,8 +573,8 @@ class ForecastResult:
             for kind, name, filters in scopes:
                 spend = self.spend(platform.id, **filters)
                 expected = self._expected(workloads, filters)
-                for month in self.months:
-                    band = cost_band(spend[:, month.index])
+                for position, month in enumerate(self.months):
+                    band = cost_band(spend[:, position])
                     low, high = band["mean_ci95"] or (None, None)
                     rows.append(
                         {
@@ -420,7 +589,7 @@ class ForecastResult:
                             "p50": band["p50"],
                             "p95": band["p95"],
                             "currency": self.currency,
-                            "expected_requests": expected[month.index],
+                            "expected_requests": expected[position],
                             "days": month.days,
                             "replications": self.replications,
                         }
@@ -562,15 +731,9 @@ class ForecastResult:
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write summary.json and forecast.csv into ``out_dir``; returns their paths."""
-        from .summary import summary_json
+        from .summary import write_summary_and_table
 
-        target = Path(out_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        summary_path = target / "summary.json"
-        summary_path.write_text(summary_json(self.summary()), encoding="utf-8")
-        csv_path = target / "forecast.csv"
-        self.bands().to_csv(csv_path, index=False, float_format="%.10g")
-        return {"summary": summary_path, "forecast": csv_path}
+        return write_summary_and_table(out_dir, self.summary(), "forecast", self.bands())
 
 
 def _number(value: Any) -> float | None:
@@ -642,15 +805,48 @@ def forecast(
         )
     if catalog is None:
         catalog = scenario_catalog(scenario, tuple(str(p) for p in pricing_dirs))
+    return run_forecast(scenario, catalog, executor=executor)
+
+
+def run_forecast(
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    executor: Executor | None = None,
+    only_months: Sequence[str] | None = None,
+    hourly: bool = False,
+) -> ForecastResult:
+    """The replications of a validated forecast scenario, optionally of only some of
+    its months (by label: each month draws from its own seeds, so a month's figures are
+    the same whichever other months run), with hourly detail if asked."""
+    spec = scenario.forecast
+    assert spec is not None
+    count = spec.replications or scenario.replications
     resolved = tuple(resolve_platforms(scenario, catalog))
     plans = plan_months(scenario)
+    if only_months is not None:
+        plans = tuple(m for m in plans if m.label in set(only_months))
     check_forecast_fits(scenario, plans)
-    job = ForecastJob(scenario, catalog, plans)
+    job = ForecastJob(scenario, catalog, plans, hourly)
     runner = executor or ProcessExecutor()
     outcomes = runner.map(run_replication, job, list(range(count)))
-    costs = pd.concat([o.costs for o in outcomes], ignore_index=True)
-    service = pd.concat([o.service for o in outcomes], ignore_index=True)
-    return ForecastResult(scenario, catalog, resolved, plans, costs, service, runner.name)
+
+    def joined(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+        present = [f for f in frames if f is not None]
+        return pd.concat(present, ignore_index=True) if present else None
+
+    return ForecastResult(
+        scenario,
+        catalog,
+        resolved,
+        plans,
+        pd.concat([o.costs for o in outcomes], ignore_index=True),
+        pd.concat([o.service for o in outcomes], ignore_index=True),
+        pd.concat([o.experience for o in outcomes], ignore_index=True),
+        joined([o.hourly for o in outcomes]),
+        joined([o.components for o in outcomes]),
+        runner.name,
+    )
 
 
 __all__ = [
@@ -661,5 +857,7 @@ __all__ = [
     "forecast",
     "nhpp_times",
     "plan_months",
+    "run_forecast",
     "run_replication",
+    "weighted_quantile",
 ]

@@ -10,6 +10,7 @@ forecast, each as an alternative you might choose.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -167,35 +168,51 @@ def check_budgets(result: ForecastResult) -> list[BudgetCheck]:
     """Check every budget of the forecast's scenario on every platform it covers."""
     checks = []
     for budget in result.scenario.budgets:
-        scope = budget.scope
         for platform in result.platforms:
-            if scope.platform not in (None, platform.id):
+            if budget.scope.platform not in (None, platform.id):
                 continue
-            runs = {result.scenario.workloads[i].name for i in platform.workload_indices}
-            covered = [
-                w
-                for w in result.scenario.workloads
-                if w.name in runs and scope.team in (None, w.team)
-                if scope.workload in (None, w.name)
-            ]
-            if not covered and scope.platform is None:
-                continue  # this platform runs none of the budget's workloads
-            spend = result.spend(platform.id, team=scope.team, workload=scope.workload)
-            months = []
-            for month in result.months:
-                values = spend[:, month.index]
-                months.append(
-                    BudgetMonth(
-                        month=month.label,
-                        spend_at_quantile=float(np.quantile(values, budget.quantile)),
-                        quantile_ci95=quantile_interval(values, budget.quantile),
-                        mean=float(values.mean()),
-                        p_exceed=float(np.mean(values > budget.amount)),
-                        alerts={
-                            _share(s): float(np.mean(values > s * budget.amount))
-                            for s in budget.alerts
-                        },
-                    )
-                )
-            checks.append(BudgetCheck(budget, platform.id, result.currency, tuple(months)))
+            check = check_budget(result, budget, platform.id)
+            if check is not None:
+                checks.append(check)
     return checks
+
+
+def check_budget(result: ForecastResult, budget: Budget, platform_id: str) -> BudgetCheck | None:
+    """One budget on one platform of the forecast (None when the budget names no platform
+    and this platform runs none of its workloads)."""
+    scope = budget.scope
+    platform = next(p for p in result.platforms if p.id == platform_id)
+    runs = {result.scenario.workloads[i].name for i in platform.workload_indices}
+    covered = [
+        w
+        for w in result.scenario.workloads
+        if w.name in runs and scope.team in (None, w.team)
+        if scope.workload in (None, w.name)
+    ]
+    if not covered and scope.platform is None:
+        return None  # this platform runs none of the budget's workloads
+    spend = result.spend(platform.id, team=scope.team, workload=scope.workload)
+    return check_spend(budget, platform.id, result.currency, result.months, spend)
+
+
+def check_spend(
+    budget: Budget, platform_id: str, currency: str, months: Sequence[Any], spend: np.ndarray
+) -> BudgetCheck:
+    """A budget checked on spend per replication (rows) and month (columns, one per
+    entry of ``months``, which have a ``label``)."""
+    checked = []
+    for position, month in enumerate(months):
+        values = spend[:, position]
+        checked.append(
+            BudgetMonth(
+                month=month.label,
+                spend_at_quantile=float(np.quantile(values, budget.quantile)),
+                quantile_ci95=quantile_interval(values, budget.quantile),
+                mean=float(values.mean()),
+                p_exceed=float(np.mean(values > budget.amount)),
+                alerts={
+                    _share(s): float(np.mean(values > s * budget.amount)) for s in budget.alerts
+                },
+            )
+        )
+    return BudgetCheck(budget, platform_id, currency, tuple(checked))

@@ -676,6 +676,20 @@ def summary_json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, indent=2, allow_nan=False) + "\n"
 
 
+def write_summary_and_table(
+    out_dir: str | Path, summary: dict[str, Any], name: str, table: pd.DataFrame
+) -> dict[str, Path]:
+    """Write ``summary.json`` and ``<name>.csv`` into a folder (made if missing); returns
+    their paths by ``summary`` and ``name``."""
+    target = Path(out_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    summary_path = target / "summary.json"
+    summary_path.write_text(summary_json(summary), encoding="utf-8")
+    csv_path = target / f"{name}.csv"
+    table.to_csv(csv_path, index=False, float_format="%.10g")
+    return {"summary": summary_path, name: csv_path}
+
+
 def write_outputs(result: SimulationResult, out_dir: Path) -> dict[str, Path]:
     """Write summary.json and line_items.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,38 @@ def scenario_dict(**overrides: Any) -> dict[str, Any]:
     return base
 
 
+def two_teams_dict(**overrides: Any) -> dict[str, Any]:
+    """Two teams' workloads (coding agents, 300 a day; evals, 100 a day) on E2B and
+    Lambda, forecast for two months from 2027-03 growing 30%, with one budget."""
+    return scenario_dict(
+        **{
+            "name": "guarded",
+            "horizon": "1d",
+            "seed": 4,
+            "replications": 4,
+            "workloads": [
+                workload(
+                    "agents",
+                    team="core",
+                    arrivals={"kind": "poisson", "per_day": 300},
+                    duration={"kind": "lognormal", "median": "30s", "p95": "4m"},
+                    shape={"vcpu": 2, "memory": "4GiB"},
+                ),
+                workload(
+                    "evals",
+                    team="research",
+                    arrivals={"kind": "poisson", "per_day": 100},
+                    duration={"kind": "fixed", "value": "2m"},
+                ),
+            ],
+            "platforms": [{"profile": "e2b"}, {"profile": "aws-lambda"}],
+            "forecast": {"start": "2027-03", "months": 2, "growth_per_month": 0.3},
+            "budgets": [{"name": "core", "scope": {"team": "core"}, "monthly_usd": 1_000_000}],
+            **overrides,
+        }
+    )
+
+
 def theory_catalog(
     concurrency: int | None = None,
     over_quota: str = "queue",

@@ -24,7 +24,7 @@ from simulator.forecast import nhpp_times, plan_months
 from simulator.guardrails import quantile_interval
 from simulator.platforms import PlanLimits
 from simulator.pricing import FreeTier, PlanFee
-from support import scenario_dict, theory_catalog, workload
+from support import scenario_dict, theory_catalog, two_teams_dict, workload
 
 RATE_USD = 1e-5
 """USD per vCPU-second on the theory platform."""
@@ -131,30 +131,7 @@ def test_sampled_days_keep_the_mean_and_widen_the_band() -> None:
 
 def small_forecast(tmp_path: Path, **changes: Any) -> Path:
     """Two teams' workloads on E2B and Lambda, two months from 2027-03, growing 30%."""
-    data = scenario_dict(
-        name="guarded",
-        horizon="1d",
-        seed=4,
-        replications=4,
-        workloads=[
-            workload(
-                "agents",
-                team="core",
-                arrivals={"kind": "poisson", "per_day": 300},
-                duration={"kind": "lognormal", "median": "30s", "p95": "4m"},
-                shape={"vcpu": 2, "memory": "4GiB"},
-            ),
-            workload(
-                "evals",
-                team="research",
-                arrivals={"kind": "poisson", "per_day": 100},
-                duration={"kind": "fixed", "value": "2m"},
-            ),
-        ],
-        platforms=[{"profile": "e2b"}, {"profile": "aws-lambda"}],
-        forecast={"start": "2027-03", "months": 2, "growth_per_month": 0.3},
-        budgets=[{"name": "core", "scope": {"team": "core"}, "monthly_usd": 1_000_000}],
-    )
+    data = two_teams_dict()
     data.update(changes)
     path = tmp_path / "guarded.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
