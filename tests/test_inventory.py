@@ -245,9 +245,8 @@ def _trace_workload(path: Path) -> dict[str, Any]:
     )
 
 
-def test_trace_shapes_are_placed_and_billed_per_request(tmp_path: Path) -> None:
-    """Four tasks with their own shapes on one p4d: the showback's vCPU-, GiB- and
-    GPU-seconds are each request's own shape times its held time, worked by hand."""
+def _p4d_trace_scenario(tmp_path: Path) -> dict[str, Any]:
+    """The four trace tasks on an inventory of one p4d.24xlarge under gVisor."""
     data = scenario_dict(
         horizon="1h",
         replications=1,
@@ -264,6 +263,13 @@ def test_trace_shapes_are_placed_and_billed_per_request(tmp_path: Path) -> None:
         ],
     )
     data["workloads"][0].pop("duration")
+    return data
+
+
+def test_trace_shapes_are_placed_and_billed_per_request(tmp_path: Path) -> None:
+    """Four tasks with their own shapes on one p4d: the showback's vCPU-, GiB- and
+    GPU-seconds are each request's own shape times its held time, worked by hand."""
+    data = _p4d_trace_scenario(tmp_path)
     result = simulate(scenario_from_dict(data))
     usage = result.runs["fleet"][0].usage
     assert usage is not None
@@ -326,22 +332,7 @@ def test_trace_shapes_are_placed_and_billed_per_request(tmp_path: Path) -> None:
 def test_bad_inventories_and_trace_shapes_name_the_field(
     tmp_path: Path, change: Any, field: str, text: str
 ) -> None:
-    data = scenario_dict(
-        horizon="1h",
-        replications=1,
-        workloads=[_trace_workload(_trace_csv(tmp_path))],
-        platforms=[
-            {
-                "profile": "gvisor",
-                "id": "fleet",
-                "fleet": {
-                    "host_prices": "aws-ec2-us-east-1",
-                    "inventory": {"groups": [{"host_type": "p4d.24xlarge", "count": 1}]},
-                },
-            }
-        ],
-    )
-    data["workloads"][0].pop("duration")
+    data = _p4d_trace_scenario(tmp_path)
     data = copy.deepcopy(data)
     change(data)
     with pytest.raises((InputError, InputErrors)) as caught:
