@@ -67,6 +67,25 @@ def test_sweep_is_identical_on_serial_and_process_executors_and_equals_simulate(
     )
 
 
+def test_sweep_on_a_dask_cluster_is_identical_to_serial() -> None:
+    """The issue: a sweep runs on Dask when a scheduler is given, with the same table."""
+    distributed = pytest.importorskip("distributed")
+    scenario = theory_scenario(horizon="20m", replications=2)
+    settings = {RATE: [0.5, 2]}
+    catalog = theory_catalog(concurrency=8)
+    serial = ss.sweep(scenario, settings, catalog=catalog, executor=ss.SerialExecutor())
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask = ss.sweep(
+            scenario,
+            settings,
+            catalog=catalog,
+            executor=ss.make_executor(cluster.scheduler_address),
+        )
+    pd.testing.assert_frame_equal(serial.table, on_dask.table, check_exact=True)
+
+
 def test_spend_rises_with_volume_on_real_platforms() -> None:
     scenario = ss.scenario_from_dict(
         scenario_dict(
