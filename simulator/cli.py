@@ -1001,6 +1001,13 @@ def guard_command(scenario: str, as_json: bool, **options: Any) -> None:
         )
     result = _run_forecast(scenario, show_progress=not as_json, **options)
     checks = result.check_budgets()
+    if not checks:
+        raise InputError(
+            "no budget applies to the platforms forecast, so nothing would be checked",
+            source=str(loaded.source),
+            field="budgets",
+            fix="drop --platform, or scope a budget to a platform that is forecast",
+        )
     broken = [c for c in checks if not c.holds]
     if as_json:
         click.echo(

@@ -41,6 +41,7 @@ from .distributions import FloatArray
 from .engine import run_platform
 from .errors import InputError
 from .executors import Executor, ProcessExecutor
+from .fleet_billing import IDLE_TEAM
 from .forecast_spec import ForecastSpec, add_months, days_in_month
 from .intervals import count_over_time, peak_overlap
 from .resolve import ResolvedPlatform, resolve_platforms, scenario_catalog
@@ -637,6 +638,31 @@ class ForecastResult:
             )
         return checks
 
+    def _idle_outside_budgets(self) -> list[str]:
+        """Team and workload budgets on a fleet leave its idle hosts out: say how much."""
+        notes = []
+        for platform in self.platforms:
+            if platform.fleet is None:
+                continue
+            scoped = [
+                b.name
+                for b in self.scenario.budgets
+                if b.scope.platform in (None, platform.id)
+                and (b.scope.team is not None or b.scope.workload is not None)
+            ]
+            if not scoped:
+                continue
+            rows = self.costs[self.costs["platform"] == platform.id]
+            total = float(rows["cost_usd"].sum())
+            idle = float(rows.loc[rows["team"] == IDLE_TEAM, "cost_usd"].sum())
+            if idle > 0 and total > 0:
+                notes.append(
+                    f"{platform.id}: its idle hosts ({idle / total:.0%} of its bill) belong to "
+                    f"no team or workload, so budgets {', '.join(scoped)} leave them out; a "
+                    "budget on the platform alone includes them"
+                )
+        return notes
+
     def warnings(self) -> list[str]:
         """What a reader of the forecast must know: precision, few replications, rejected
         work, extrapolated days."""
@@ -650,6 +676,7 @@ class ForecastResult:
             for check in self.precision()
             if not check["ok"]
         ]
+        notes += self._idle_outside_budgets()
         if r < MIN_BAND_REPLICATIONS:
             notes.append(
                 f"only {r} replications: P5 and P95 rest on the one or two most extreme runs; "

@@ -477,6 +477,12 @@ def _lifetime(search: _Search, base: ForecastResult) -> LeverResult:
 
 
 def _quota(search: _Search, base: ForecastResult) -> LeverResult:
+    if next(p for p in base.platforms if p.id == search.platform).fleet is not None:
+        return _not_applicable(
+            "concurrency_cap",
+            search.platform,
+            "a fleet's capacity is its hosts; cap it with autoscaling.max_hosts",
+        )
     rows = base.service[base.service["platform"] == search.platform]
     peak = int(rows["peak_concurrency"].max()) if len(rows) else 0
     if peak <= 1:
@@ -517,6 +523,16 @@ def _snapshot(search: _Search, base: ForecastResult) -> LeverResult:
 
 
 def _pool(search: _Search, base: ForecastResult) -> LeverResult:
+    resolved = next(p for p in base.platforms if p.id == search.platform)
+    pools = resolved.price_table.pools if resolved.fleet is None else None
+    if pools is not None and (pools.warm_vcpu is not None or pools.warm_memory is not None):
+        return _not_applicable(
+            "warm_pool",
+            search.platform,
+            "its pool is provisioned concurrency (a fixed number of instances, billed "
+            "always); the pool model keeps idle sandboxes and refills, so it would serve "
+            "more warm invocations at once than were provisioned",
+        )
     rows = base.service[base.service["platform"] == search.platform]
     peak = max(1, int(rows["peak_concurrency"].max()) if len(rows) else 1)
     try:
@@ -846,7 +862,15 @@ def levers(
     if "committed_hosts" in chosen:
         chosen.add("commitment")
     found = LeversResult(base)
-    for check in base.check_budgets():
+    checks = base.check_budgets()
+    if not any(budgets is None or not budgets or c.budget.name in budgets for c in checks):
+        raise InputError(
+            "no budget applies to the platforms forecast, so nothing would be checked",
+            source=str(scenario.source or "scenario"),
+            field="budgets",
+            fix="drop --platform, or scope a budget to a platform that is forecast",
+        )
+    for check in checks:
         if check.holds or (budgets and check.budget.name not in budgets):
             continue
         breaking = tuple(m.month for m in check.months if m.spend_at_quantile > check.budget.amount)

@@ -193,7 +193,7 @@ def _html_table(table: pd.DataFrame) -> str:
 
 def _md_text(text: str) -> str:
     """Text from a scenario, made inert in Markdown (no HTML, links or images)."""
-    escaped = html.escape(text)
+    escaped = html.escape(text, quote=False)
     for char in "\\`*_[]()#!|<>":
         escaped = escaped.replace(char, "\\" + char)
     return escaped
@@ -274,6 +274,14 @@ def _not_served(sandboxes: dict[str, Any]) -> float:
     return failed / requested if requested else 0.0
 
 
+def _cut_share(result: SimulationResult, platform_id: str) -> float:
+    """Share of the run time asked for that lifetime caps cut off (work not done)."""
+    runs = result.runs.get(platform_id, [])
+    cut = sum(run.metrics.cut_s for run in runs)
+    ran = sum(run.metrics.run_s for run in runs)
+    return cut / (cut + ran) if cut + ran > 0 else 0.0
+
+
 def _priced_by(result: SimulationResult, platform_id: str) -> str:
     resolved = result.platform(platform_id)
     if resolved.fleet is not None:
@@ -289,17 +297,20 @@ def _recommendation(
     rows = []
     for platform_id in result.platform_ids:
         entry = summary["platforms"][platform_id]
-        rows.append((platform_id, entry["cost_usd"]["per_month"], _not_served(entry["sandboxes"])))
+        lost = max(_not_served(entry["sandboxes"]), _cut_share(result, platform_id))
+        rows.append((platform_id, entry["cost_usd"]["per_month"], lost))
     keeping_up = [r for r in rows if r[2] <= 0.01]
     pool = sorted(keeping_up or rows, key=lambda r: r[1]["mean"])
     best, cost, _ = pool[0]
     text = [
         f"Cheapest platform that serves at least 99% of requests (not rejected, not "
-        f"abandoned, not stopped at a lifetime cap): {best}, at "
+        f"abandoned, not stopped at a lifetime cap) and of the run time they ask for: "
+        f"{best}, at "
         f"{cost['mean']:,.2f} {currency} per 30-day month (P5-P95 {cost['p5']:,.2f}-"
         f"{cost['p95']:,.2f})."
         if keeping_up
-        else f"No platform served 99% of requests; the cheapest is {best} at "
+        else f"No platform served 99% of requests and of their run time; the cheapest is "
+        f"{best} at "
         f"{cost['mean']:,.2f} {currency} per month."
     ]
     caveats = []

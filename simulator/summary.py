@@ -460,6 +460,18 @@ def _platform_assumptions(resolved: Any) -> list[str]:
     limits = _assumed_limits(resolved)
     if limits:
         notes.append(f"{resolved.id}: assumed platform figures ({', '.join(limits)})")
+    table_pools = resolved.price_table.pools if resolved.fleet is None else None
+    provisioned = bool(
+        table_pools is not None
+        and (table_pools.warm_vcpu is not None or table_pools.warm_memory is not None)
+    )
+    if provisioned and getattr(resolved.choice, "pools", None):
+        notes.append(
+            f"{resolved.id}: its pools are provisioned concurrency, modelled as pools that keep "
+            "their size idle and refill; provisioned concurrency also caps warm invocations at "
+            "that size, which is not applied, so more may run warm (at the warm rate) than were "
+            "provisioned"
+        )
     for spec in getattr(resolved.choice, "pools", ()):
         billed, guessed = resolved.pool_billed_idle(spec)
         if guessed:

@@ -232,6 +232,8 @@ def sweep(
     for index, ((values, _), result) in enumerate(zip(grid, results, strict=True)):
         figures = platform_figures(result.summary())
         for position, (path, value) in enumerate(values.items()):
+            if path in figures.columns:  # e.g. replications: the swept value says it
+                figures = figures.drop(columns=[path])
             figures.insert(position, path, [value] * len(figures))
         figures.insert(0, "point", index)
         frames.append(figures)

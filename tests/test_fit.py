@@ -389,3 +389,40 @@ def test_alibaba_gpu_task_lifetimes_as_in_the_docs() -> None:
     assert fit.best.family == "lognormal_mixture"
     assert fit.best.dist.quantile(0.5) == pytest.approx(fit.observed["p50"], rel=0.1)
     assert fit.observed["mean"] > 5 * fit.best.dist.mean
+
+
+def test_timestamps_in_milliseconds_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Epoch milliseconds read as seconds would give a rate a thousand times too low."""
+    rng = np.random.default_rng(3)
+    ms = 1.7e12 + np.sort(rng.uniform(0, 86_400_000, 500))
+    path = tmp_path / "ms.csv"
+    pd.DataFrame({"timestamp": ms}).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "fit-arrivals", str(path))
+    assert code == EXIT_INPUT
+    assert "divide by 1,000" in err
+    assert "Traceback" not in out + err
+    seconds = tmp_path / "s.csv"
+    pd.DataFrame({"timestamp": ms / 1000}).to_csv(seconds, index=False)
+    fit = ss.fit_arrivals(seconds)
+    assert fit.rate_per_s * 86_400 == pytest.approx(500, rel=0.01)
+
+
+def test_implausible_durations_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge.csv"
+    values = np.r_[np.random.default_rng(4).lognormal(3, 1, 40), 1e300]
+    pd.DataFrame({"duration_s": values}).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "fit", str(path))
+    assert code == EXIT_INPUT
+    assert "--unit" in err
+    assert "Traceback" not in out + err
+
+
+def test_a_bounded_pareto_best_fit_warns_that_its_tail_stops_at_the_sample_maximum() -> None:
+    sample = BoundedPareto(alpha=0.8, lower=1.0, upper=500.0).sample(np.random.default_rng(9), 2000)
+    fit = ss.fit_durations(sample)
+    assert fit.best.family == "bounded_pareto"
+    assert any("upper bound is the largest value seen" in note for note in fit.notes)

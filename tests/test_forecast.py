@@ -426,6 +426,23 @@ def test_guard_gives_2_without_budgets_or_on_a_bad_flag(
     assert "--scheduler" in err
 
 
+def test_guard_gives_2_when_no_budget_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A budget on E2B with only Lambda forecast checks nothing: a gate that passed
+    vacuously would hide that, so it is bad input."""
+    data = yaml.safe_load(small_forecast(tmp_path).read_text())
+    data["budgets"] = [{"name": "core", "scope": {"platform": "e2b"}, "amount": 1}]
+    path = tmp_path / "e2b-only.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, out, err = run_cli(
+        capsys, "guard", str(path), "--platform", "aws-lambda", "--workers", "1"
+    )
+    assert code == EXIT_INPUT
+    assert "nothing would be checked" in err
+    assert "Traceback" not in err + out
+
+
 def test_guard_keeps_internal_errors_apart_from_breaches(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -496,3 +513,22 @@ def test_bundled_forecast_example_breaks_where_its_docs_say() -> None:
     assert verdicts["research-evals", "aws-lambda"].holds
     assert verdicts["agents-on-e2b", "e2b"].holds
     assert verdicts["agents-on-e2b", "e2b"].first_alert(0.8) is not None
+
+
+def test_team_budgets_on_a_fleet_say_the_idle_hosts_are_outside_them() -> None:
+    fleet = {
+        "id": "fc",
+        "profile": "firecracker",
+        "fleet": {
+            "host_prices": "aws-ec2-us-east-1",
+            "host_type": "m5.metal",
+            "autoscaling": {"min_hosts": 1, "max_hosts": 4},
+        },
+    }
+    scenario = ss.scenario_from_dict(two_teams_dict(platforms=[fleet], replications=2))
+    result = ss.forecast(scenario, months=1, executor=SERIAL)
+    [note] = [w for w in result.warnings() if "idle hosts" in w]
+    idle = result.costs[result.costs["team"] == "(fleet)"]["cost_usd"].sum()
+    share = idle / result.costs["cost_usd"].sum()
+    assert f"{share:.0%} of its bill" in note
+    assert "core" in note

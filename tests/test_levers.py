@@ -160,6 +160,11 @@ def test_launch_levers_on_lambda_are_re_simulated_and_serve_launches_fast() -> N
     [entry] = found.budgets
     tried = [lever for lever in entry.levers if lever.check is not None]
     assert tried, [lever.note for lever in entry.levers]
+    # Lambda's pool is provisioned concurrency, which caps warm invocations at its size;
+    # the pool model refills and would serve more warm at once: not offered as a lever
+    [pool] = [lever for lever in entry.levers if lever.lever == "warm_pool"]
+    assert not pool.applicable
+    assert "provisioned concurrency" in pool.note
     for lever in tried:
         assert lever.value is not None
         assert lever.service is not None
@@ -255,6 +260,30 @@ def test_committed_hosts_of_a_fleet_by_hand() -> None:
     assert lever.check.worst.spend_at_quantile == pytest.approx(2.765 * hours, rel=2e-3)
     changed = ss.apply_lever(scenario, scenario.budgets[0], "fc", "committed_hosts", 1)
     assert recheck(changed, "fc").holds
+
+
+def test_a_fleet_budget_gets_its_levers_and_no_concurrency_cap() -> None:
+    """A quota does not apply to a fleet (its capacity is its hosts): the concurrency cap
+    is not applicable there, and the other levers still run."""
+    fleet = {
+        "id": "fc",
+        "profile": "firecracker",
+        "fleet": {
+            "host_prices": "aws-ec2-us-east-1",
+            "host_type": "m5.metal",
+            "autoscaling": {"min_hosts": 1, "max_hosts": 8},
+        },
+    }
+    data = small_dict(platforms=[fleet])
+    data["budgets"] = [{"name": "fleet", "scope": {"platform": "fc"}, "amount": 1e9}]
+    found = ss.levers(
+        with_amount(data, 3000.0), only=["concurrency_cap", "committed_hosts"], executor=SERIAL
+    )
+    [entry] = found.budgets
+    by_name = {lever.lever: lever for lever in entry.levers}
+    assert not by_name["concurrency_cap"].applicable
+    assert "max_hosts" in by_name["concurrency_cap"].note
+    assert by_name["committed_hosts"].holds
 
 
 def test_a_budget_no_lever_saves_says_so(capsys: pytest.CaptureFixture[str]) -> None:

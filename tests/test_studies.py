@@ -86,6 +86,15 @@ def test_sweep_on_a_dask_cluster_is_identical_to_serial() -> None:
     pd.testing.assert_frame_equal(serial.table, on_dask.table, check_exact=True)
 
 
+def test_sweeping_replications_keeps_one_column_for_it() -> None:
+    scenario = theory_scenario(horizon="10m", replications=2)
+    swept = ss.sweep(
+        scenario, {"replications": [2, 3]}, catalog=theory_catalog(), executor=ss.SerialExecutor()
+    )
+    assert list(swept.table.columns).count("replications") == 1
+    assert list(swept.table["replications"]) == [2, 3]
+
+
 def test_spend_rises_with_volume_on_real_platforms() -> None:
     scenario = ss.scenario_from_dict(
         scenario_dict(

@@ -255,6 +255,13 @@ class ArrivalFit:
         return arrival_figure(self)
 
 
+MAX_EPOCH_S = 1e11
+"""Numeric timestamps above this are not seconds since 1970 (year 5138): milliseconds or
+microseconds, most likely."""
+MAX_SPAN_S = 10 * 365.25 * DAY_S
+"""The longest span of requests taken (longer is a unit or column mistake)."""
+
+
 def read_timestamps(path: str | Path, column: str | None = None) -> tuple[FloatArray, str]:
     """Request times (seconds since midnight of the first request's day, UTC for
     date-times with a time zone; numbers are taken as seconds since a midnight, such as
@@ -263,6 +270,16 @@ def read_timestamps(path: str | Path, column: str | None = None) -> tuple[FloatA
     name = pick_column(
         frame, column, path, ("timestamp", "time", "arrival_s"), "timestamps", numeric_only=False
     )
+    numbers = pd.to_numeric(frame[name], errors="coerce")
+    if numbers.notna().all() and float(numbers.abs().max()) > MAX_EPOCH_S:
+        raise InputError(
+            f"timestamps up to {float(numbers.abs().max()):.4g} are not seconds (as seconds "
+            "since 1970 they would be tens of thousands of years away)",
+            source=path,
+            field=name,
+            fix="convert them to seconds (epoch milliseconds: divide by 1,000; "
+            "microseconds: by 1,000,000)",
+        )
     try:
         times = _seconds_since_origin(frame[name], "auto", "midnight")
     except ValueError as error:
@@ -295,6 +312,13 @@ def fit_arrivals(
             raise InputError("some times are not finite", field=name, fix="drop them first")
         times = times - math.floor(times.min() / DAY_S) * DAY_S if times.size else times
     times = np.sort(times)
+    if times.size and times[-1] - times[0] > MAX_SPAN_S:
+        raise InputError(
+            f"the timestamps span {(times[-1] - times[0]) / DAY_S:,.0f} days",
+            source=source,
+            field=name,
+            fix="give at most ten years of requests, in seconds or date-times",
+        )
     if times.size < MIN_POINTS:
         raise too_few(times.size, source, name, "timestamps", "give more requests")
     if times[-1] == times[0]:

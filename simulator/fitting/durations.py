@@ -131,6 +131,13 @@ class DurationFit:
                     "picks a spurious mixture on lognormal data about one time in eight, so "
                     "prefer the lognormal unless the two components are clearly apart"
                 )
+        if self.best.family == "bounded_pareto":
+            notes.append(
+                f"the bounded Pareto's upper bound is the largest value seen "
+                f"({float(self.data.max()):.4g} s): nothing longer can be sampled, so the "
+                f"tail is cut at what {self.data.size:,} observations happened to show; "
+                "prefer a lognormal or Weibull unless durations truly have that bound"
+            )
         return tuple(notes)
 
     @property
@@ -217,6 +224,10 @@ def _rounded(node: Any) -> Any:
     return node
 
 
+MAX_DURATION_S = 1e9
+"""Longer than this (about 32 years) is not a sandbox's duration: a unit or column mistake."""
+
+
 def read_durations(
     path: str | Path, column: str | None = None, unit: str = "s"
 ) -> tuple[FloatArray, str, dict[str, int]]:
@@ -277,6 +288,14 @@ def fit_durations(
             if v
         }
     usable = np.sort(values[np.isfinite(values) & (values > 0)])
+    if usable.size and usable[-1] > MAX_DURATION_S:
+        raise InputError(
+            f"a duration of {usable[-1]:.3g} s ({usable[-1] / 3.156e7:.3g} years) is not a "
+            "sandbox's",
+            source=source,
+            field=name,
+            fix="check --unit and the column (durations in seconds, at most 1e9)",
+        )
     warnings = []
     if dropped:
         reasons = ", ".join(f"{count:,} {reason}" for reason, count in dropped.items())
