@@ -164,3 +164,17 @@ def theory_catalog(
         }
     )
     return Catalog({"theory": profile}, {"theory-prices": table})
+
+
+def fleet_platform(max_hosts: int = 8, **fleet: Any) -> dict[str, Any]:
+    """A Firecracker fleet of m5.metal hosts (one from the start) as a platform entry."""
+    return {
+        "id": "fc",
+        "profile": "firecracker",
+        "fleet": {
+            "host_prices": "aws-ec2-us-east-1",
+            "host_type": "m5.metal",
+            "autoscaling": {"min_hosts": 1, "max_hosts": max_hosts},
+            **fleet,
+        },
+    }

@@ -24,7 +24,7 @@ from simulator.forecast import nhpp_times, plan_months
 from simulator.guardrails import quantile_interval
 from simulator.platforms import PlanLimits
 from simulator.pricing import FreeTier, PlanFee
-from support import scenario_dict, theory_catalog, two_teams_dict, workload
+from support import fleet_platform, scenario_dict, theory_catalog, two_teams_dict, workload
 
 RATE_USD = 1e-5
 """USD per vCPU-second on the theory platform."""
@@ -516,15 +516,7 @@ def test_bundled_forecast_example_breaks_where_its_docs_say() -> None:
 
 
 def test_team_budgets_on_a_fleet_say_the_idle_hosts_are_outside_them() -> None:
-    fleet = {
-        "id": "fc",
-        "profile": "firecracker",
-        "fleet": {
-            "host_prices": "aws-ec2-us-east-1",
-            "host_type": "m5.metal",
-            "autoscaling": {"min_hosts": 1, "max_hosts": 4},
-        },
-    }
+    fleet = fleet_platform(max_hosts=4)
     scenario = ss.scenario_from_dict(two_teams_dict(platforms=[fleet], replications=2))
     result = ss.forecast(scenario, months=1, executor=SERIAL)
     [note] = [w for w in result.warnings() if "idle hosts" in w]

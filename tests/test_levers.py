@@ -18,7 +18,7 @@ from simulator.executors import SerialExecutor
 from simulator.forecast import run_forecast
 from simulator.guardrails import check_budget
 from simulator.levers import LIFETIME_GRID_S, beyond_commitment, commitment_spend
-from support import two_teams_dict
+from support import fleet_platform, two_teams_dict
 
 SERIAL = SerialExecutor()
 
@@ -233,16 +233,7 @@ def test_commitment_lever_on_a_savings_plan() -> None:
 def test_committed_hosts_of_a_fleet_by_hand() -> None:
     """A fleet of one m5.metal (the load never needs a second) pays 4.608 USD an hour on
     demand; one host reserved for a year pays 2.765 (the table's assumed price)."""
-    fleet = {
-        "id": "fc",
-        "profile": "firecracker",
-        "fleet": {
-            "host_prices": "aws-ec2-us-east-1",
-            "host_type": "m5.metal",
-            "overcommit": {"vcpu": 2},
-            "autoscaling": {"min_hosts": 1, "max_hosts": 8},
-        },
-    }
+    fleet = fleet_platform(overcommit={"vcpu": 2})
     data = small_dict(platforms=[fleet])
     data["budgets"] = [{"name": "fleet", "scope": {"platform": "fc"}, "amount": 1e9}]
     scenario = with_amount(data, 3000.0)
@@ -265,15 +256,7 @@ def test_committed_hosts_of_a_fleet_by_hand() -> None:
 def test_a_fleet_budget_gets_its_levers_and_no_concurrency_cap() -> None:
     """A quota does not apply to a fleet (its capacity is its hosts): the concurrency cap
     is not applicable there, and the other levers still run."""
-    fleet = {
-        "id": "fc",
-        "profile": "firecracker",
-        "fleet": {
-            "host_prices": "aws-ec2-us-east-1",
-            "host_type": "m5.metal",
-            "autoscaling": {"min_hosts": 1, "max_hosts": 8},
-        },
-    }
+    fleet = fleet_platform()
     data = small_dict(platforms=[fleet])
     data["budgets"] = [{"name": "fleet", "scope": {"platform": "fc"}, "amount": 1e9}]
     found = ss.levers(
