@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -248,3 +249,10 @@ def session_metrics(usage: Usage) -> SessionMetrics | None:
         span_s=last - first,
         failed=int(failed.sum()),
     )
+
+
+def cut_share(runs: Sequence[RunMetrics]) -> float:
+    """Share of the run time asked for that lifetime caps cut off, over replications."""
+    cut = sum(run.cut_s for run in runs)
+    asked = sum(run.run_s for run in runs) + cut
+    return cut / asked if asked > 0 else 0.0

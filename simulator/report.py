@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from . import plots
+from .metrics import cut_share
 from .pricing import rate_text
 
 if TYPE_CHECKING:
@@ -274,14 +275,6 @@ def _not_served(sandboxes: dict[str, Any]) -> float:
     return failed / requested if requested else 0.0
 
 
-def _cut_share(result: SimulationResult, platform_id: str) -> float:
-    """Share of the run time asked for that lifetime caps cut off (work not done)."""
-    runs = result.runs.get(platform_id, [])
-    cut = sum(run.metrics.cut_s for run in runs)
-    ran = sum(run.metrics.run_s for run in runs)
-    return cut / (cut + ran) if cut + ran > 0 else 0.0
-
-
 def _priced_by(result: SimulationResult, platform_id: str) -> str:
     resolved = result.platform(platform_id)
     if resolved.fleet is not None:
@@ -297,7 +290,10 @@ def _recommendation(
     rows = []
     for platform_id in result.platform_ids:
         entry = summary["platforms"][platform_id]
-        lost = max(_not_served(entry["sandboxes"]), _cut_share(result, platform_id))
+        lost = max(
+            _not_served(entry["sandboxes"]),
+            cut_share([run.metrics for run in result.runs.get(platform_id, [])]),
+        )
         rows.append((platform_id, entry["cost_usd"]["per_month"], lost))
     keeping_up = [r for r in rows if r[2] <= 0.01]
     pool = sorted(keeping_up or rows, key=lambda r: r[1]["mean"])

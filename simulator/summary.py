@@ -23,7 +23,7 @@ from .billing import POOL_SUFFIX
 from .catalog import file_sha256
 from .fleet_billing import host_costs, purchase_of
 from .fleet_metrics import RESOURCES, hosts_over_time
-from .metrics import CDF_POINTS
+from .metrics import CDF_POINTS, cut_share
 from .pricing import COMPONENTS
 from .sketch import LogSketch
 from .units import MONTH_S
@@ -506,17 +506,16 @@ def _warnings(result: SimulationResult) -> list[str]:
         notes.extend(_platform_assumptions(resolved))
         runs = result.runs[resolved.id]
         count = len(runs)
-        cut = sum(run.metrics.cut_s for run in runs)
+        cut = cut_share([run.metrics for run in runs])
         if cut > 0:
             stopped = sum(run.metrics.timed_out for run in runs)
             base = sum(run.metrics.requested for run in runs)
-            wanted = sum(run.metrics.run_s for run in runs) + cut
             cap = resolved.max_lifetime_s
             notes.append(
                 f"{resolved.id}: a maximum lifetime"
                 f"{f' of {cap / 60:g} min' if cap is not None else ''} stopped "
                 f"{stopped / count:.4g} sandboxes per replication ({stopped / max(1, base):.3g} "
-                f"of requested) and cut {cut / wanted:.3g} of the run time they asked for: "
+                f"of requested) and cut {cut:.3g} of the run time they asked for: "
                 "that work is neither done nor billed here"
             )
         for _name, attribute, what in (

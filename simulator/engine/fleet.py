@@ -225,9 +225,8 @@ class FleetEngine(DynamicEngine):
         self._horizon = horizon_s
         classes = np.asarray(acts.workload_index, dtype=np.int64) if class_of is None else class_of
         self._class_array = classes
-        self._workload = classes.tolist()
-        """Shape class of each activation."""
-        self._workload_array = classes
+        self._class_of = classes.tolist()
+        """Shape class of each activation (a list: read one at a time on the hot path)."""
         self._demand = np.asarray(fleet.demand_per_class, dtype=np.float64).reshape(-1, 2)
         self._kinds = fleet.host_kinds()
         self._capacity = np.asarray(
@@ -256,7 +255,11 @@ class FleetEngine(DynamicEngine):
         """Per host: GPUs nothing runs on (-1 unless running)."""
         self._best_share = np.zeros(0)
         """Per host: the largest share one of its GPUs can still give (-1 unless running)."""
-        self._kind_rows: dict[str, npt.NDArray[np.bool_]] = {}
+        self._needs_gpu = np.array([not n.none for n in self._needs] or [False])
+        self._allowed_on_kind: dict[int, npt.NDArray[np.bool_]] = {}
+        """Per kind of host: which classes may run there (GPU type)."""
+        self._hosts_of_gpu_type: dict[str, npt.NDArray[np.bool_]] = {}
+        """Per GPU type: which hosts of a fixed fleet have it."""
         self._hosts: list[Host] = []
         self._free = np.zeros((0, 2))
         """Free room per host in shares of a host (rows by host index; CLOSED unless running)."""
@@ -389,8 +392,7 @@ class FleetEngine(DynamicEngine):
     def _gpu_fits_host(self, host: Host) -> npt.NDArray[np.bool_]:
         """Per class: whether the host's GPUs have room for its GPU need (False without one)."""
         i = host.index
-        needs_gpu = np.array([not n.none for n in self._needs])
-        fits = needs_gpu & (
+        fits = self._needs_gpu & (
             np.where(
                 self._share_need > 0,
                 self._best_share[i] >= self._share_need - 1e-9,
@@ -403,14 +405,13 @@ class FleetEngine(DynamicEngine):
 
     def _type_allowed(self, kind: int) -> npt.NDArray[np.bool_]:
         """Per class: whether a host of ``kind`` has the GPU type the class must run on."""
-        key = str(kind)
-        if key not in self._kind_rows:
+        if kind not in self._allowed_on_kind:
             gpu_type = self._kinds[kind].gpu_type
-            self._kind_rows[key] = np.array(
+            self._allowed_on_kind[kind] = np.array(
                 [t is None or not self.fleet.fixed or t == gpu_type for t in self._gpu_type],
                 dtype=bool,
             )
-        return self._kind_rows[key]
+        return self._allowed_on_kind[kind]
 
     def _set_state(self, host: Host, state: HostState) -> None:
         """Move a host to ``state``, keeping the counts, totals and its rows."""
@@ -430,7 +431,7 @@ class FleetEngine(DynamicEngine):
 
     # ------------------------------------------------------------------ capacity
     def _fits(self, index: int) -> bool:
-        w = self._workload[index]
+        w = self._class_of[index]
         need = self._needs[w]
         if self._running:
             if need.none:
@@ -461,7 +462,7 @@ class FleetEngine(DynamicEngine):
     def _take(self, index: int) -> None:
         self._account()
         host = self._hosts[self._chosen]
-        w = self._workload[index]
+        w = self._class_of[index]
         need = self._needs[w]
         if not need.none:
             grant = self._chosen_grant or GpuGrant()
@@ -480,7 +481,7 @@ class FleetEngine(DynamicEngine):
     def _release(self, index: int) -> None:
         self._account()
         host = self._hosts[self._host_of[index]]
-        w = self._workload[index]
+        w = self._class_of[index]
         need = self._needs[w]
         if not need.none:
             host.gpus.release(need, self._grant[index] or GpuGrant())
@@ -502,11 +503,11 @@ class FleetEngine(DynamicEngine):
 
     def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
         """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
-        if gpu_type not in self._kind_rows:
-            self._kind_rows[gpu_type] = np.array(
+        if gpu_type not in self._hosts_of_gpu_type:
+            self._hosts_of_gpu_type[gpu_type] = np.array(
                 [self._kinds[h.kind].gpu_type == gpu_type for h in self._hosts], dtype=bool
             )
-        return self._kind_rows[gpu_type]
+        return self._hosts_of_gpu_type[gpu_type]
 
     # ------------------------------------------------------------------ autoscaling
     def _boot_time(self) -> float:
@@ -581,9 +582,9 @@ class FleetEngine(DynamicEngine):
         waiting = [index for at, index in self._queue if at <= now]
         if not waiting:
             return
-        workloads = self._workload_array[waiting]
-        volume = self._demand[workloads].sum(0) / self._capacity
-        gpus = self._gpu_units[workloads].sum() / self.fleet.gpus if self.fleet.gpus else 0.0
+        classes = self._class_array[waiting]
+        volume = self._demand[classes].sum(0) / self._capacity
+        gpus = self._gpu_units[classes].sum() / self.fleet.gpus if self.fleet.gpus else 0.0
         needed = max(1, math.ceil(max(*volume, gpus) - 1e-9))
         for _ in range(needed - booting):
             self._start_host()
