@@ -105,11 +105,12 @@ def resource_shares(fleet: ResolvedFleet, kind: int = 0) -> tuple[float, float, 
     return float(shares[0]), float(shares[1]), float(shares[2])
 
 
-def _period_split(record: FleetRecord, fleet: ResolvedFleet, horizon_s: float) -> FloatArray:
-    """Each host's cost per billing period, pro rata to its life in each; the work after
-    the horizon belongs to the last period."""
-    within, tail, rates = host_time(record, fleet)
-    cost = within * rates
+def _period_split(
+    record: FleetRecord, within_usd: FloatArray, tail_usd: FloatArray, horizon_s: float
+) -> FloatArray:
+    """Each host's cost per billing period: its cost within the horizon pro rata to its
+    life in each period, the work after the horizon in the last period."""
+    cost = within_usd
     periods = billing_periods(horizon_s)
     out = np.zeros(len(periods))
     ends = record.billed_ends()
@@ -121,7 +122,7 @@ def _period_split(record: FleetRecord, fleet: ResolvedFleet, horizon_s: float) -
         if k == 0:
             fraction = np.where(life > 0, fraction, 1.0)  # a zero-length host bills its minimum
         out[k] = float((cost * fraction).sum())
-    out[-1] += float((tail * rates).sum())
+    out[-1] += float(tail_usd.sum())
     return out
 
 
@@ -131,7 +132,9 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
     record = usage.fleet
     assert isinstance(record, FleetRecord), "bill_fleet needs a fleet's usage"
     fleet = inputs.fleet
-    seconds, cost = host_costs(record, fleet)
+    within, tail, host_rates = host_time(record, fleet)
+    seconds = within + tail
+    cost = seconds * host_rates
     total_cost = float(cost.sum())
     total_seconds = float(seconds.sum())
     per_host_second = total_cost / total_seconds if total_seconds > 0 else 0.0
@@ -198,7 +201,8 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
                     "gross_usd": gross,
                 }
             )
-    idle = _idle_per_period(_period_split(record, fleet, usage.horizon_s), allocated)
+    split = _period_split(record, within * host_rates, tail * host_rates, usage.horizon_s)
+    idle = _idle_per_period(split, allocated)
     for k, idle_usd in enumerate(idle):
         if idle_usd <= 0:
             continue

@@ -215,12 +215,12 @@ def _fleet_summary(
         for name, cost in held.items()
     }
     purchases = sorted({p for f in fleets for p in f.host_hours_by_purchase})
+    host_cost = [host_costs(f.record, resolved.fleet)[1] for f in fleets]
     by_purchase = {}
     for purchase in purchases:
         costs = []
-        for f in fleets:
+        for f, cost in zip(fleets, host_cost, strict=True):
             chosen = np.array([p == purchase for p in f.record.purchase])
-            _, cost = host_costs(f.record, resolved.fleet)
             costs.append(float(cost[chosen].sum()))
         by_purchase[purchase] = {
             "price": purchase_of(resolved.fleet, purchase),
