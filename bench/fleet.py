@@ -1,26 +1,37 @@
 """Fleet speed: the engine with placement on a 200-host fleet, against the core engine.
 
 The same workload (Poisson arrivals, three sandbox shapes, lognormal durations) runs
-through ``simulator.engine.run_platform`` twice in one process: on a fleet of 200 hosts
-(96 vCPU, 384 GiB each; best-fit placement, no autoscaling, so all hosts are up) and on
-the core event engine with a vCPU quota equal to the fleet's vCPU (forced onto the event
-path, as the quota seldom binds). Load is set so that the fleet is about 85% full on vCPU. Prints sandboxes per second for each and their ratio.
+through ``simulator.engine.run_platform`` four times in one process:
+
+1. the core event engine with a vCPU quota equal to the fleet's vCPU (forced onto the
+   event path, as the quota seldom binds): the core figure;
+2. the fleet engine with placement taken out (every sandbox on one unbounded host, no
+   bookkeeping): what the fleet's events cost without placement;
+3. the fleet with placement by a scan over every host per sandbox (``choose``);
+4. the fleet with indexed placement (the default): the same picks, kept in heaps.
+
+The fleet is 200 hosts of 96 vCPU and 384 GiB, best-fit placement, no autoscaling (all
+hosts up), loaded to about 85% of its vCPU. Prints sandboxes per second for each, the
+share of the fleet run that placement takes (4 against 2), and the fleet against the
+core engine; checks that 3 and 4 pick the same hosts.
 
     python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY]
 
-Not a timed test: compare the ratio measured in the same run.
+Not a timed test: compare the ratios measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
 from simulator.distributions import Fixed, LogNormal, Uniform
 from simulator.engine import PlatformModel, run_platform
-from simulator.engine.fleet import FleetModel
+from simulator.engine.fleet import FleetEngine, FleetModel
 from simulator.gpus import GpuNeed
 from simulator.model_base import Provenance
 from simulator.platforms import LaunchPart, LaunchPath
@@ -85,6 +96,31 @@ def model(hosts: int, placement: str, fleet: bool) -> PlatformModel:
     )
 
 
+class WithoutPlacement(FleetEngine):
+    """The fleet engine with placement taken out: every sandbox goes to host 0 as if it
+    had no bounds, and nothing is kept per host."""
+
+    def _fits(self, index: int) -> bool:
+        self._chosen = 0
+        return True
+
+    def _take(self, index: int) -> None:
+        self._host_of[index] = 0
+        self._hold_start[index] = self.env._now
+        self._in_system += 1
+
+    def _release(self, index: int) -> None:
+        self._in_system -= 1
+
+
+VARIANTS: dict[str, tuple[bool, Callable[..., FleetEngine]]] = {
+    "core engine, vCPU quota": (False, FleetEngine),
+    "fleet, placement taken out": (True, WithoutPlacement),
+    "fleet, placement by scan": (True, partial(FleetEngine, scan_placement=True)),
+    "fleet, indexed placement": (True, FleetEngine),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sandboxes", type=int, default=300_000)
@@ -94,31 +130,43 @@ def main() -> None:
     args = parser.parse_args()
     n = args.sandboxes
     sampled = workload(n, args.hosts, args.seed)
-    timings = {}
-    for name, fleet in (("core engine, vCPU quota", False), ("fleet with placement", True)):
+    timings: dict[str, float] = {}
+    hosts_picked: dict[str, np.ndarray] = {}
+    for name, (fleet, engine) in VARIANTS.items():
         platform = model(args.hosts, args.placement, fleet)
         started = time.perf_counter()
         usage = run_platform(
-            platform, sampled, np.random.default_rng(args.seed + 1), force_event_engine=True
+            platform,
+            sampled,
+            np.random.default_rng(args.seed + 1),
+            force_event_engine=True,
+            fleet_engine=engine,
         )
         timings[name] = time.perf_counter() - started
         wait = usage.admit_s - usage.request_s
         print(
-            f"{name:<26}{timings[name]:7.2f} s = {n / timings[name]:>10,.0f} sandboxes/s "
-            f"({usage.engine_path}; waited {(wait > 1e-9).mean():.1%})"
+            f"{name:<28}{timings[name]:7.2f} s = {n / timings[name]:>10,.0f} sandboxes/s "
+            f"(waited {(wait > 1e-9).mean():.1%})"
         )
-        if fleet:
+        if usage.fleet is not None and engine is not WithoutPlacement:
+            hosts_picked[name] = usage.fleet.host_of
             record = usage.fleet
             used = record.allocated_integral[:2] / record.capacity_integral[:2]
             print(
-                f"{'':<26}hosts {args.hosts}, vCPU utilisation {used[0]:.1%}, "
-                f"memory {used[1]:.1%}, packing efficiency "
-                f"{record.lower_bound_integral / (record.mean_hosts * record.span_s):.1%}"
+                f"{'':<28}vCPU utilisation {used[0]:.1%}, memory {used[1]:.1%}, packing "
+                f"efficiency {record.lower_bound_integral / (record.mean_hosts * record.span_s):.1%}"
             )
-    core, fleet_s = timings.values()
+    core, bare, scan, indexed = timings.values()
+    scanned, kept = hosts_picked.values()
+    print(f"same hosts picked by scan and index: {bool(np.array_equal(scanned, kept))}")
+    print(f"indexed placement against the scan: {scan / indexed:.1f}x faster")
     print(
-        f"fleet / core time         {fleet_s / core:.1f}x (placement's share of the fleet run: "
-        f"{1 - core / fleet_s:.0%})"
+        f"placement's share of the fleet run: {1 - bare / indexed:.0%} "
+        f"(by scan: {1 - bare / scan:.0%})"
+    )
+    print(
+        f"fleet against the core engine: {indexed / core:.1f}x the time "
+        f"(the fleet engine without placement: {bare / core:.1f}x)"
     )
 
 

@@ -19,6 +19,7 @@ an optional extra) reports the optimality gap on small instances.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,7 +99,9 @@ def choose(policy: OnlinePolicy, free: FloatArray, demand: FloatArray) -> int:
             score = score + free[:, r] * demand[r]
         pick = int(np.where(fits, score, -np.inf).argmax())
     elif policy in ("best_fit", "worst_fit"):
-        room = free.sum(1)  # room left after placing differs by the same sum(demand)
+        room = free[:, 0]  # room left after placing differs by the same sum(demand);
+        for r in range(1, free.shape[1]):  # summed column by column, as PlacementIndex does
+            room = room + free[:, r]
         pick = (
             int(np.where(fits, room, np.inf).argmin())
             if policy == "best_fit"
@@ -107,6 +110,154 @@ def choose(policy: OnlinePolicy, free: FloatArray, demand: FloatArray) -> int:
     else:
         raise ValueError(f"unknown placement policy {policy!r}")
     return pick if fits[pick] else -1
+
+
+NO_HOST = -1
+"""A pick meaning no host fits."""
+
+
+class PlacementIndex:
+    """Online placement of a few known shapes on hosts whose free room changes one host at
+    a time, as in the engine: the same picks as ``choose`` (ties to the lowest host index),
+    at a few heap operations per change instead of a pass over every host.
+
+    Per shape it keeps a heap of (score, host, version) over the hosts the shape fits;
+    a change to a host bumps its version and pushes its new entries, and entries of older
+    versions are dropped when they reach the top (and in a sweep when a heap grows to
+    several entries per host). A shape's heap is built on its first placement, so shapes
+    never placed cost nothing. Free room is in shares of a host, one row per host; closed
+    hosts (booting, draining) have negative room.
+    """
+
+    def __init__(self, policy: OnlinePolicy, demands: FloatArray) -> None:
+        if policy not in ONLINE_POLICIES:
+            raise ValueError(f"unknown placement policy {policy!r}")
+        self.policy = policy
+        self._demand_rows = np.asarray(demands, dtype=np.float64)
+        self._resources = self._demand_rows.shape[1]
+        self._demands = [tuple(float(x) for x in row) for row in self._demand_rows]
+        self._thresholds = [tuple(x - TOLERANCE for x in row) for row in self._demands]
+        self._closed = (-1.0,) * self._resources
+        self._rows: list[tuple[float, ...]] = []
+        self._version: list[int] = []
+        self._array: FloatArray | None = None
+        """Free room as an array, kept once asked for (``free``)."""
+        self._heaps: list[list[tuple[float, int, int]] | None] = [None] * len(self._demands)
+        self._watched: list[tuple[int, float, float, list[tuple[float, int, int]]]] = []
+        """Shapes with a heap: shape, first two thresholds and heap."""
+        self._limit = 64
+        """Entries a heap may hold before a sweep."""
+        self._shared_score = policy != "dot_product"
+        self._pairs = self._resources == 2
+
+    @property
+    def free(self) -> FloatArray:
+        """Free room per host (rows by host index)."""
+        hosts = len(self._rows)
+        if self._array is None or self._array.shape[0] < hosts:
+            self._array = np.empty((max(2 * hosts, 8), self._resources))
+            if hosts:
+                self._array[:hosts] = self._rows
+        return self._array[:hosts]
+
+    def add_host(self) -> int:
+        """A new host, closed until its room is set; returns its index."""
+        host = len(self._rows)
+        self._rows.append(self._closed)
+        self._version.append(0)
+        self._limit = 4 * (host + 1) + 64
+        if self._array is not None:
+            if self._array.shape[0] > host:
+                self._array[host] = self._closed
+            else:
+                self._array = None  # built again from the rows when next asked for
+        return host
+
+    def close(self, host: int) -> None:
+        """The host takes nothing new."""
+        self.set_free(host, self._closed)
+
+    def _score_of(self, shape: int, room: Sequence[float]) -> float:
+        """The policy's score of ``room`` for ``shape``: lower is picked first. Sums go
+        resource by resource, as in ``choose``, so scores are equal to its bit."""
+        policy = self.policy
+        if policy == "first_fit":
+            return 0.0
+        if policy == "dot_product":
+            demand = self._demands[shape]
+            score = room[0] * demand[0]
+            for r in range(1, self._resources):
+                score = score + room[r] * demand[r]
+            return -score
+        total = room[0]
+        for r in range(1, self._resources):
+            total = total + room[r]
+        return total if policy == "best_fit" else -total
+
+    def set_free(self, host: int, room: tuple[float, ...]) -> None:
+        """Host ``host`` now has ``room`` free (shares of a host per resource)."""
+        self._rows[host] = room
+        if self._array is not None:
+            self._array[host] = room
+        version = self._version[host] + 1
+        self._version[host] = version
+        if room is self._closed:
+            return
+        limit = self._limit
+        if self._pairs and self._shared_score:  # the engine's case: vCPU and memory
+            free_vcpu, free_memory = room
+            policy = self.policy
+            if policy == "best_fit":
+                score = free_vcpu + free_memory
+            elif policy == "worst_fit":
+                score = -(free_vcpu + free_memory)
+            else:
+                score = 0.0
+            entry = (score, host, version)
+            for _shape, need_vcpu, need_memory, heap in self._watched:
+                if free_vcpu >= need_vcpu and free_memory >= need_memory:
+                    heapq.heappush(heap, entry)
+                    if len(heap) > limit:
+                        self._sweep(heap)
+            return
+        thresholds = self._thresholds
+        for shape, _, _, heap in self._watched:
+            if all(have >= want for have, want in zip(room, thresholds[shape], strict=True)):
+                heapq.heappush(heap, (self._score_of(shape, room), host, version))
+                if len(heap) > limit:
+                    self._sweep(heap)
+
+    def _sweep(self, heap: list[tuple[float, int, int]]) -> None:
+        """Drop a heap's entries of old versions (in place)."""
+        version = self._version
+        heap[:] = [entry for entry in heap if version[entry[1]] == entry[2]]
+        heapq.heapify(heap)
+
+    def _build(self, shape: int) -> list[tuple[float, int, int]]:
+        """The heap of a shape's first placement: every host it fits."""
+        heap = []
+        need = self._thresholds[shape]
+        for host, room in enumerate(self._rows):
+            if all(have >= want for have, want in zip(room, need, strict=True)):
+                heap.append((self._score_of(shape, room), host, self._version[host]))
+        heapq.heapify(heap)
+        self._heaps[shape] = heap
+        self._watched.append((shape, need[0], need[1] if len(need) > 1 else 0.0, heap))
+        return heap
+
+    def choose(self, shape: int) -> int:
+        """The host a sandbox of ``shape`` goes to, or -1 if none fits."""
+        heap = self._heaps[shape]
+        if heap is None:
+            heap = self._build(shape)
+        version = self._version
+        while heap:
+            entry = heap[0]
+            host = entry[1]
+            if version[host] == entry[2]:
+                return host
+            heapq.heappop(heap)
+        return NO_HOST
 
 
 def _size_order(norm: FloatArray, order: SizeOrder) -> npt.NDArray[np.int64]:

@@ -1,8 +1,11 @@
-"""Self-hosted fleets: capacity never exceeded, autoscaler invariants, host billing by hand."""
+"""Self-hosted fleets: capacity never exceeded (and the same run whichever way placement is
+looked up), autoscaler invariants, host billing by hand."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -64,6 +67,16 @@ class CheckedFleetEngine(FleetEngine):
         assert host.gpus.used_fraction() <= host.capacity[2] + 1e-9
 
 
+class WakeAtEachRequest(CheckedFleetEngine):
+    """The fleet engine as it was: a wake-up event at every request's time, instead of
+    moving the clock to it when no event comes first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ahead = False
+        self._advance_clock = False
+
+
 def run_fleet(
     request_s: np.ndarray,
     run_s: np.ndarray,
@@ -71,14 +84,34 @@ def run_fleet(
     model: FleetModel,
     horizon_s: float,
     seed: int = 1,
+    engine_type: Callable[..., FleetEngine] = CheckedFleetEngine,
 ) -> tuple[FleetEngine, Any, FleetRecord]:
     acts = Activations.one_shot(request_s, run_s)
     acts.workload_index[:] = workload_index
-    engine = CheckedFleetEngine(
+    engine = engine_type(
         acts, run_s, np.zeros(request_s.size), model, np.random.default_rng(seed), horizon_s
     )
     result = engine.run()
     return engine, result, engine.record()
+
+
+def assert_same_run(first: tuple[Any, FleetRecord], other: tuple[Any, FleetRecord]) -> None:
+    """Two fleet runs placed every sandbox on the same host at the same times, and their
+    hosts and integrals agree."""
+    (result, record), (other_result, other_record) = first, other
+    for times in ("admit_s", "ready_s", "end_s"):
+        assert np.array_equal(getattr(result, times), getattr(other_result, times), equal_nan=True)
+    for per_host in ("host_of", "started_s", "ended_s"):
+        assert np.array_equal(getattr(record, per_host), getattr(other_record, per_host))
+    for integral in (
+        "allocated_integral",
+        "capacity_integral",
+        "stranded_integral",
+        "lower_bound_integral",
+    ):
+        np.testing.assert_allclose(
+            getattr(record, integral), getattr(other_record, integral), rtol=1e-12
+        )
 
 
 def peak_load(start: np.ndarray, end: np.ndarray, amount: np.ndarray) -> float:
@@ -173,6 +206,13 @@ def test_no_host_is_ever_over_capacity(
         assert engine.lost == 0
         assert engine.interruptions == 0
     assert sum(engine.retries) + engine.dropped == engine.lost
+    # the same run with placement by a scan over every host instead of the index, and
+    # with a wake-up event at every request instead of moving the clock to it
+    for variant in (partial(CheckedFleetEngine, scan_placement=True), WakeAtEachRequest):
+        _, other_result, other_record = run_fleet(
+            request, run, which, model, float(request[-1]), seed, variant
+        )
+        assert_same_run((result, record), (other_result, other_record))
 
 
 def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:

@@ -163,6 +163,9 @@ class DynamicEngine(QuotaCounter):
         """Decide known requests ahead of the clock (off where capacity can also shrink)."""
         self._plain = True
         """Capacity is a plain sandbox count (off where placement decides)."""
+        self._advance_clock = False
+        """Deciding ahead, first move the clock to the request's time (where capacity
+        depends on the clock). Sound because no event comes before it."""
         self._stale_ends = [0] * n
         self.retries = [0] * n
         # the common launcher needs no calls at all: its latencies are known up front
@@ -262,11 +265,15 @@ class DynamicEngine(QuotaCounter):
         quota = self._quota
         plain = not self._resources and self._plain
         ahead = self._ahead
+        advance = self._advance_clock
         while queue:
             at, index = queue[0]
-            if at > now and (not ahead or (events and at >= events[0][0])):
-                self._wake(at)  # an event comes first: it may free room or add requests
-                return
+            if at > now:
+                if not ahead or (events and at >= events[0][0]):
+                    self._wake(at)  # an event comes first: it may free room or add requests
+                    return
+                if advance:  # nothing happens before it: as good as a wake-up at its time
+                    self.env._now = now = at
             if (self._in_system < quota) if plain else self._fits(index):
                 heapq.heappop(queue)
                 self._admit(index, at if at > now else now)
@@ -279,9 +286,12 @@ class DynamicEngine(QuotaCounter):
         queue = self._queue
         timeout = self._timeout
         at, index = queue[0]
-        if at > now and (not self._ahead or at >= self._next_event_s()):
-            self._wake(at)
-            return False
+        if at > now:
+            if not self._ahead or at >= self._next_event_s():
+                self._wake(at)
+                return False
+            if self._advance_clock:
+                self.env._now = now = at
         if self._fits(index):
             heapq.heappop(queue)
             self._admit(index, at if at > now else now)

@@ -12,7 +12,10 @@ back at any time; their sandboxes are lost and queue again.
 
 It keeps, as exact time integrals, the hosts running, the resources allocated and
 available, the capacity stranded (free room no sandbox of the platform fits in), and the
-volume lower bound on the hosts needed, for utilisation and packing figures.
+volume lower bound on the hosts needed, for utilisation and packing figures. Placement
+is indexed (``packing.PlacementIndex``: the same picks as a scan over every host, at a
+few heap operations per sandbox); the allocations' integrals are taken from the
+sandboxes' holds after the run, and stranded room by parts, as placement is the hot path.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
 from ..gpus import GpuGrant, GpuNeed, HostGpus
-from ..packing import OnlinePolicy, choose
+from ..packing import OnlinePolicy, PlacementIndex, choose
 from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
@@ -34,6 +37,8 @@ from .dynamic import DynamicEngine, FixedLatencyLauncher
 HostState = Literal["booting", "running", "draining", "gone"]
 CLOSED = -1.0
 """Free room given for a host that takes no new sandboxes, so no demand fits it."""
+NOTHING_STRANDED = (0.0, 0.0, 0.0)
+"""Stranded vCPU, GiB and GPUs of a host where some sandbox still fits (or that is not up)."""
 SCALE_OUT_EVERY_S = 1.0
 """While hosts boot, the waiting queue is sized again at most this often."""
 
@@ -148,6 +153,8 @@ class Host:
     gpus: HostGpus = field(default_factory=lambda: HostGpus(0))
     idle_since: float = math.nan
     last_release_s: float = 0.0
+    stranded: tuple[float, float, float] = NOTHING_STRANDED
+    """vCPU, GiB and GPUs free on it that no sandbox of the platform fits in."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +223,15 @@ class FleetEngine(DynamicEngine):
         rng: np.random.Generator,
         horizon_s: float,
         class_of: npt.NDArray[np.int64] | None = None,
+        scan_placement: bool = False,
     ) -> None:
+        """``scan_placement`` looks over every host at each placement (``choose``) instead
+        of keeping the picks indexed; the picks are the same (tests and benchmarks)."""
         super().__init__(acts, call_run_s, Limits(), [], FixedLatencyLauncher(latency_s))
-        self._ahead = False  # hosts can go away, so nothing is decided ahead of the clock
+        self._scan = scan_placement
+        # hosts can go away, so a request is decided at its own time: the clock moves to
+        # it when no event comes first, else a wake-up stops there
+        self._advance_clock = True
         self._plain = False
         self.fleet = fleet
         self._rng = rng
@@ -256,33 +269,40 @@ class FleetEngine(DynamicEngine):
         self._best_share = np.zeros(0)
         """Per host: the largest share one of its GPUs can still give (-1 unless running)."""
         self._needs_gpu = np.array([not n.none for n in self._needs] or [False])
+        self._without_gpu = [n.none for n in self._needs]
+        """Per class: whether it needs no GPU (a list: read one at a time on the hot path)."""
         self._allowed_on_kind: dict[int, npt.NDArray[np.bool_]] = {}
         """Per kind of host: which classes may run there (GPU type)."""
         self._hosts_of_gpu_type: dict[str, npt.NDArray[np.bool_]] = {}
         """Per GPU type: which hosts of a fixed fleet have it."""
         self._hosts: list[Host] = []
-        self._free = np.zeros((0, 2))
-        """Free room per host in shares of a host (rows by host index; CLOSED unless running)."""
+        self._index = PlacementIndex(fleet.placement, self._share)
+        """Free room per host in shares of a host (CLOSED unless running), and the policy's
+        pick per shape class kept up to date as hosts change."""
         self._host_of = [-1] * acts.size
+        self._hold_start = [math.nan] * acts.size
+        """When each activation's sandbox took its place on a host (NaN: holds none)."""
+        self._early_holds: list[tuple[int, float, float]] = []
+        """Class, start and end of holds cut short by a lost host."""
         self._grant: list[GpuGrant | None] = [None] * acts.size
         self._chosen = -1
         self._chosen_grant: GpuGrant | None = None
         self._spot_counter = 0.0
         self._boot_block: list[float] = []
         self._last_scale_out_s = -math.inf
-        # running totals of the fleet's state, and their integrals over the horizon
+        # running totals of the hosts' state, and their integrals over the horizon (the
+        # allocations' integrals are taken from the sandboxes' holds at the end)
         self._last_s = 0.0
         self._running = 0
         self._count: dict[HostState, int] = {"booting": 0, "running": 0, "draining": 0, "gone": 0}
-        # totals over running and draining hosts: vCPU, GiB, GPUs held; stranded room
+        # vCPU, GiB and GPUs held by sandboxes (all on running or draining hosts)
         self._used_total = [0.0, 0.0, 0.0]
-        self._stranded_of: dict[int, list[float]] = {}
-        self._stranded_total = [0.0, 0.0, 0.0]
         self._host_int = 0.0
-        self._bound_int = 0.0
-        self._alloc_int = [0.0, 0.0, 0.0]
         self._cap_int = [0.0, 0.0, 0.0]
-        self._stranded_int = [0.0, 0.0, 0.0]
+        self._stranded_moment = [0.0, 0.0, 0.0]
+        """Over the hosts' changes of stranded room within the horizon: the change's time
+        times the room's fall. The stranded integral is the room at the horizon times the
+        horizon plus this (each host's room starts at nothing)."""
         self._capacity3 = [float(self._capacity[0]), float(self._capacity[1]), float(fleet.gpus)]
         self._cap_total = [0.0, 0.0, 0.0]
         """vCPU, GiB and GPUs offered by running and draining hosts."""
@@ -308,6 +328,8 @@ class FleetEngine(DynamicEngine):
         self.interruptions = 0
         self.lost = 0
         self.dropped = 0
+        self._building = True
+        """While the first hosts start: nothing is placed until all of them are up."""
         if fleet.fixed:
             for kind in fleet.inventory:
                 self._start_host(ready_now=True, kind=kind)
@@ -315,79 +337,84 @@ class FleetEngine(DynamicEngine):
             for _ in range(max(fleet.min_hosts, fleet.committed_hosts)):
                 self._start_host(ready_now=True)
             self.at(0.0, [lambda _event: self._autoscale()], 0)
+        self._building = False
 
     # ------------------------------------------------------------------ time integrals
     def _account(self) -> None:
-        """Integrate the fleet's totals since the last change (over the horizon only)."""
+        """Integrate the hosts' totals since the last change (over the horizon only); call
+        before a host starts or stops running."""
         now = min(self.env._now, self._horizon)
         elapsed = now - self._last_s
         if elapsed <= 0:
             return
-        running = self._running
-        if running:
-            used, capacity = self._used_total, self._capacity3
-            self._host_int += elapsed * running
+        if self._running:
+            self._host_int += elapsed * self._running
+            cap_int, cap_total = self._cap_int, self._cap_total
             for r in range(3):
-                self._alloc_int[r] += elapsed * used[r]
-                self._cap_int[r] += elapsed * self._cap_total[r]
-                self._stranded_int[r] += elapsed * self._stranded_total[r]
-            if self._bound_cumulative is not None:
-                bound = max(
-                    int(np.searchsorted(cumulative, used[r] - 1e-9)) + 1 if used[r] > 1e-9 else 0
-                    for r, cumulative in enumerate(self._bound_cumulative)
-                )
-            else:
-                share = max(used[0] / capacity[0], used[1] / capacity[1])
-                if capacity[2]:
-                    share = max(share, used[2] / capacity[2])
-                bound = max(math.ceil(share - 1e-9), 0)
-            self._bound_int += elapsed * bound
+                cap_int[r] += elapsed * cap_total[r]
         self._last_s = now
 
     def _host_changed(self, host: Host) -> None:
-        """Refresh a host's row of free room and its stranded room (call after _account)."""
+        """Refresh a host's row of free room and its stranded room."""
         i = host.index
-        reference = self._capacity3
+        capacity = host.capacity
         if host.state == "running":
-            self._free[i, 0] = (host.capacity[0] - host.used[0]) / reference[0]
-            self._free[i, 1] = (host.capacity[1] - host.used[1]) / reference[1]
-            if host.capacity[2]:
+            used, reference = host.used, self._capacity3
+            free_vcpu = capacity[0] - used[0]
+            free_memory = capacity[1] - used[1]
+            self._index.set_free(i, (free_vcpu / reference[0], free_memory / reference[1]))
+            if capacity[2]:
                 self._free_gpus[i] = host.gpus.free_whole()
                 self._best_share[i] = host.gpus.best_share()
+            if self._any_gpu:
+                stranded = self._stranded_room(host)
+            elif self._cpu_shape_fits(free_vcpu, free_memory):  # no GPUs anywhere
+                stranded = NOTHING_STRANDED
+            else:
+                stranded = (free_vcpu, free_memory, 0.0)
         else:
-            self._free[i] = CLOSED  # takes no new sandboxes
+            self._index.close(i)  # takes no new sandboxes
             self._free_gpus[i] = CLOSED
             self._best_share[i] = CLOSED
-        stranded = self._stranded_room(host)
-        before = self._stranded_of.get(i)
-        for r in range(3):
-            self._stranded_total[r] += stranded[r] - (before[r] if before else 0.0)
-        self._stranded_of[i] = stranded
+            stranded = NOTHING_STRANDED
+        before = host.stranded
+        if stranded is not before and stranded != before:
+            # the integral by parts: the time of each step times its fall (see record)
+            now = self.env._now
+            if now > self._horizon:
+                now = self._horizon
+            moment = self._stranded_moment
+            moment[0] += now * (before[0] - stranded[0])
+            moment[1] += now * (before[1] - stranded[1])
+            moment[2] += now * (before[2] - stranded[2])
+            host.stranded = stranded
 
-    def _stranded_room(self, host: Host) -> list[float]:
+    def _stranded_room(self, host: Host) -> tuple[float, float, float]:
         """Free room on an open host that no sandbox shape of the platform fits in: vCPU and
         memory where nothing fits, GPUs where no GPU shape fits."""
         if host.state != "running":
-            return [0.0, 0.0, 0.0]
+            return NOTHING_STRANDED
         capacity, used = host.capacity, host.used
         free = [capacity[0] - used[0], capacity[1] - used[1], capacity[2] - used[2]]
-        cpu_fits = False  # a sandbox without GPUs fits (only the smallest shapes need a look)
-        for vcpu, gib in self._smallest_cpu_shapes:
-            if vcpu <= free[0] + 1e-9 and gib <= free[1] + 1e-9:
-                cpu_fits = True
-                break
-        if not self._any_gpu:
-            return [0.0, 0.0, 0.0] if cpu_fits else [free[0], free[1], 0.0]
+        cpu_fits = self._cpu_shape_fits(free[0], free[1])
         gpu_fits = False
         if capacity[2]:
             fits = (self._demand[:, 0] <= free[0] + 1e-9) & (self._demand[:, 1] <= free[1] + 1e-9)
             gpu_fits = bool((self._gpu_fits_host(host) & fits).any())
         any_fits = cpu_fits or gpu_fits
-        return [
+        return (
             0.0 if any_fits else free[0],
             0.0 if any_fits else free[1],
             0.0 if gpu_fits else free[2],
-        ]
+        )
+
+    def _cpu_shape_fits(self, free_vcpu: float, free_memory: float) -> bool:
+        """Whether a sandbox without GPUs fits in this room (if none of the smallest shapes
+        fits, none does)."""
+        for vcpu, gib in self._smallest_cpu_shapes:
+            if vcpu <= free_vcpu + 1e-9 and gib <= free_memory + 1e-9:
+                return True
+        return False
 
     def _gpu_fits_host(self, host: Host) -> npt.NDArray[np.bool_]:
         """Per class: whether the host's GPUs have room for its GPU need (False without one)."""
@@ -432,12 +459,14 @@ class FleetEngine(DynamicEngine):
     # ------------------------------------------------------------------ capacity
     def _fits(self, index: int) -> bool:
         w = self._class_of[index]
-        need = self._needs[w]
         if self._running:
-            if need.none:
-                pick = choose(self.fleet.placement, self._free, self._share[w])
+            if self._without_gpu[w] and not self._scan:
+                pick = self._index.choose(w)
+            elif self._without_gpu[w]:
+                pick = choose(self.fleet.placement, self._index.free, self._share[w])
             else:  # only hosts whose GPUs have room for the need
-                free = self._free.copy()
+                need = self._needs[w]
+                free = self._index.free.copy()
                 if need.mig is not None:
                     for host in self._hosts:
                         if host.state == "running" and host.gpus.find(need) is None:
@@ -453,53 +482,61 @@ class FleetEngine(DynamicEngine):
             if pick >= 0:
                 host = self._hosts[pick]
                 self._chosen = pick
-                self._chosen_grant = None if need.none else host.gpus.find(need)
+                self._chosen_grant = (
+                    None if self._without_gpu[w] else host.gpus.find(self._needs[w])
+                )
                 return True
         if self.fleet.scale_out_when_waiting:
             self._scale_out()
         return False
 
     def _take(self, index: int) -> None:
-        self._account()
         host = self._hosts[self._chosen]
         w = self._class_of[index]
-        need = self._needs[w]
-        if not need.none:
+        if not self._without_gpu[w]:
             grant = self._chosen_grant or GpuGrant()
-            host.gpus.take(need, grant)
+            host.gpus.take(self._needs[w], grant)
             self._grant[index] = grant
-        demand = self._demand3[w]
-        for r in range(3):
-            host.used[r] += demand[r]
-            self._used_total[r] += demand[r]
+        vcpu, gib, gpus = self._demand3[w]
+        used, total = host.used, self._used_total
+        used[0] += vcpu
+        used[1] += gib
+        used[2] += gpus
+        total[0] += vcpu
+        total[1] += gib
+        total[2] += gpus
         host.sandboxes.add(index)
         host.idle_since = math.nan
         self._host_of[index] = host.index
+        self._hold_start[index] = self.env._now
         self._in_system += 1
         self._host_changed(host)
 
     def _release(self, index: int) -> None:
-        self._account()
         host = self._hosts[self._host_of[index]]
         w = self._class_of[index]
-        need = self._needs[w]
-        if not need.none:
-            host.gpus.release(need, self._grant[index] or GpuGrant())
-        demand = self._demand3[w]
-        up = host.state in ("running", "draining")
-        for r in range(3):
-            host.used[r] = max(host.used[r] - demand[r], 0.0)
-            if up:
-                self._used_total[r] -= demand[r]
-        host.sandboxes.discard(index)
-        if not host.sandboxes:
-            host.used = [0.0, 0.0, 0.0]  # no float residue on an empty host
-        host.last_release_s = self.env._now
+        if not self._without_gpu[w]:
+            host.gpus.release(self._needs[w], self._grant[index] or GpuGrant())
+        vcpu, gib, gpus = self._demand3[w]
+        used, total = host.used, self._used_total  # only running or draining hosts hold any
+        used[0] -= vcpu
+        used[1] -= gib
+        used[2] -= gpus
+        total[0] -= vcpu
+        total[1] -= gib
+        total[2] -= gpus
+        sandboxes = host.sandboxes
+        sandboxes.discard(index)
+        now = self.env._now
+        host.last_release_s = now
         self._in_system -= 1
-        self._host_changed(host)
-        if not host.sandboxes and up:
-            host.idle_since = self.env._now
+        if not sandboxes:
+            host.used = [0.0, 0.0, 0.0]  # no float residue on an empty host
+            self._host_changed(host)
+            host.idle_since = now
             self._release_after_cooldown(host)
+        else:
+            self._host_changed(host)
 
     def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
         """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
@@ -521,7 +558,6 @@ class FleetEngine(DynamicEngine):
     def _start_host(self, ready_now: bool = False, kind: int = 0) -> None:
         if self._live() >= self.fleet.max_hosts:
             return
-        self._account()
         committed = sum(h.purchase == "committed" for h in self._hosts)  # never released
         purchase: Literal["committed", "on_demand", "spot"] = "on_demand"
         if committed < self.fleet.committed_hosts:
@@ -543,7 +579,7 @@ class FleetEngine(DynamicEngine):
         )
         self._hosts.append(host)
         self._count["booting"] += 1
-        self._free = np.vstack([self._free, np.full((1, 2), CLOSED)])
+        self._index.add_host()
         self._free_gpus = np.append(self._free_gpus, CLOSED)
         self._best_share = np.append(self._best_share, CLOSED)
         if ready_now:
@@ -561,7 +597,8 @@ class FleetEngine(DynamicEngine):
             self.at(self.env._now + gap, [lambda _event: self._interrupt(host)], 0)
         if host.purchase != "committed" and len(self._hosts) > self.fleet.min_hosts:
             self._release_after_cooldown(host)
-        self._process()
+        if not self._building:
+            self._process()
 
     def _scale_out(self) -> None:
         """Sandboxes wait: take back a draining host, else boot the hosts the waiting work
@@ -593,7 +630,6 @@ class FleetEngine(DynamicEngine):
         """Every interval: boot a host above the target utilisation; drain one well below it."""
         if not self.has_work():
             return
-        self._account()
         if self._running:
             running = [h for h in self._hosts if h.state == "running"]
             utilisation = max(
@@ -657,10 +693,12 @@ class FleetEngine(DynamicEngine):
         """The provider takes a spot host back: its sandboxes are lost and queue again."""
         if host.state == "gone":
             return
-        self._account()
         self.interruptions += 1
         lost = sorted(host.sandboxes)
+        now = self.env._now
         for index in lost:
+            self._early_holds.append((self._class_of[index], self._hold_start[index], now))
+            self._hold_start[index] = math.nan
             self.lost += 1
             if self.retries[index] >= self.fleet.spot_max_restarts:
                 self.dropped += 1
@@ -682,6 +720,10 @@ class FleetEngine(DynamicEngine):
         end = self._horizon
         self.env._now = max(self.env._now, end)
         self._account()
+        stranded = np.array(self._stranded_moment)
+        for host in self._hosts:
+            stranded += end * np.array(host.stranded)
+        allocated, lower_bound = self._allocation_integrals()
         for host in self._hosts:
             if host.state != "gone" or host.ended_s > end:
                 host.ended_s = max(end, host.last_release_s, host.started_s)
@@ -698,10 +740,10 @@ class FleetEngine(DynamicEngine):
             host_seconds=float((ended - started).sum()),
             peak_hosts=self._peak,
             mean_hosts=self._host_int / end if end > 0 else 0.0,
-            allocated_integral=np.array(self._alloc_int),
+            allocated_integral=allocated,
             capacity_integral=np.array(self._cap_int),
-            stranded_integral=np.array(self._stranded_int),
-            lower_bound_integral=self._bound_int,
+            stranded_integral=stranded,
+            lower_bound_integral=lower_bound,
             interruptions=self.interruptions,
             lost_sandboxes=self.lost,
             host_of=np.asarray(self._host_of),
@@ -712,6 +754,50 @@ class FleetEngine(DynamicEngine):
             tail_host_s=self._tail_host_seconds(end),
             dropped_sandboxes=self.dropped,
         )
+
+    def _holds(self) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+        """Class, start and end of every time a sandbox held room on a host."""
+        start = np.asarray(self._hold_start, dtype=np.float64)
+        held = np.flatnonzero(~np.isnan(start))
+        classes = self._class_array[held]
+        ends = np.asarray(self.end_s, dtype=np.float64)[held]
+        starts = start[held]
+        if self._early_holds:
+            early = np.array(self._early_holds, dtype=np.float64).reshape(-1, 3)
+            classes = np.concatenate([classes, early[:, 0].astype(np.int64)])
+            starts = np.concatenate([starts, early[:, 1]])
+            ends = np.concatenate([ends, early[:, 2]])
+        return classes, starts, ends
+
+    def _allocation_integrals(self) -> tuple[FloatArray, float]:
+        """Over the horizon: the integral of vCPU, GiB and GPUs held, and of the volume
+        lower bound on the hosts holding them takes. Taken from the holds at the end (one
+        sort), not at every placement, as only these totals are needed."""
+        horizon = self._horizon
+        classes, starts, ends = self._holds()
+        demand = np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes]
+        inside = np.minimum(ends, horizon) - np.minimum(starts, horizon)
+        allocated = (demand * inside[:, None]).sum(0)
+        times = np.minimum(np.concatenate([starts, ends]), horizon)
+        order = np.argsort(times, kind="stable")
+        held = np.cumsum(np.concatenate([demand, -demand])[order], axis=0)[:-1]
+        spans = np.diff(times[order])
+        return allocated, float((self._volume_bound(held) * spans).sum())
+
+    def _volume_bound(self, held: FloatArray) -> npt.NDArray[np.int64]:
+        """Per row of vCPU, GiB and GPUs held: the fewest hosts that could hold it by volume
+        (of the autoscaled type, or the inventory's largest hosts first)."""
+        if self._bound_cumulative is not None:
+            bound = np.zeros(held.shape[0], dtype=np.int64)
+            for r, cumulative in enumerate(self._bound_cumulative):
+                hosts = np.searchsorted(cumulative, held[:, r] - 1e-9) + 1
+                bound = np.maximum(bound, np.where(held[:, r] > 1e-9, hosts, 0))
+            return bound
+        capacity = self._capacity3
+        share = np.maximum(held[:, 0] / capacity[0], held[:, 1] / capacity[1])
+        if capacity[2]:
+            share = np.maximum(share, held[:, 2] / capacity[2])
+        return np.maximum(np.ceil(share - 1e-9), 0).astype(np.int64)
 
     def _tail_host_seconds(self, horizon_s: float) -> FloatArray:
         """Per host: its sandboxes' time after the horizon times the largest share of the

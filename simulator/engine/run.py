@@ -44,11 +44,13 @@ def run_platform(
     rng: np.random.Generator,
     *,
     force_event_engine: bool = False,
+    fleet_engine: Callable[..., FleetEngine] = FleetEngine,
 ) -> Usage:
     """Simulate one platform: who is admitted when, when each sandbox is ready and ends.
 
     Launch latencies come from ``rng`` (the platform's own stream); request times and
-    durations come from the shared sampled workload.
+    durations come from the shared sampled workload. ``fleet_engine`` builds a fleet's
+    engine (benchmarks swap in variants).
     """
     pause = model.pause_s_per_workload or (0.0,) * len(workload.workload_names)
     acts = expand(workload, model.session_mode, pause)
@@ -80,12 +82,12 @@ def run_platform(
     fleet_record = None
     if model.fleet is not None:
         class_of = model.fleet.class_of(acts.workload_index, workload.trace_row)
-        fleet_engine = FleetEngine(
+        engine_of_fleet = fleet_engine(
             acts, call_run, latency, model.fleet, rng, workload.horizon_s, class_of
         )
-        dynamic = fleet_engine.run()
+        dynamic = engine_of_fleet.run()
         request_s, result, path = dynamic.request_s, dynamic, "event"
-        fleet_record = fleet_engine.record()
+        fleet_record = engine_of_fleet.record()
     elif model.pipeline is not None or model.pools:
         base: PipelineLauncher | FixedLatencyLauncher
         if model.pipeline is not None:

@@ -1,0 +1,159 @@
+"""The placement index picks exactly what a scan over every host picks, and a fleet's
+integrals equal a replay of the sandboxes' holds written here, independently of the
+engine. (Whole runs with the index, with a scan and with a wake-up at every request are
+compared in test_fleet.py's property test.)"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_fleet import CAPACITY, fleet_model
+
+from simulator import packing
+from simulator.engine.activations import Activations
+from simulator.engine.fleet import FleetEngine, FleetRecord
+
+POLICIES = st.sampled_from(packing.ONLINE_POLICIES)
+# rooms on a coarse grid, so that ties (which go to the lowest host index) are common
+ROOM = st.integers(-1, 8).map(lambda k: k / 8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    policy=POLICIES,
+    resources=st.integers(1, 3),
+    shapes=st.integers(1, 4),
+    steps=st.lists(
+        st.tuples(st.integers(0, 11), st.lists(ROOM, min_size=3, max_size=3), st.integers(0, 3)),
+        min_size=1,
+        max_size=80,
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_index_picks_what_a_scan_picks(
+    policy: packing.OnlinePolicy,
+    resources: int,
+    shapes: int,
+    steps: list[tuple[int, list[float], int]],
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    demands = np.round(rng.uniform(0, 0.5, (shapes, resources)) * 8) / 8
+    index = packing.PlacementIndex(policy, demands)
+    free = np.empty((0, resources))
+    for host, room, shape in steps:
+        while index.free.shape[0] <= host:  # hosts join closed, as in the engine
+            assert index.add_host() == free.shape[0]
+            free = np.vstack([free, np.full(resources, -1.0)])
+        if room[0] < 0:
+            index.close(host)
+            free[host] = -1.0
+        else:
+            index.set_free(host, tuple(room[:resources]))
+            free[host] = room[:resources]
+        shape %= shapes
+        assert index.choose(shape) == packing.choose(policy, free, demands[shape])
+        assert np.array_equal(index.free, free)
+
+
+def _run(engine: type[FleetEngine], *args: Any, **kwargs: Any) -> tuple[Any, FleetRecord]:
+    fleet = engine(*args, **kwargs)
+    return fleet.run(), fleet.record()
+
+
+def _replayed_integrals(
+    demand: np.ndarray,
+    host_of: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    hosts: int,
+    horizon: float,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Allocated and stranded vCPU-s and GiB-s, and the volume bound's host-seconds, over
+    the horizon, by stepping through every instant anything starts or ends."""
+    smallest = [
+        d
+        for d in map(tuple, demand)
+        if not any(o != d and o[0] <= d[0] and o[1] <= d[1] for o in map(tuple, demand))
+    ]
+    instants = np.unique(np.concatenate([[0.0, horizon], start, end]))
+    instants = instants[instants <= horizon]
+    allocated, stranded, bound = np.zeros(2), np.zeros(2), 0.0
+    for left, right in itertools.pairwise(instants):
+        held = (start <= left) & (end > left)
+        used = np.zeros((hosts, 2))
+        np.add.at(used, host_of[held], demand[held])
+        span = right - left
+        allocated += used.sum(0) * span
+        for room in np.asarray(CAPACITY) - used:
+            if not any(v <= room[0] + 1e-9 and m <= room[1] + 1e-9 for v, m in smallest):
+                stranded += room * span
+        share = max(used[:, 0].sum() / CAPACITY[0], used[:, 1].sum() / CAPACITY[1])
+        bound += max(math.ceil(share - 1e-9), 0) * span
+    return allocated, stranded, bound
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shapes=st.lists(st.tuples(st.integers(1, 48), st.integers(1, 200)), min_size=1, max_size=3),
+    n=st.integers(10, 120),
+    rate=st.floats(0.05, 1.0),
+    mean_run=st.floats(10.0, 900.0),
+    policy=POLICIES,
+    hosts=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+)
+def test_fleet_integrals_equal_a_replay_of_the_holds(
+    shapes: list[tuple[int, int]],
+    n: int,
+    rate: float,
+    mean_run: float,
+    policy: str,
+    hosts: int,
+    seed: int,
+) -> None:
+    """A fleet of a fixed number of hosts (all up from the start): utilisation, stranded
+    room and the volume bound against a step-by-step replay of where each sandbox ran."""
+    model = fleet_model(
+        [(float(v), float(m)) for v, m in shapes],
+        placement=policy,
+        min_hosts=hosts,
+        max_hosts=hosts,
+    )
+    rng = np.random.default_rng(seed)
+    request = np.cumsum(rng.exponential(1 / rate, n))
+    run = rng.exponential(mean_run, n)
+    acts = Activations.one_shot(request, run)
+    which = rng.integers(0, len(shapes), n)
+    acts.workload_index[:] = which
+    horizon = float(request[-1]) * 0.8  # some work runs past the horizon
+    result, record = _run(
+        FleetEngine, acts, run, np.zeros(n), model, np.random.default_rng(seed), horizon
+    )
+    demand = np.array(shapes, dtype=np.float64)[which]
+    allocated, stranded, bound = _replayed_integrals(
+        demand, record.host_of, result.admit_s, result.end_s, hosts, horizon
+    )
+    np.testing.assert_allclose(record.allocated_integral[:2], allocated, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(record.stranded_integral[:2], stranded, rtol=1e-9, atol=1e-6)
+    assert math.isclose(record.lower_bound_integral, bound, rel_tol=1e-9, abs_tol=1e-6)
+    np.testing.assert_allclose(
+        record.capacity_integral[:2], np.asarray(CAPACITY) * hosts * horizon, rtol=1e-12
+    )
+
+
+def test_requests_at_time_zero_wait_for_every_first_host() -> None:
+    """Sandboxes asked for at time 0 see all the hosts a fleet starts with: worst fit
+    spreads four of them over four hosts (they all went to the first host once, placed
+    while the others were still being started)."""
+    model = fleet_model([(8.0, 32.0)], placement="worst_fit", min_hosts=4, max_hosts=4)
+    acts = Activations.one_shot(np.zeros(4), np.full(4, 60.0))
+    _, record = _run(
+        FleetEngine, acts, np.full(4, 60.0), np.zeros(4), model, np.random.default_rng(1), 600.0
+    )
+    assert sorted(record.host_of.tolist()) == [0, 1, 2, 3]
