@@ -11,11 +11,13 @@ through ``simulator.engine.run_platform`` four times in one process:
 4. the fleet with indexed placement (the default): the same picks, kept in heaps.
 
 The fleet is 200 hosts of 96 vCPU and 384 GiB, best-fit placement, no autoscaling (all
-hosts up), loaded to about 85% of its vCPU. Prints sandboxes per second for each, the
+hosts up), loaded to about 85% of its vCPU. With --gpus, hosts have 8 GPUs, the medium
+shape takes half a GPU and the large one a whole GPU, and the load is 85% of the GPUs
+(the core engine then has a GPU quota too). Prints sandboxes per second for each, the
 share of the fleet run that placement takes (4 against 2), and the fleet against the
 core engine; checks that 3 and 4 pick the same hosts.
 
-    python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY]
+    python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY] [--gpus]
 
 Not a timed test: compare the ratios measured in the same run.
 """
@@ -41,13 +43,21 @@ SHAPES = ((1.0, 2.0), (2.0, 4.0), (8.0, 32.0))
 MIX = (0.5, 0.35, 0.15)
 DURATION = LogNormal(median=60.0, p95=600.0)
 HOST = (96.0, 384.0)
+HOST_GPUS = 8
+GPU_NEEDS = (GpuNeed(), GpuNeed(share=0.5), GpuNeed(whole=1))
+"""With --gpus: the medium shape takes half a GPU (time-sliced), the large one a GPU."""
 LOAD = 0.85
 
 
-def workload(n: int, hosts: int, seed: int) -> SampledWorkload:
+def workload(n: int, hosts: int, seed: int, gpus: bool = False) -> SampledWorkload:
+    """Poisson arrivals loading the fleet's tightest resource to LOAD."""
     rng = np.random.default_rng(seed)
     mean_vcpu = sum(share * shape[0] for share, shape in zip(MIX, SHAPES, strict=True))
-    rate = LOAD * hosts * HOST[0] / (mean_vcpu * DURATION.mean)
+    concurrent = HOST[0] / mean_vcpu  # sandboxes one host holds at once, by vCPU
+    if gpus:
+        mean_gpus = sum(share * need.units for share, need in zip(MIX, GPU_NEEDS, strict=True))
+        concurrent = min(concurrent, HOST_GPUS / mean_gpus)
+    rate = LOAD * hosts * concurrent / DURATION.mean
     request = np.cumsum(rng.exponential(1 / rate, n))
     which = rng.choice(len(SHAPES), size=n, p=MIX).astype(np.int32)
     return SampledWorkload(
@@ -55,7 +65,7 @@ def workload(n: int, hosts: int, seed: int) -> SampledWorkload:
     )
 
 
-def model(hosts: int, placement: str, fleet: bool) -> PlatformModel:
+def model(hosts: int, placement: str, fleet: bool, gpus: bool = False) -> PlatformModel:
     part = LaunchPart(
         name="launch",
         latency=Uniform(low=0.1, high=0.15),
@@ -64,7 +74,7 @@ def model(hosts: int, placement: str, fleet: bool) -> PlatformModel:
     fleet_model = FleetModel(
         host_type="bench",
         capacity=HOST,
-        gpus=0,
+        gpus=HOST_GPUS if gpus else 0,
         placement=placement,  # type: ignore[arg-type]
         min_hosts=hosts,
         max_hosts=hosts,
@@ -77,13 +87,13 @@ def model(hosts: int, placement: str, fleet: bool) -> PlatformModel:
         spot_share=0.0,
         spot_interruptions_per_s=0.0,
         demand_per_class=SHAPES,
-        gpu_need_per_class=(GpuNeed(),) * len(SHAPES),
+        gpu_need_per_class=GPU_NEEDS if gpus else (GpuNeed(),) * len(SHAPES),
     )
     return PlatformModel(
         platform_id="bench",
         quota=None,
         vcpu_quota=None if fleet else hosts * HOST[0],
-        gpu_quota=None,
+        gpu_quota=hosts * HOST_GPUS if gpus and not fleet else None,
         over_quota="queue",
         queue_timeout_s=None,
         launch_rate=None,
@@ -91,7 +101,7 @@ def model(hosts: int, placement: str, fleet: bool) -> PlatformModel:
         launch_path=LaunchPath(parts=(part,)),
         lifetime_cap_s=(float("inf"),) * len(SHAPES),
         vcpu_per_workload=tuple(s[0] for s in SHAPES),
-        gpu_per_workload=(0.0,) * len(SHAPES),
+        gpu_per_workload=tuple(n.units for n in GPU_NEEDS) if gpus else (0.0,) * len(SHAPES),
         fleet=fleet_model if fleet else None,
     )
 
@@ -127,13 +137,16 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--placement", default="best_fit")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--gpus", action="store_true", help="8 GPUs a host; medium and large shapes use them"
+    )
     args = parser.parse_args()
     n = args.sandboxes
-    sampled = workload(n, args.hosts, args.seed)
+    sampled = workload(n, args.hosts, args.seed, args.gpus)
     timings: dict[str, float] = {}
     hosts_picked: dict[str, np.ndarray] = {}
     for name, (fleet, engine) in VARIANTS.items():
-        platform = model(args.hosts, args.placement, fleet)
+        platform = model(args.hosts, args.placement, fleet, args.gpus)
         started = time.perf_counter()
         usage = run_platform(
             platform,

@@ -139,6 +139,8 @@ class HostGpus:
 
     def __init__(self, count: int) -> None:
         self.gpus = [Gpu() for _ in range(count)]
+        self._empty = count
+        """GPUs nothing runs on, kept as sandboxes take and release them."""
 
     def find(self, need: GpuNeed) -> GpuGrant | None:
         """Where a need fits (None if it does not); prefers GPUs already in use (packing)."""
@@ -163,6 +165,7 @@ class HostGpus:
         """Occupy what ``find`` granted."""
         for i in grant.gpus:
             gpu = self.gpus[i]
+            self._empty -= gpu.empty
             if need.whole:
                 gpu.whole = True
             elif need.mig is not None:
@@ -180,10 +183,11 @@ class HostGpus:
                 gpu.remove_mig(need.mig, grant.mig_start)
             else:
                 gpu.share_used = max(0.0, gpu.share_used - need.share)
+            self._empty += gpu.empty
 
     def free_whole(self) -> int:
         """GPUs nothing runs on."""
-        return sum(g.empty for g in self.gpus)
+        return self._empty
 
     def best_share(self) -> float:
         """The largest time-sliced share one GPU can still give (0 if none can)."""

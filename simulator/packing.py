@@ -127,9 +127,20 @@ class PlacementIndex:
     several entries per host). A shape's heap is built on its first placement, so shapes
     never placed cost nothing. Free room is in shares of a host, one row per host; closed
     hosts (booting, draining) have negative room.
+
+    Gates are further figures per host that decide whether a shape fits but not the
+    score (the engine's GPUs: whole GPUs free, the largest share a GPU can give, whether a
+    MIG profile can be placed, whether the host has a GPU type): a shape fits where every
+    gate is at least the shape's need for it (``gate_needs``, one row per shape; -inf
+    where the shape does not care).
     """
 
-    def __init__(self, policy: OnlinePolicy, demands: FloatArray) -> None:
+    def __init__(
+        self,
+        policy: OnlinePolicy,
+        demands: FloatArray,
+        gate_needs: Sequence[Sequence[float]] | None = None,
+    ) -> None:
         if policy not in ONLINE_POLICIES:
             raise ValueError(f"unknown placement policy {policy!r}")
         self.policy = policy
@@ -137,14 +148,29 @@ class PlacementIndex:
         self._resources = self._demand_rows.shape[1]
         self._demands = [tuple(float(x) for x in row) for row in self._demand_rows]
         self._thresholds = [tuple(x - TOLERANCE for x in row) for row in self._demands]
+        needs: list[Sequence[float]] = list(gate_needs or [()] * len(self._demands))
+        self._gate_needs: list[tuple[tuple[int, float], ...] | None] = [
+            tuple((gate, float(x)) for gate, x in enumerate(row) if x != -math.inf) or None
+            for row in needs
+        ]
+        """Per shape: the gates it needs something of, and how much (None: none)."""
         self._closed = (-1.0,) * self._resources
         self._rows: list[tuple[float, ...]] = []
+        self._gates: list[tuple[float, ...]] = []
         self._version: list[int] = []
         self._array: FloatArray | None = None
         """Free room as an array, kept once asked for (``free``)."""
         self._heaps: list[list[tuple[float, int, int]] | None] = [None] * len(self._demands)
-        self._watched: list[tuple[int, float, float, list[tuple[float, int, int]]]] = []
-        """Shapes with a heap: shape, first two thresholds and heap."""
+        self._watched: list[
+            tuple[
+                int,
+                float,
+                float,
+                tuple[tuple[int, float], ...] | None,
+                list[tuple[float, int, int]],
+            ]
+        ] = []
+        """Shapes with a heap: shape, first two thresholds, gate needs and heap."""
         self._limit = 64
         """Entries a heap may hold before a sweep."""
         self._shared_score = policy != "dot_product"
@@ -164,6 +190,7 @@ class PlacementIndex:
         """A new host, closed until its room is set; returns its index."""
         host = len(self._rows)
         self._rows.append(self._closed)
+        self._gates.append(())
         self._version.append(0)
         self._limit = 4 * (host + 1) + 64
         if self._array is not None:
@@ -194,9 +221,21 @@ class PlacementIndex:
             total = total + room[r]
         return total if policy == "best_fit" else -total
 
-    def set_free(self, host: int, room: tuple[float, ...]) -> None:
-        """Host ``host`` now has ``room`` free (shares of a host per resource)."""
+    def _fits(self, shape: int, host: int) -> bool:
+        """Whether ``shape`` fits on ``host`` as it is (room and gates)."""
+        room = self._rows[host]
+        if room is self._closed:
+            return False
+        if not all(have >= want for have, want in zip(room, self._thresholds[shape], strict=True)):
+            return False
+        need = self._gate_needs[shape]
+        return need is None or gates_open(self._gates[host], need)
+
+    def set_free(self, host: int, room: tuple[float, ...], gates: tuple[float, ...] = ()) -> None:
+        """Host ``host`` now has ``room`` free (shares of a host per resource) and these
+        ``gates`` (in the order of ``gate_needs``)."""
         self._rows[host] = room
+        self._gates[host] = gates
         if self._array is not None:
             self._array[host] = room
         version = self._version[host] + 1
@@ -214,15 +253,18 @@ class PlacementIndex:
             else:
                 score = 0.0
             entry = (score, host, version)
-            for _shape, need_vcpu, need_memory, heap in self._watched:
-                if free_vcpu >= need_vcpu and free_memory >= need_memory:
+            for _shape, need_vcpu, need_memory, gate_need, heap in self._watched:
+                if (
+                    free_vcpu >= need_vcpu
+                    and free_memory >= need_memory
+                    and (gate_need is None or gates_open(gates, gate_need))
+                ):
                     heapq.heappush(heap, entry)
                     if len(heap) > limit:
                         self._sweep(heap)
             return
-        thresholds = self._thresholds
-        for shape, _, _, heap in self._watched:
-            if all(have >= want for have, want in zip(room, thresholds[shape], strict=True)):
+        for shape, _, _, _, heap in self._watched:
+            if self._fits(shape, host):
                 heapq.heappush(heap, (self._score_of(shape, room), host, version))
                 if len(heap) > limit:
                     self._sweep(heap)
@@ -235,14 +277,17 @@ class PlacementIndex:
 
     def _build(self, shape: int) -> list[tuple[float, int, int]]:
         """The heap of a shape's first placement: every host it fits."""
-        heap = []
-        need = self._thresholds[shape]
-        for host, room in enumerate(self._rows):
-            if all(have >= want for have, want in zip(room, need, strict=True)):
-                heap.append((self._score_of(shape, room), host, self._version[host]))
+        heap = [
+            (self._score_of(shape, self._rows[host]), host, self._version[host])
+            for host in range(len(self._rows))
+            if self._fits(shape, host)
+        ]
         heapq.heapify(heap)
         self._heaps[shape] = heap
-        self._watched.append((shape, need[0], need[1] if len(need) > 1 else 0.0, heap))
+        need = self._thresholds[shape]
+        self._watched.append(
+            (shape, need[0], need[1] if len(need) > 1 else 0.0, self._gate_needs[shape], heap)
+        )
         return heap
 
     def choose(self, shape: int) -> int:
@@ -258,6 +303,17 @@ class PlacementIndex:
                 return host
             heapq.heappop(heap)
         return NO_HOST
+
+
+def gates_open(gates: tuple[float, ...], needs: tuple[tuple[int, float], ...]) -> bool:
+    """Whether every gate needed is at least the need for it (a host without gates opens
+    none)."""
+    if not gates:
+        return False
+    for gate, want in needs:  # noqa: SIM110 - a plain loop: this is the hot path
+        if gates[gate] < want:
+            return False
+    return True
 
 
 def _size_order(norm: FloatArray, order: SizeOrder) -> npt.NDArray[np.int64]:

@@ -57,7 +57,8 @@ def fleet_model(
 
 class CheckedFleetEngine(FleetEngine):
     """The fleet engine, checking at every placement (retries included) that the host
-    it chose holds no more than it offers, and that GPU room is never negative."""
+    it chose holds no more than it offers, that GPU room is never negative, and that the
+    count of empty GPUs kept by each host is right after every placement and release."""
 
     def _take(self, index: int) -> None:
         super()._take(index)
@@ -65,6 +66,12 @@ class CheckedFleetEngine(FleetEngine):
         for used, offered in zip(host.used, host.capacity, strict=True):
             assert used <= offered + 1e-6, f"host {host.index} over capacity: {host.used}"
         assert host.gpus.used_fraction() <= host.capacity[2] + 1e-9
+        assert host.gpus.free_whole() == sum(gpu.empty for gpu in host.gpus.gpus)
+
+    def _release(self, index: int) -> None:
+        host = self._hosts[self._host_of[index]]
+        super()._release(index)
+        assert host.gpus.free_whole() == sum(gpu.empty for gpu in host.gpus.gpus)
 
 
 class WakeAtEachRequest(CheckedFleetEngine):

@@ -23,13 +23,19 @@ POLICIES = st.sampled_from(packing.ONLINE_POLICIES)
 ROOM = st.integers(-1, 8).map(lambda k: k / 8)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     policy=POLICIES,
     resources=st.integers(1, 3),
     shapes=st.integers(1, 4),
+    gated=st.booleans(),
     steps=st.lists(
-        st.tuples(st.integers(0, 11), st.lists(ROOM, min_size=3, max_size=3), st.integers(0, 3)),
+        st.tuples(
+            st.integers(0, 11),
+            st.lists(ROOM, min_size=3, max_size=3),
+            st.lists(st.integers(0, 3), min_size=2, max_size=2),
+            st.integers(0, 3),
+        ),
         min_size=1,
         max_size=80,
     ),
@@ -39,25 +45,35 @@ def test_index_picks_what_a_scan_picks(
     policy: packing.OnlinePolicy,
     resources: int,
     shapes: int,
-    steps: list[tuple[int, list[float], int]],
+    gated: bool,
+    steps: list[tuple[int, list[float], list[int], int]],
     seed: int,
 ) -> None:
+    """After every change to one host, the index's pick equals a scan's over the hosts the
+    shape's gates let in (with gates: two per host, each shape needing one, both or none)."""
     rng = np.random.default_rng(seed)
     demands = np.round(rng.uniform(0, 0.5, (shapes, resources)) * 8) / 8
-    index = packing.PlacementIndex(policy, demands)
+    gate_needs = np.where(rng.random((shapes, 2)) < 0.5, -np.inf, rng.integers(0, 4, (shapes, 2)))
+    index = packing.PlacementIndex(policy, demands, gate_needs.tolist() if gated else None)
     free = np.empty((0, resources))
-    for host, room, shape in steps:
+    gates = np.empty((0, 2))
+    for host, room, host_gates, shape in steps:
         while index.free.shape[0] <= host:  # hosts join closed, as in the engine
             assert index.add_host() == free.shape[0]
             free = np.vstack([free, np.full(resources, -1.0)])
+            gates = np.vstack([gates, np.zeros(2)])
         if room[0] < 0:
             index.close(host)
             free[host] = -1.0
         else:
-            index.set_free(host, tuple(room[:resources]))
+            index.set_free(host, tuple(room[:resources]), tuple(map(float, host_gates)))
             free[host] = room[:resources]
+            gates[host] = host_gates
         shape %= shapes
-        assert index.choose(shape) == packing.choose(policy, free, demands[shape])
+        open_to_shape = free.copy()
+        if gated:
+            open_to_shape[~(gates >= gate_needs[shape]).all(1)] = -1.0
+        assert index.choose(shape) == packing.choose(policy, open_to_shape, demands[shape])
         assert np.array_equal(index.free, free)
 
 

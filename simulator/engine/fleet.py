@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
 from ..gpus import GpuGrant, GpuNeed, HostGpus
-from ..packing import OnlinePolicy, PlacementIndex, choose
+from ..packing import OnlinePolicy, PlacementIndex, choose, gates_open
 from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
@@ -123,10 +123,14 @@ def _room(kind: HostKindModel) -> tuple[float, float, float]:
     return (float(kind.capacity[0]), float(kind.capacity[1]), float(kind.gpus))
 
 
-def _pareto_minimal(shapes: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The shapes that no other shape is at most as large as on both resources."""
-    unique = sorted(set(shapes))
-    return [a for a in unique if not any(b != a and b[0] <= a[0] and b[1] <= a[1] for b in unique)]
+def _minimal_needs(needs: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    """The needs that no other need is at most as large as in every part."""
+    unique = sorted(set(needs))
+    return [
+        a
+        for a in unique
+        if not any(b != a and all(x <= y for x, y in zip(b, a, strict=True)) for b in unique)
+    ]
 
 
 def _largest(kinds: tuple[HostKindModel, ...]) -> tuple[float, float]:
@@ -249,11 +253,7 @@ class FleetEngine(DynamicEngine):
         self._share = self._demand / self._capacity
         self._needs = fleet.gpu_need_per_class
         self._gpu_units = np.array([need.units for need in self._needs] or [0.0])
-        self._any_gpu = any(not need.none for need in self._needs)
-        self._whole = np.array([n.whole for n in self._needs] or [0], dtype=np.int64)
-        self._share_need = np.array([n.share for n in self._needs] or [0.0])
-        self._mig_classes = [c for c, n in enumerate(self._needs) if n.mig is not None]
-        self._smallest_cpu_shapes = _pareto_minimal(
+        self._smallest_cpu_shapes = _minimal_needs(
             [
                 (float(d[0]), float(d[1]))
                 for d, n in zip(self._demand, self._needs, strict=True)
@@ -268,15 +268,45 @@ class FleetEngine(DynamicEngine):
         """Per host: GPUs nothing runs on (-1 unless running)."""
         self._best_share = np.zeros(0)
         """Per host: the largest share one of its GPUs can still give (-1 unless running)."""
-        self._needs_gpu = np.array([not n.none for n in self._needs] or [False])
         self._without_gpu = [n.none for n in self._needs]
         """Per class: whether it needs no GPU (a list: read one at a time on the hot path)."""
-        self._allowed_on_kind: dict[int, npt.NDArray[np.bool_]] = {}
-        """Per kind of host: which classes may run there (GPU type)."""
         self._hosts_of_gpu_type: dict[str, npt.NDArray[np.bool_]] = {}
         """Per GPU type: which hosts of a fixed fleet have it."""
         self._hosts: list[Host] = []
-        self._index = PlacementIndex(fleet.placement, self._share)
+        self._mig_needs = list({n.mig: n for n in self._needs if n.mig is not None}.values())
+        """One need per MIG profile the classes ask for (each has a gate)."""
+        self._required_types = sorted(
+            {t for t, n in zip(self._gpu_type, self._needs, strict=True) if t and not n.none}
+            if fleet.fixed
+            else set()
+        )
+        self._gated = any(not need.none for need in self._needs)
+        """GPU shapes fit by gates: whole GPUs free, best share, each MIG profile's room,
+        each GPU type a shape asks for (fixed fleets)."""
+        self._type_gates = [
+            tuple(1.0 if t == kind.gpu_type else 0.0 for t in self._required_types)
+            for kind in self._kinds
+        ]
+        """Per kind of host: 1 for each GPU type a shape asks for that it has, else 0."""
+        self._share_gate = any(n.share for n in self._needs)
+        """Whether a shape asks for a GPU share (else the best share is not looked at)."""
+        gate_needs = self._gate_needs()
+        self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
+        self._smallest_gpu_needs = [
+            (need[0], need[1], tuple((g, x) for g, x in enumerate(need[2:]) if x != -math.inf))
+            for need in _minimal_needs(
+                [
+                    (float(d[0]), float(d[1]), *gates)
+                    for d, gates, none in zip(
+                        self._demand, gate_needs, self._without_gpu, strict=True
+                    )
+                    if not none
+                ]
+            )
+        ]
+        """vCPU, GiB and gates needed (gate, least value) of the classes with a GPU need that
+        no other such class needs less of everything than: if none of them fits a host, no
+        GPU shape does."""
         """Free room per host in shares of a host (CLOSED unless running), and the policy's
         pick per shape class kept up to date as hosts change."""
         self._host_of = [-1] * acts.size
@@ -354,6 +384,39 @@ class FleetEngine(DynamicEngine):
                 cap_int[r] += elapsed * cap_total[r]
         self._last_s = now
 
+    def _gate_needs(self) -> list[list[float]]:
+        """Per class: what it needs of each gate (see ``_gates_of``); -inf: nothing."""
+        gates = 2 + len(self._mig_needs) + len(self._required_types)
+        needs = []
+        for need, gpu_type in zip(self._needs, self._gpu_type, strict=True):
+            row = [-math.inf] * gates
+            if need.mig is not None:
+                row[2 + [n.mig for n in self._mig_needs].index(need.mig)] = 0.5
+            elif need.share:
+                row[1] = need.share - 1e-9
+            elif need.whole:
+                row[0] = float(need.whole)
+            if not need.none and gpu_type in self._required_types:
+                row[2 + len(self._mig_needs) + self._required_types.index(gpu_type)] = 0.5
+            needs.append(row)
+        return needs
+
+    def _gates_of(self, host: Host) -> tuple[float, ...]:
+        """A running host's gates: GPUs free, the largest share a GPU can give (both -1
+        without GPUs), 1 for each MIG profile that can be placed on it (else 0), 1 for
+        each GPU type it has."""
+        types = self._type_gates[host.kind]
+        if not host.capacity[2]:
+            return (CLOSED, CLOSED) + (0.0,) * len(self._mig_needs) + types
+        gpus = host.gpus
+        gates: tuple[float, ...] = (
+            float(gpus.free_whole()),
+            gpus.best_share() if self._share_gate else 0.0,
+        )
+        if self._mig_needs:
+            gates += tuple(0.0 if gpus.find(need) is None else 1.0 for need in self._mig_needs)
+        return gates + types if types else gates
+
     def _host_changed(self, host: Host) -> None:
         """Refresh a host's row of free room and its stranded room."""
         i = host.index
@@ -362,16 +425,19 @@ class FleetEngine(DynamicEngine):
             used, reference = host.used, self._capacity3
             free_vcpu = capacity[0] - used[0]
             free_memory = capacity[1] - used[1]
-            self._index.set_free(i, (free_vcpu / reference[0], free_memory / reference[1]))
-            if capacity[2]:
-                self._free_gpus[i] = host.gpus.free_whole()
-                self._best_share[i] = host.gpus.best_share()
-            if self._any_gpu:
-                stranded = self._stranded_room(host)
-            elif self._cpu_shape_fits(free_vcpu, free_memory):  # no GPUs anywhere
-                stranded = NOTHING_STRANDED
-            else:
-                stranded = (free_vcpu, free_memory, 0.0)
+            room = (free_vcpu / reference[0], free_memory / reference[1])
+            if self._gated:
+                gates = self._gates_of(host)
+                self._index.set_free(i, room, gates)
+                self._free_gpus[i] = gates[0]
+                self._best_share[i] = gates[1]
+                stranded = self._stranded_room(host, free_vcpu, free_memory, gates)
+            else:  # no shape asks for GPUs
+                self._index.set_free(i, room)
+                if self._cpu_shape_fits(free_vcpu, free_memory):
+                    stranded = NOTHING_STRANDED
+                else:
+                    stranded = (free_vcpu, free_memory, 0.0)
         else:
             self._index.close(i)  # takes no new sandboxes
             self._free_gpus[i] = CLOSED
@@ -389,23 +455,27 @@ class FleetEngine(DynamicEngine):
             moment[2] += now * (before[2] - stranded[2])
             host.stranded = stranded
 
-    def _stranded_room(self, host: Host) -> tuple[float, float, float]:
-        """Free room on an open host that no sandbox shape of the platform fits in: vCPU and
-        memory where nothing fits, GPUs where no GPU shape fits."""
-        if host.state != "running":
-            return NOTHING_STRANDED
-        capacity, used = host.capacity, host.used
-        free = [capacity[0] - used[0], capacity[1] - used[1], capacity[2] - used[2]]
-        cpu_fits = self._cpu_shape_fits(free[0], free[1])
+    def _stranded_room(
+        self, host: Host, free_vcpu: float, free_memory: float, gates: tuple[float, ...]
+    ) -> tuple[float, float, float]:
+        """Free room on a running host that no sandbox shape of the platform fits in: vCPU
+        and memory where nothing fits, GPUs where no GPU shape fits."""
+        cpu_fits = self._cpu_shape_fits(free_vcpu, free_memory)
         gpu_fits = False
-        if capacity[2]:
-            fits = (self._demand[:, 0] <= free[0] + 1e-9) & (self._demand[:, 1] <= free[1] + 1e-9)
-            gpu_fits = bool((self._gpu_fits_host(host) & fits).any())
+        if host.capacity[2]:
+            for vcpu, gib, gates_needed in self._smallest_gpu_needs:
+                if (
+                    vcpu <= free_vcpu + 1e-9
+                    and gib <= free_memory + 1e-9
+                    and gates_open(gates, gates_needed)
+                ):
+                    gpu_fits = True
+                    break
         any_fits = cpu_fits or gpu_fits
         return (
-            0.0 if any_fits else free[0],
-            0.0 if any_fits else free[1],
-            0.0 if gpu_fits else free[2],
+            0.0 if any_fits else free_vcpu,
+            0.0 if any_fits else free_memory,
+            0.0 if gpu_fits else host.capacity[2] - host.used[2],
         )
 
     def _cpu_shape_fits(self, free_vcpu: float, free_memory: float) -> bool:
@@ -415,30 +485,6 @@ class FleetEngine(DynamicEngine):
             if vcpu <= free_vcpu + 1e-9 and gib <= free_memory + 1e-9:
                 return True
         return False
-
-    def _gpu_fits_host(self, host: Host) -> npt.NDArray[np.bool_]:
-        """Per class: whether the host's GPUs have room for its GPU need (False without one)."""
-        i = host.index
-        fits = self._needs_gpu & (
-            np.where(
-                self._share_need > 0,
-                self._best_share[i] >= self._share_need - 1e-9,
-                self._free_gpus[i] >= self._whole,
-            )
-        )
-        for c in self._mig_classes:
-            fits[c] = host.gpus.find(self._needs[c]) is not None
-        return fits & self._type_allowed(host.kind)
-
-    def _type_allowed(self, kind: int) -> npt.NDArray[np.bool_]:
-        """Per class: whether a host of ``kind`` has the GPU type the class must run on."""
-        if kind not in self._allowed_on_kind:
-            gpu_type = self._kinds[kind].gpu_type
-            self._allowed_on_kind[kind] = np.array(
-                [t is None or not self.fleet.fixed or t == gpu_type for t in self._gpu_type],
-                dtype=bool,
-            )
-        return self._allowed_on_kind[kind]
 
     def _set_state(self, host: Host, state: HostState) -> None:
         """Move a host to ``state``, keeping the counts, totals and its rows."""
@@ -460,35 +506,35 @@ class FleetEngine(DynamicEngine):
     def _fits(self, index: int) -> bool:
         w = self._class_of[index]
         if self._running:
-            if self._without_gpu[w] and not self._scan:
-                pick = self._index.choose(w)
-            elif self._without_gpu[w]:
-                pick = choose(self.fleet.placement, self._index.free, self._share[w])
-            else:  # only hosts whose GPUs have room for the need
-                need = self._needs[w]
-                free = self._index.free.copy()
-                if need.mig is not None:
-                    for host in self._hosts:
-                        if host.state == "running" and host.gpus.find(need) is None:
-                            free[host.index] = CLOSED
-                elif need.share:
-                    free[self._best_share < need.share - 1e-9] = CLOSED
-                else:
-                    free[self._free_gpus < need.whole] = CLOSED
-                gpu_type = self._gpu_type[w]
-                if gpu_type is not None and self.fleet.fixed:
-                    free[~self._of_gpu_type(gpu_type)] = CLOSED
-                pick = choose(self.fleet.placement, free, self._share[w])
+            pick = self._scan_for(w) if self._scan else self._index.choose(w)
             if pick >= 0:
-                host = self._hosts[pick]
                 self._chosen = pick
                 self._chosen_grant = (
-                    None if self._without_gpu[w] else host.gpus.find(self._needs[w])
+                    None if self._without_gpu[w] else self._hosts[pick].gpus.find(self._needs[w])
                 )
                 return True
         if self.fleet.scale_out_when_waiting:
             self._scale_out()
         return False
+
+    def _scan_for(self, w: int) -> int:
+        """The host for class ``w`` by a scan over every host (``scan_placement``)."""
+        if self._without_gpu[w]:
+            return choose(self.fleet.placement, self._index.free, self._share[w])
+        need = self._needs[w]  # only hosts whose GPUs have room for the need
+        free = self._index.free.copy()
+        if need.mig is not None:
+            for host in self._hosts:
+                if host.state == "running" and host.gpus.find(need) is None:
+                    free[host.index] = CLOSED
+        elif need.share:
+            free[self._best_share < need.share - 1e-9] = CLOSED
+        else:
+            free[self._free_gpus < need.whole] = CLOSED
+        gpu_type = self._gpu_type[w]
+        if gpu_type is not None and self.fleet.fixed:
+            free[~self._of_gpu_type(gpu_type)] = CLOSED
+        return choose(self.fleet.placement, free, self._share[w])
 
     def _take(self, index: int) -> None:
         host = self._hosts[self._chosen]
