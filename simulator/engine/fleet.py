@@ -159,6 +159,8 @@ class Host:
     last_release_s: float = 0.0
     stranded: tuple[float, float, float] = NOTHING_STRANDED
     """vCPU, GiB and GPUs free on it that no sandbox of the platform fits in."""
+    gates: tuple[float, ...] = ()
+    """Its GPU gates for placement when it last ran (see FleetEngine._gates_of)."""
 
 
 @dataclass(frozen=True)
@@ -417,8 +419,9 @@ class FleetEngine(DynamicEngine):
             gates += tuple(0.0 if gpus.find(need) is None else 1.0 for need in self._mig_needs)
         return gates + types if types else gates
 
-    def _host_changed(self, host: Host) -> None:
-        """Refresh a host's row of free room and its stranded room."""
+    def _host_changed(self, host: Host, gpus_changed: bool = True) -> None:
+        """Refresh a host's row of free room and its stranded room (and its GPU gates,
+        unless only vCPU and memory changed)."""
         i = host.index
         capacity = host.capacity
         if host.state == "running":
@@ -427,10 +430,13 @@ class FleetEngine(DynamicEngine):
             free_memory = capacity[1] - used[1]
             room = (free_vcpu / reference[0], free_memory / reference[1])
             if self._gated:
-                gates = self._gates_of(host)
+                if gpus_changed or not host.gates:
+                    gates = host.gates = self._gates_of(host)
+                    self._free_gpus[i] = gates[0]
+                    self._best_share[i] = gates[1]
+                else:
+                    gates = host.gates
                 self._index.set_free(i, room, gates)
-                self._free_gpus[i] = gates[0]
-                self._best_share[i] = gates[1]
                 stranded = self._stranded_room(host, free_vcpu, free_memory, gates)
             else:  # no shape asks for GPUs
                 self._index.set_free(i, room)
@@ -556,7 +562,7 @@ class FleetEngine(DynamicEngine):
         self._host_of[index] = host.index
         self._hold_start[index] = self.env._now
         self._in_system += 1
-        self._host_changed(host)
+        self._host_changed(host, not self._without_gpu[w])
 
     def _release(self, index: int) -> None:
         host = self._hosts[self._host_of[index]]
@@ -578,11 +584,11 @@ class FleetEngine(DynamicEngine):
         self._in_system -= 1
         if not sandboxes:
             host.used = [0.0, 0.0, 0.0]  # no float residue on an empty host
-            self._host_changed(host)
+            self._host_changed(host, not self._without_gpu[w])
             host.idle_since = now
             self._release_after_cooldown(host)
         else:
-            self._host_changed(host)
+            self._host_changed(host, not self._without_gpu[w])
 
     def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
         """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
