@@ -149,7 +149,10 @@ class HostGpus:
         if need.whole:
             free = [i for i, g in enumerate(self.gpus) if g.empty]
             return GpuGrant(tuple(free[: need.whole])) if len(free) >= need.whole else None
-        order = sorted(range(len(self.gpus)), key=lambda i: self.gpus[i].empty)  # used ones first
+        order: list[int] | range = range(len(self.gpus))  # GPUs in use first, then empty ones
+        if 0 < self._empty < len(self.gpus):
+            order = [i for i, g in enumerate(self.gpus) if not g.empty]
+            order += [i for i, g in enumerate(self.gpus) if g.empty]
         if need.mig is not None:
             for i in order:
                 start = self.gpus[i].mig_start(need.mig)
