@@ -127,8 +127,8 @@ class WithoutPlacement(FleetEngine):
 VARIANTS: dict[str, tuple[bool, Callable[..., FleetEngine]]] = {
     "core engine, vCPU quota": (False, FleetEngine),
     "fleet, placement taken out": (True, WithoutPlacement),
-    "fleet, placement by scan": (True, partial(FleetEngine, scan_placement=True)),
-    "fleet, indexed placement": (True, FleetEngine),
+    "fleet, placement by scan": (True, partial(FleetEngine, placement_lookup="scan")),
+    "fleet, indexed placement": (True, partial(FleetEngine, placement_lookup="index")),
 }
 
 

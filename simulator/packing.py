@@ -173,7 +173,6 @@ class PlacementIndex:
         """Shapes with a heap: shape, first two thresholds, gate needs and heap."""
         self._limit = 64
         """Entries a heap may hold before a sweep."""
-        self._shared_score = policy != "dot_product"
         self._pairs = self._resources == 2
 
     @property
@@ -243,7 +242,7 @@ class PlacementIndex:
         if room is self._closed:
             return
         limit = self._limit
-        if self._pairs and self._shared_score:  # the engine's case: vCPU and memory
+        if self._pairs:  # the engine's case: vCPU and memory
             free_vcpu, free_memory = room
             policy = self.policy
             if policy == "best_fit":
@@ -253,12 +252,16 @@ class PlacementIndex:
             else:
                 score = 0.0
             entry = (score, host, version)
-            for _shape, need_vcpu, need_memory, gate_need, heap in self._watched:
+            dot = policy == "dot_product"
+            for shape, need_vcpu, need_memory, gate_need, heap in self._watched:
                 if (
                     free_vcpu >= need_vcpu
                     and free_memory >= need_memory
                     and (gate_need is None or gates_open(gates, gate_need))
                 ):
+                    if dot:  # as _score_of, operation for operation
+                        demand = self._demands[shape]
+                        entry = (-(free_vcpu * demand[0] + free_memory * demand[1]), host, version)
                     heapq.heappush(heap, entry)
                     if len(heap) > limit:
                         self._sweep(heap)

@@ -215,7 +215,7 @@ def test_no_host_is_ever_over_capacity(
     assert sum(engine.retries) + engine.dropped == engine.lost
     # the same run with placement by a scan over every host instead of the index, and
     # with a wake-up event at every request instead of moving the clock to it
-    for variant in (partial(CheckedFleetEngine, scan_placement=True), WakeAtEachRequest):
+    for variant in (partial(CheckedFleetEngine, placement_lookup="scan"), WakeAtEachRequest):
         _, other_result, other_record = run_fleet(
             request, run, which, model, float(request[-1]), seed, variant
         )

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fleet import CAPACITY, fleet_model
+from test_fleet import CAPACITY, assert_same_run, fleet_model
 
 from simulator import packing
 from simulator.engine.activations import Activations
-from simulator.engine.fleet import FleetEngine, FleetRecord
+from simulator.engine.fleet import INDEXED_SHAPES_AT_MOST, FleetEngine, FleetRecord
 
 POLICIES = st.sampled_from(packing.ONLINE_POLICIES)
 # rooms on a coarse grid, so that ties (which go to the lowest host index) are common
@@ -173,3 +173,20 @@ def test_requests_at_time_zero_wait_for_every_first_host() -> None:
         FleetEngine, acts, np.full(4, 60.0), np.zeros(4), model, np.random.default_rng(1), 600.0
     )
     assert sorted(record.host_of.tolist()) == [0, 1, 2, 3]
+
+
+def test_many_shapes_are_scanned_with_the_same_picks() -> None:
+    """A run of more shapes than the index pays for is scanned, and picks as the index
+    would."""
+    rng = np.random.default_rng(7)
+    shapes = [(float(v), float(m)) for v, m in rng.integers(1, 33, (INDEXED_SHAPES_AT_MOST + 4, 2))]
+    model = fleet_model(shapes, placement="best_fit", min_hosts=3, max_hosts=3)
+    n = 600
+    request = np.cumsum(rng.exponential(2.0, n))
+    run = rng.exponential(300.0, n)
+    acts = Activations.one_shot(request, run)
+    acts.workload_index[:] = rng.integers(0, len(shapes), n)
+    args = (acts, run, np.zeros(n), model, np.random.default_rng(1), float(request[-1]))
+    auto = FleetEngine(*args)
+    assert auto._scan
+    assert_same_run((auto.run(), auto.record()), _run(FleetEngine, *args, placement_lookup="index"))
