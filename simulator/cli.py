@@ -27,7 +27,7 @@ from .hosts import Purchase
 from .platforms import PlatformProfile
 from .pricing import PriceTable
 from .resolve import resolve_platforms, scenario_catalog
-from .runner import SimulationResult, check_horizon_covers, simulate
+from .runner import SimulationResult, check_horizon_covers, simulate, with_run_settings
 from .scenario import Scenario, load_scenario
 from .units import format_duration
 
@@ -959,14 +959,7 @@ def report_command(
     from .executors import make_executor
     from .report import build_report
 
-    loaded = load_scenario(scenario)
-    changes: dict[str, Any] = {}
-    if replications is not None:
-        changes["replications"] = replications
-    if seed is not None:
-        changes["seed"] = seed
-    if changes:
-        loaded = loaded.with_overrides(changes, flag="--replications/--seed")
+    loaded = with_run_settings(load_scenario(scenario), seed, replications)
     target = Path(out_dir) if out_dir else Path("results") / f"{loaded.name}-report"
     _check_writable(target)
     with progress_bar("replications", not quiet) as progress:

@@ -176,6 +176,18 @@ def billing_inputs(
     )
 
 
+def with_run_settings(scenario: Scenario, seed: int | None, replications: int | None) -> Scenario:
+    """The scenario with its seed and replications overridden where given."""
+    changes: dict[str, Any] = {}
+    if seed is not None:
+        changes["seed"] = seed
+    if replications is not None:
+        changes["replications"] = replications
+    if changes:
+        scenario = scenario.with_overrides(changes, flag="--seed/--replications")
+    return scenario
+
+
 def simulate(
     scenario: Scenario,
     *,
@@ -192,13 +204,7 @@ def simulate(
     ``seed`` and ``replications`` override the scenario's; ``pricing_dirs`` add price
     tables (negotiated rates) that replace bundled tables with the same id.
     """
-    changes: dict[str, Any] = {}
-    if seed is not None:
-        changes["seed"] = seed
-    if replications is not None:
-        changes["replications"] = replications
-    if changes:
-        scenario = scenario.with_overrides(changes, flag="--seed/--replications")
+    scenario = with_run_settings(scenario, seed, replications)
     if platforms:
         scenario = scenario.only_platforms(list(platforms))
     check_horizon_covers(scenario)

@@ -275,9 +275,10 @@ class FleetEngine(DynamicEngine):
         the platform does not run) are left out: they would fit anywhere."""
         self._gpu_type = fleet.gpu_type_per_class or (None,) * len(self._needs)
         self._free_gpus = np.zeros(0)
-        """Per host: GPUs nothing runs on (-1 unless running)."""
+        """Per host: GPUs nothing runs on (-1 unless running; kept when placement scans)."""
         self._best_share = np.zeros(0)
-        """Per host: the largest share one of its GPUs can still give (-1 unless running)."""
+        """Per host: the largest share one of its GPUs can still give (-1 unless running;
+        kept when placement scans)."""
         self._without_gpu = [n.none for n in self._needs]
         """Per class: whether it needs no GPU (a list: read one at a time on the hot path)."""
         self._hosts_of_gpu_type: dict[str, npt.NDArray[np.bool_]] = {}
@@ -440,8 +441,9 @@ class FleetEngine(DynamicEngine):
             if self._gated:
                 if gpus_changed or not host.gates:
                     gates = host.gates = self._gates_of(host)
-                    self._free_gpus[i] = gates[0]
-                    self._best_share[i] = gates[1]
+                    if self._scan:  # the scan reads GPU room from these arrays
+                        self._free_gpus[i] = gates[0]
+                        self._best_share[i] = gates[1]
                 else:
                     gates = host.gates
                 self._index.set_free(i, room, gates)
