@@ -10,7 +10,9 @@ of one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SOURCE = "NVIDIA Multi-Instance GPU User Guide, Supported MIG Profiles and placement diagrams (docs.nvidia.com/datacenter/tesla/mig-user-guide)"
 
@@ -100,6 +102,13 @@ class Gpu:
             self.memory_used[slot] = False
         self.compute_used -= profile.compute_slices
 
+    def load(self) -> float:
+        """Its load for time-sliced shares: 0 if empty, the shares it gives, or infinity
+        if a whole-GPU tenant or MIG instances hold it."""
+        if self.whole or self.compute_used:
+            return math.inf
+        return self.share_used if self.share_used > 1e-12 else 0.0
+
     def share_fits(self, share: float) -> bool:
         """Whether a time-sliced share fits."""
         return not self.whole and self.compute_used == 0 and self.share_used + share <= 1 + 1e-9
@@ -126,55 +135,83 @@ class GpuNeed:
         return self.whole == 0 and self.mig is None and self.share == 0.0
 
 
-@dataclass(frozen=True)
-class GpuGrant:
-    """Which GPUs (and where on them) a sandbox got."""
+class GpuGrant(NamedTuple):
+    """Which GPUs (and where on them) a sandbox got (a named tuple: cheap to make, as a
+    GPU placement makes one unless it is one GPU alone, whose grants each host keeps)."""
 
     gpus: tuple[int, ...] = ()
     mig_start: int = -1
 
 
 class HostGpus:
-    """The GPUs of one host."""
+    """The GPUs of one host.
+
+    Besides each GPU's occupancy it keeps, per GPU, its load for time-sliced shares: 0 if
+    nothing runs on it, the shares it gives, or infinity if a whole-GPU tenant or MIG
+    instances hold it; whole GPUs, shares and the best share are then read from plain
+    floats, as the fleet's placement asks for them at every change.
+    """
 
     def __init__(self, count: int) -> None:
         self.gpus = [Gpu() for _ in range(count)]
         self._empty = count
-        """GPUs nothing runs on, kept as sandboxes take and release them."""
+        """GPUs nothing runs on."""
+        self._load = [0.0] * count
+        """Per GPU: 0 empty, its shares given, or infinity (whole or MIG)."""
+        self._one = [GpuGrant((i,)) for i in range(count)]
+        """A grant of each GPU alone (made once: shares are granted at every placement)."""
 
     def find(self, need: GpuNeed) -> GpuGrant | None:
         """Where a need fits (None if it does not); prefers GPUs already in use (packing)."""
-        if need.none:
-            return GpuGrant()
         if need.whole:
-            free = [i for i, g in enumerate(self.gpus) if g.empty]
-            return GpuGrant(tuple(free[: need.whole])) if len(free) >= need.whole else None
-        order: list[int] | range = range(len(self.gpus))  # GPUs in use first, then empty ones
-        if 0 < self._empty < len(self.gpus):
-            order = [i for i, g in enumerate(self.gpus) if not g.empty]
-            order += [i for i, g in enumerate(self.gpus) if g.empty]
-        if need.mig is not None:
-            for i in order:
-                start = self.gpus[i].mig_start(need.mig)
+            if self._empty < need.whole:
+                return None
+            if need.whole == 1:
+                return self._one[self._load.index(0.0)]  # the first empty GPU
+            free = [i for i, load in enumerate(self._load) if load == 0.0]
+            return GpuGrant(tuple(free[: need.whole]))
+        mig = need.mig
+        if mig is not None:
+            first_empty = -1  # GPUs in use first, then the first empty one
+            for i, gpu in enumerate(self.gpus):
+                if self._load[i] == 0.0:
+                    if first_empty < 0:
+                        first_empty = i
+                    continue
+                start = gpu.mig_start(mig)
                 if start >= 0:
                     return GpuGrant((i,), start)
+            if first_empty < 0:  # empty GPUs are alike: the first one will do
+                return None
+            start = self.gpus[first_empty].mig_start(mig)
+            return GpuGrant((first_empty,), start) if start >= 0 else None
+        share = need.share
+        if share == 0.0:
+            return GpuGrant()
+        first_empty = -1  # GPUs in use first, then the first empty one
+        for i, load in enumerate(self._load):
+            if load == 0.0:
+                if first_empty < 0:
+                    first_empty = i
+            elif load + share <= 1 + 1e-9:
+                return self._one[i]
+        if first_empty < 0 or share > 1 + 1e-9:
             return None
-        for i in order:
-            if self.gpus[i].share_fits(need.share):
-                return GpuGrant((i,))
-        return None
+        return self._one[first_empty]
 
     def take(self, need: GpuNeed, grant: GpuGrant) -> None:
         """Occupy what ``find`` granted."""
         for i in grant.gpus:
             gpu = self.gpus[i]
-            self._empty -= gpu.empty
+            if self._load[i] == 0.0:
+                self._empty -= 1
             if need.whole:
                 gpu.whole = True
             elif need.mig is not None:
                 gpu.place_mig(need.mig, grant.mig_start)
             else:
                 gpu.share_used += need.share
+            self._load[i] = gpu.load()
 
     def release(self, need: GpuNeed, grant: GpuGrant) -> None:
         """Free what ``take`` occupied."""
@@ -185,8 +222,11 @@ class HostGpus:
             elif need.mig is not None:
                 gpu.remove_mig(need.mig, grant.mig_start)
             else:
-                gpu.share_used = max(0.0, gpu.share_used - need.share)
-            self._empty += gpu.empty
+                left = gpu.share_used - need.share
+                gpu.share_used = left if left > 1e-12 else 0.0  # no float residue
+            load = self._load[i] = gpu.load()
+            if load == 0.0:
+                self._empty += 1
 
     def free_whole(self) -> int:
         """GPUs nothing runs on."""
@@ -194,8 +234,12 @@ class HostGpus:
 
     def best_share(self) -> float:
         """The largest time-sliced share one GPU can still give (0 if none can)."""
-        room = [1.0 - g.share_used for g in self.gpus if not g.whole and g.compute_used == 0]
-        return max(room, default=0.0)
+        if self._empty:
+            return 1.0
+        if not self._load:
+            return 0.0
+        least = min(self._load)
+        return 1.0 - least if least < 1.0 else 0.0
 
     def used_fraction(self) -> float:
         """GPUs in use, counting a MIG instance by its compute slices and a share by its size."""

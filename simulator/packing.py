@@ -124,7 +124,10 @@ class PlacementIndex:
     Per shape it keeps a heap of (score, host, version) over the hosts the shape fits;
     a change to a host bumps its version and pushes its new entries, and entries of older
     versions are dropped when they reach the top (and in a sweep when a heap grows to
-    several entries per host). A shape's heap is built on its first placement, so shapes
+    several entries per host). A change that can only raise a host's score (a sandbox
+    taking room, under every policy but best fit) pushes nothing: the host's latest
+    entry stays as a lower bound of its score, and is brought up to date (or dropped, if
+    the shape no longer fits) when it reaches the top. A shape's heap is built on its first placement, so shapes
     never placed cost nothing. Free room is in shares of a host, one row per host; closed
     hosts (booting, draining) have negative room.
 
@@ -166,14 +169,36 @@ class PlacementIndex:
                 int,
                 float,
                 float,
+                int,
+                float,
                 tuple[tuple[int, float], ...] | None,
                 list[tuple[float, int, int]],
+                list[int],
             ]
         ] = []
-        """Shapes with a heap: shape, first two thresholds, gate needs and heap."""
+        """Shapes with a heap: shape, first two thresholds, the one gate it needs and how
+        much (gate -1: none; -2: several, as in the gate needs that follow), its heap and
+        its hosts' latest entries."""
+        self._latest: list[list[int]] = [[] for _ in self._demands]
+        """Per shape with a heap, per host: the version of the host's latest entry in it
+        (-1: none). That entry's score is at most the host's score now, if it fits."""
+        self._lazy_when_shrunk = policy != "best_fit"
+        """Whether room that shrank leaves the host's entries as they are: its score rises
+        or stays for all policies but best fit (which picks the least room)."""
         self._limit = 64
         """Entries a heap may hold before a sweep."""
         self._pairs = self._resources == 2
+        self._ungated_pairs = self._pairs and all(need is None for need in self._gate_needs)
+        """Two resources and no gates: placement's common case, with its own loop."""
+        self._watched_pairs: list[
+            tuple[float, float, float, float, list[tuple[float, int, int]], list[int]]
+        ] = []
+        """With two resources and no gates, the watched shapes' thresholds, demands, heaps
+        and latest entries."""
+        self._pair_needs: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)] * len(
+            self._demands
+        )
+        """With two resources and no gates, per shape with a heap: thresholds and demand."""
 
     @property
     def free(self) -> FloatArray:
@@ -191,6 +216,8 @@ class PlacementIndex:
         self._rows.append(self._closed)
         self._gates.append(())
         self._version.append(0)
+        for *_, latest in self._watched:
+            latest.append(-1)
         self._limit = 4 * (host + 1) + 64
         if self._array is not None:
             if self._array.shape[0] > host:
@@ -225,57 +252,115 @@ class PlacementIndex:
         room = self._rows[host]
         if room is self._closed:
             return False
-        if not all(have >= want for have, want in zip(room, self._thresholds[shape], strict=True)):
+        want = self._thresholds[shape]
+        if self._pairs:  # the engine's case, without a generator
+            if room[0] < want[0] or room[1] < want[1]:
+                return False
+        elif not all(have >= least for have, least in zip(room, want, strict=True)):
             return False
         need = self._gate_needs[shape]
         return need is None or gates_open(self._gates[host], need)
 
-    def set_free(self, host: int, room: tuple[float, ...], gates: tuple[float, ...] = ()) -> None:
+    def set_free(
+        self,
+        host: int,
+        room: tuple[float, ...],
+        gates: tuple[float, ...] = (),
+        shrank: bool = False,
+    ) -> None:
         """Host ``host`` now has ``room`` free (shares of a host per resource) and these
-        ``gates`` (in the order of ``gate_needs``)."""
-        self._rows[host] = room
-        self._gates[host] = gates
+        ``gates`` (in the order of ``gate_needs``). ``shrank``: nothing (room or gate) is
+        larger than before, as when a sandbox takes its place.
+
+        For worst fit, dot product and first fit, room that shrank raises (or keeps) the
+        host's score, so it pushes nothing: the host's entry from before is a lower bound
+        of its score, brought up to date if it reaches the top (see ``choose``)."""
+        rows = self._rows
+        before = rows[host]
+        rows[host] = room
+        if gates or self._gates[host]:
+            self._gates[host] = gates
         if self._array is not None:
             self._array[host] = room
         version = self._version[host] + 1
         self._version[host] = version
-        if room is self._closed:
-            return
+        if room is self._closed or (
+            shrank and self._lazy_when_shrunk and before is not self._closed
+        ):
+            return  # a closed host's entries are dropped as they surface (it fits nothing)
         limit = self._limit
         if self._pairs:  # the engine's case: vCPU and memory
             free_vcpu, free_memory = room
             policy = self.policy
-            if policy == "best_fit":
-                score = free_vcpu + free_memory
-            elif policy == "worst_fit":
-                score = -(free_vcpu + free_memory)
-            else:
-                score = 0.0
-            entry = (score, host, version)
             dot = policy == "dot_product"
-            for shape, need_vcpu, need_memory, gate_need, heap in self._watched:
+            if policy == "best_fit":
+                entry = (free_vcpu + free_memory, host, version)
+            elif policy == "worst_fit":
+                entry = (-(free_vcpu + free_memory), host, version)
+            else:
+                entry = (0.0, host, version)  # first fit (dot product: per shape)
+            if self._ungated_pairs:  # no gates: a plainer loop
+                for (
+                    need_vcpu,
+                    need_memory,
+                    demand_vcpu,
+                    demand_memory,
+                    heap,
+                    latest,
+                ) in self._watched_pairs:
+                    if free_vcpu < need_vcpu or free_memory < need_memory:
+                        latest[host] = -1  # its entries are dropped as they surface
+                        continue
+                    if dot:  # as _score_of, operation for operation
+                        score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
+                        entry = (score, host, version)
+                    heapq.heappush(heap, entry)
+                    latest[host] = version
+                    if len(heap) > limit:
+                        self._sweep(heap, latest)
+                return
+            for (
+                shape,
+                need_vcpu,
+                need_memory,
+                gate,
+                least,
+                gate_need,
+                heap,
+                latest,
+            ) in self._watched:
                 if (
                     free_vcpu >= need_vcpu
                     and free_memory >= need_memory
-                    and (gate_need is None or gates_open(gates, gate_need))
+                    and (
+                        gate == -1
+                        or (gates[gate] >= least if gate >= 0 and gates else False)
+                        or (gate == -2 and gate_need is not None and gates_open(gates, gate_need))
+                    )
                 ):
                     if dot:  # as _score_of, operation for operation
                         demand = self._demands[shape]
                         entry = (-(free_vcpu * demand[0] + free_memory * demand[1]), host, version)
                     heapq.heappush(heap, entry)
+                    latest[host] = version
                     if len(heap) > limit:
-                        self._sweep(heap)
+                        self._sweep(heap, latest)
+                else:
+                    latest[host] = -1
             return
-        for shape, _, _, _, heap in self._watched:
+        for shape, *_, heap, latest in self._watched:
             if self._fits(shape, host):
                 heapq.heappush(heap, (self._score_of(shape, room), host, version))
+                latest[host] = version
                 if len(heap) > limit:
-                    self._sweep(heap)
+                    self._sweep(heap, latest)
+            else:
+                latest[host] = -1
 
-    def _sweep(self, heap: list[tuple[float, int, int]]) -> None:
-        """Drop a heap's entries of old versions (in place)."""
-        version = self._version
-        heap[:] = [entry for entry in heap if version[entry[1]] == entry[2]]
+    @staticmethod
+    def _sweep(heap: list[tuple[float, int, int]], latest: list[int]) -> None:
+        """Drop a heap's entries that are not their host's latest (in place)."""
+        heap[:] = [entry for entry in heap if latest[entry[1]] == entry[2]]
         heapq.heapify(heap)
 
     def _build(self, shape: int) -> list[tuple[float, int, int]]:
@@ -287,25 +372,84 @@ class PlacementIndex:
         ]
         heapq.heapify(heap)
         self._heaps[shape] = heap
+        latest = [-1] * len(self._rows)
+        for _, host, version in heap:
+            latest[host] = version
+        self._latest[shape] = latest
         need = self._thresholds[shape]
+        gate_need = self._gate_needs[shape]
+        gate, least = (-1, 0.0) if gate_need is None else (-2, 0.0)
+        if gate_need is not None and len(gate_need) == 1:
+            gate, least = gate_need[0]
+        if self._ungated_pairs:
+            demand = self._demands[shape]
+            self._pair_needs[shape] = (need[0], need[1], demand[0], demand[1])
+            self._watched_pairs.append((need[0], need[1], demand[0], demand[1], heap, latest))
         self._watched.append(
-            (shape, need[0], need[1] if len(need) > 1 else 0.0, self._gate_needs[shape], heap)
+            (
+                shape,
+                need[0],
+                need[1] if len(need) > 1 else 0.0,
+                gate,
+                least,
+                gate_need,
+                heap,
+                latest,
+            )
         )
         return heap
 
     def choose(self, shape: int) -> int:
-        """The host a sandbox of ``shape`` goes to, or -1 if none fits."""
+        """The host a sandbox of ``shape`` goes to, or -1 if none fits.
+
+        Entries reaching the top that are older than their host: dropped if the host has
+        a newer one, else (a lower bound of its score) replaced by its score now, or
+        dropped if the shape no longer fits."""
         heap = self._heaps[shape]
         if heap is None:
             heap = self._build(shape)
+        latest = self._latest[shape]
         version = self._version
+        rows, closed, policy, pairs = self._rows, self._closed, self.policy, self._ungated_pairs
+        need_vcpu, need_memory, demand_vcpu, demand_memory = self._pair_needs[shape]
         while heap:
             entry = heap[0]
             host = entry[1]
-            if version[host] == entry[2]:
+            now = version[host]
+            if now == entry[2]:
                 return host
-            heapq.heappop(heap)
+            if latest[host] != entry[2]:
+                heapq.heappop(heap)  # the host has a newer entry
+                continue
+            if not pairs:
+                fresh = self._entry_now(shape, host)
+            else:  # the common case, worked out inline
+                room = rows[host]
+                fresh = None
+                if room is not closed and room[0] >= need_vcpu and room[1] >= need_memory:
+                    free_vcpu, free_memory = room
+                    if policy == "dot_product":  # as _score_of, operation for operation
+                        score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
+                    elif policy == "worst_fit":
+                        score = -(free_vcpu + free_memory)
+                    elif policy == "best_fit":
+                        score = free_vcpu + free_memory
+                    else:
+                        score = 0.0
+                    fresh = (score, host, now)
+            if fresh is None:
+                latest[host] = -1
+                heapq.heappop(heap)
+            else:
+                heapq.heapreplace(heap, fresh)
+                latest[host] = now
         return NO_HOST
+
+    def _entry_now(self, shape: int, host: int) -> tuple[float, int, int] | None:
+        """The host's entry for ``shape`` as it is now, or None if the shape does not fit."""
+        if not self._fits(shape, host):
+            return None
+        return (self._score_of(shape, self._rows[host]), host, self._version[host])
 
 
 def gates_open(gates: tuple[float, ...], needs: tuple[tuple[int, float], ...]) -> bool:

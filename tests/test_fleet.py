@@ -58,7 +58,48 @@ def fleet_model(
 class CheckedFleetEngine(FleetEngine):
     """The fleet engine, checking at every placement (retries included) that the host
     it chose holds no more than it offers, that GPU room is never negative, and that the
-    count of empty GPUs kept by each host is right after every placement and release."""
+    count of empty GPUs kept by each host is right after every placement and release.
+
+    It also integrates stranded room as each host changes, by its own rule (free vCPU
+    and memory of a running host where no shape fits, asking its GPUs where each shape
+    with GPUs would go; free GPUs where no such shape fits), against which the engine's
+    replay of the holds after the run is checked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._stepped: dict[int, tuple[float, float, float]] = {}
+        self._stepped_integral = np.zeros(3)
+        super().__init__(*args, **kwargs)
+
+    def _host_changed(self, host: Any, *args: Any, **kwargs: Any) -> None:
+        super()._host_changed(host, *args, **kwargs)
+        free = [offered - used for offered, used in zip(host.capacity, host.used, strict=True)]
+        shapes = zip(self.fleet.demand_per_class, self.fleet.gpu_need_per_class, strict=True)
+        fits = [
+            (vcpu > 0 or gib > 0)  # shapes of workloads the platform does not run: none
+            and vcpu <= free[0] + 1e-9
+            and gib <= free[1] + 1e-9
+            and (need.none or (host.capacity[2] > 0 and host.gpus.find(need) is not None))
+            for (vcpu, gib), need in shapes
+        ]
+        gpu_shapes = [not need.none for need in self.fleet.gpu_need_per_class]
+        gpu_fits = any(f and g for f, g in zip(fits, gpu_shapes, strict=True))
+        after = (0.0, 0.0, 0.0)
+        if host.state == "running":
+            after = (
+                0.0 if any(fits) else free[0],
+                0.0 if any(fits) else free[1],
+                free[2] if any(gpu_shapes) and not gpu_fits else 0.0,
+            )
+        now = min(self.env.now, self._horizon)
+        before = self._stepped.get(host.index, (0.0, 0.0, 0.0))
+        self._stepped_integral -= now * (np.array(after) - np.array(before))
+        self._stepped[host.index] = after
+
+    def stepped_stranded(self) -> np.ndarray:
+        """Stranded vCPU-s, GiB-s and GPU-s integrated change by change."""
+        return self._stepped_integral + self._horizon * np.sum(
+            list(self._stepped.values()) or [(0.0, 0.0, 0.0)], axis=0
+        )
 
     def _take(self, index: int) -> None:
         super()._take(index)
@@ -82,6 +123,14 @@ class WakeAtEachRequest(CheckedFleetEngine):
         super().__init__(*args, **kwargs)
         self._ahead = False
         self._advance_clock = False
+
+
+def poisson_requests(
+    rng: np.random.Generator, n: int, rate: float, mean_run: float, shapes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Request times (Poisson at ``rate``), exponential run times and uniform shapes."""
+    request = np.cumsum(rng.exponential(1 / rate, n))
+    return request, rng.exponential(mean_run, n), rng.integers(0, shapes, n)
 
 
 def run_fleet(
@@ -183,9 +232,7 @@ def test_no_host_is_ever_over_capacity(
         spot_share=0.5 if spot else 0.0,
         spot_interruptions_per_s=1 / 600 if spot else 0.0,
     )
-    request = np.cumsum(rng.exponential(1 / rate, n))
-    run = rng.exponential(mean_run, n)
-    which = rng.integers(0, len(shapes), n)
+    request, run, which = poisson_requests(rng, n, rate, mean_run, len(shapes))
     engine, result, record = run_fleet(request, run, which, model, float(request[-1]), seed)
     # every sandbox eventually ran (hosts up to max_hosts always come), unless spot
     # interruptions took its host more often than spot_max_restarts
@@ -209,6 +256,11 @@ def test_no_host_is_ever_over_capacity(
         assert end.max() <= record.ended_s[host] + 1e-9
     alive = peak_load(record.started_s, record.ended_s, np.ones(record.started_s.size))
     assert alive <= max_hosts
+    # stranded room replayed from the holds: as integrated change by change
+    assert isinstance(engine, CheckedFleetEngine)
+    np.testing.assert_allclose(
+        record.stranded_integral, engine.stepped_stranded(), rtol=1e-9, atol=1e-6
+    )
     if not spot:
         assert engine.lost == 0
         assert engine.interruptions == 0
@@ -220,6 +272,53 @@ def test_no_host_is_ever_over_capacity(
             request, run, which, model, float(request[-1]), seed, variant
         )
         assert_same_run((result, record), (other_result, other_record))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shapes=st.lists(
+        st.tuples(st.floats(0.25, 60.0), st.floats(0.5, 300.0)), min_size=1, max_size=3
+    ),
+    n=st.integers(20, 200),
+    rate=st.floats(0.01, 2.0),
+    mean_run=st.floats(5.0, 900.0),
+    policy=st.sampled_from(["first_fit", "best_fit", "worst_fit", "dot_product"]),
+    max_hosts=st.integers(1, 8),
+    target=st.floats(0.2, 1.0),
+    spot=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_stranded_room_replayed_from_holds_equals_it_integrated_stepwise(
+    shapes: list[tuple[float, float]],
+    n: int,
+    rate: float,
+    mean_run: float,
+    policy: str,
+    max_hosts: int,
+    target: float,
+    spot: bool,
+    seed: int,
+) -> None:
+    """Without GPU shapes, stranded room is taken after the run from the holds and the
+    hosts' running spells; it equals the integral kept change by change, with hosts that
+    boot, drain (a low target utilisation), go idle and are lost to spot interruptions."""
+    rng = np.random.default_rng(seed)
+    model = fleet_model(
+        shapes,
+        placement=policy,
+        max_hosts=max_hosts,
+        target_utilisation=target,
+        spot_share=0.5 if spot else 0.0,
+        spot_interruptions_per_s=1 / 600 if spot else 0.0,
+    )
+    request, run, which = poisson_requests(rng, n, rate, mean_run, len(shapes))
+    horizon = float(request[-1]) * 0.9  # some changes come after the horizon
+    engine, _, record = run_fleet(request, run, which, model, horizon, seed)
+    assert isinstance(engine, CheckedFleetEngine)
+    np.testing.assert_allclose(
+        record.stranded_integral, engine.stepped_stranded(), rtol=1e-9, atol=1e-6
+    )
+    assert record.stranded_integral[2] == 0.0
 
 
 def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:

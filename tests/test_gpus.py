@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from simulator.gpus import GpuNeed, HostGpus, mig_profile
+from simulator.gpus import GpuGrant, GpuNeed, HostGpus, mig_profile
 
 
 def mig(name: str, gpu: str = "a100-40gb") -> GpuNeed:
@@ -90,3 +92,67 @@ def test_units_count_compute_slices() -> None:
     assert mig("3g.20gb").units == pytest.approx(3 / 7)
     assert GpuNeed(whole=2).units == 2.0
     assert GpuNeed(share=0.25).units == 0.25
+
+
+NEEDS = [
+    GpuNeed(whole=1),
+    GpuNeed(whole=2),
+    GpuNeed(share=0.25),
+    GpuNeed(share=0.5),
+    GpuNeed(share=0.3),
+    GpuNeed(share=0.05),
+    mig("1g.5gb"),
+    mig("2g.10gb"),
+    mig("3g.20gb"),
+    mig("7g.40gb"),
+]
+
+
+def _reference_find(gpus: HostGpus, need: GpuNeed) -> GpuGrant | None:
+    """The documented rule, from the GPUs' own state: whole GPUs are the first empty
+    ones; a MIG instance or share goes to the first GPU in use that takes it, else to
+    the first empty one that does."""
+    slots = gpus.gpus
+    if need.whole:
+        empty = [i for i, gpu in enumerate(slots) if gpu.empty]
+        return GpuGrant(tuple(empty[: need.whole])) if len(empty) >= need.whole else None
+    order = [i for i, g in enumerate(slots) if not g.empty] + [
+        i for i, g in enumerate(slots) if g.empty
+    ]
+    for i in order:
+        if need.mig is not None:
+            start = slots[i].mig_start(need.mig)
+            if start >= 0:
+                return GpuGrant((i,), start)
+        elif slots[i].share_fits(need.share):
+            return GpuGrant((i,))
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gpu_count=st.integers(1, 4),
+    steps=st.lists(
+        st.tuples(st.integers(0, len(NEEDS) - 1), st.booleans()), min_size=30, max_size=90
+    ),
+)
+def test_host_gpus_kept_figures_equal_the_gpus_state(
+    gpu_count: int, steps: list[tuple[int, bool]]
+) -> None:
+    """Where a need goes, the GPUs free and the best share a GPU can give, kept as
+    sandboxes come and go, equal what each GPU's state says at every step."""
+    gpus = HostGpus(gpu_count)
+    held: list[tuple[GpuNeed, GpuGrant]] = []
+    for which, release in steps:
+        if release and held:
+            gpus.release(*held.pop(which % len(held)))
+        else:
+            need = NEEDS[which]
+            grant = gpus.find(need)
+            assert grant == _reference_find(gpus, need)
+            if grant is not None:
+                gpus.take(need, grant)
+                held.append((need, grant))
+        assert gpus.free_whole() == sum(gpu.empty for gpu in gpus.gpus)
+        shares = [1 - g.share_used for g in gpus.gpus if not g.whole and not g.compute_used]
+        assert gpus.best_share() == pytest.approx(max([0.0, *shares]), abs=1e-12)

@@ -14,8 +14,9 @@ It keeps, as exact time integrals, the hosts running, the resources allocated an
 available, the capacity stranded (free room no sandbox of the platform fits in), and the
 volume lower bound on the hosts needed, for utilisation and packing figures. Placement
 is indexed (``packing.PlacementIndex``: the same picks as a scan over every host, at a
-few heap operations per sandbox); the allocations' integrals are taken from the
-sandboxes' holds after the run, and stranded room by parts, as placement is the hot path.
+few heap operations per sandbox); the allocations' integrals and the stranded room are
+taken from the sandboxes' holds after the run (``stranded``), as placement is the hot
+path.
 """
 
 from __future__ import annotations
@@ -33,12 +34,11 @@ from ..packing import OnlinePolicy, PlacementIndex, choose, gates_open
 from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
+from .stranded import stranded_integral
 
 HostState = Literal["booting", "running", "draining", "gone"]
 CLOSED = -1.0
 """Free room given for a host that takes no new sandboxes, so no demand fits it."""
-NOTHING_STRANDED = (0.0, 0.0, 0.0)
-"""Stranded vCPU, GiB and GPUs of a host where some sandbox still fits (or that is not up)."""
 INDEXED_SHAPES_AT_MOST = 8
 """Placement is indexed for runs of at most this many shapes, else scanned. Measured with
 30,000 sandboxes on 200 hosts: with 3 to 8 shapes the index took 0.5 to 0.9 of a scan's
@@ -161,10 +161,10 @@ class Host:
     gpus: HostGpus = field(default_factory=lambda: HostGpus(0))
     idle_since: float = math.nan
     last_release_s: float = 0.0
-    stranded: tuple[float, float, float] = NOTHING_STRANDED
-    """vCPU, GiB and GPUs free on it that no sandbox of the platform fits in."""
     gates: tuple[float, ...] = ()
     """Its GPU gates for placement when it last ran (see FleetEngine._gates_of)."""
+    gpu_fits: bool = False
+    """Whether some shape with GPUs fitted it at its last change (while running)."""
 
 
 @dataclass(frozen=True)
@@ -263,13 +263,16 @@ class FleetEngine(DynamicEngine):
         self._share = self._demand / self._capacity
         self._needs = fleet.gpu_need_per_class
         self._gpu_units = np.array([need.units for need in self._needs] or [0.0])
-        self._smallest_cpu_shapes = _minimal_needs(
-            [
-                (float(d[0]), float(d[1]))
-                for d, n in zip(self._demand, self._needs, strict=True)
-                if n.none and (d[0] > 0 or d[1] > 0)
-            ]
-        )
+        self._smallest_cpu_shapes = [
+            (vcpu, gib)
+            for vcpu, gib in _minimal_needs(
+                [
+                    (float(d[0]), float(d[1]))
+                    for d, n in zip(self._demand, self._needs, strict=True)
+                    if n.none and (d[0] > 0 or d[1] > 0)
+                ]
+            )
+        ]
         """Shapes without GPUs that no other such shape is smaller than on both resources:
         if none of them fits a host, no shape without GPUs does. Empty shapes (of workloads
         the platform does not run) are left out: they would fit anywhere."""
@@ -303,7 +306,7 @@ class FleetEngine(DynamicEngine):
         """Whether a shape asks for a GPU share (else the best share is not looked at)."""
         gate_needs = self._gate_needs()
         self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
-        self._smallest_gpu_needs = [
+        smallest_gpu_needs = [
             (need[0], need[1], tuple((g, x) for g, x in enumerate(need[2:]) if x != -math.inf))
             for need in _minimal_needs(
                 [
@@ -315,16 +318,25 @@ class FleetEngine(DynamicEngine):
                 ]
             )
         ]
-        """vCPU, GiB and gates needed (gate, least value) of the classes with a GPU need that
-        no other such class needs less of everything than: if none of them fits a host, no
-        GPU shape does."""
-        """Free room per host in shares of a host (CLOSED unless running), and the policy's
-        pick per shape class kept up to date as hosts change."""
+        self._smallest_gpu_needs = [
+            (vcpu, gib, *(needs[0] if len(needs) == 1 else (-1, 0.0)), needs)
+            for vcpu, gib, needs in smallest_gpu_needs
+        ]
+        """vCPU, GiB and gates needed (the one gate and its least value, gate -1 if several;
+        then every gate and its least value) of the classes with a GPU need that no other
+        such class needs less of everything than: if none of them fits a host, no GPU
+        shape does."""
         self._host_of = [-1] * acts.size
         self._hold_start = [math.nan] * acts.size
         """When each activation's sandbox took its place on a host (NaN: holds none)."""
-        self._early_holds: list[tuple[int, float, float]] = []
-        """Class, start and end of holds cut short by a lost host."""
+        self._early_holds: list[tuple[int, float, float, int]] = []
+        """Class, start, end and host of holds cut short by a lost host."""
+        self._running_changes: list[tuple[float, int, int]] = []
+        """Time, host and +1 or -1 as hosts start and stop taking sandboxes: for the
+        stranded room, replayed from the holds after the run (see ``stranded``)."""
+        self._gpu_fit_changes: list[tuple[float, int, int]] = []
+        """Time, host and +1 or -1 as some shape with GPUs starts or stops fitting a
+        running host (for the stranded room too)."""
         self._grant: list[GpuGrant | None] = [None] * acts.size
         self._chosen = -1
         self._chosen_grant: GpuGrant | None = None
@@ -336,14 +348,10 @@ class FleetEngine(DynamicEngine):
         self._last_s = 0.0
         self._running = 0
         self._count: dict[HostState, int] = {"booting": 0, "running": 0, "draining": 0, "gone": 0}
-        # vCPU, GiB and GPUs held by sandboxes (all on running or draining hosts)
-        self._used_total = [0.0, 0.0, 0.0]
+        # vCPU and GiB held by sandboxes (all on running or draining hosts)
+        self._used_total = [0.0, 0.0]
         self._host_int = 0.0
         self._cap_int = [0.0, 0.0, 0.0]
-        self._stranded_moment = [0.0, 0.0, 0.0]
-        """Over the hosts' changes of stranded room within the horizon: the change's time
-        times the room's fall. The stranded integral is the room at the horizon times the
-        horizon plus this (each host's room starts at nothing)."""
         self._capacity3 = [float(self._capacity[0]), float(self._capacity[1]), float(fleet.gpus)]
         self._cap_total = [0.0, 0.0, 0.0]
         """vCPU, GiB and GPUs offered by running and draining hosts."""
@@ -428,84 +436,54 @@ class FleetEngine(DynamicEngine):
             gates += tuple(0.0 if gpus.find(need) is None else 1.0 for need in self._mig_needs)
         return gates + types if types else gates
 
-    def _host_changed(self, host: Host, gpus_changed: bool = True) -> None:
-        """Refresh a host's row of free room and its stranded room (and its GPU gates,
-        unless only vCPU and memory changed)."""
+    def _host_changed(self, host: Host, gpus_changed: bool = True, shrank: bool = False) -> None:
+        """Refresh a host's row of free room (and its GPU gates, unless only vCPU and
+        memory changed), and log whether a shape with GPUs fits it when that changes.
+        ``shrank``: a sandbox took room on it (so no room or GPU room grew)."""
         i = host.index
-        capacity = host.capacity
-        if host.state == "running":
-            used, reference = host.used, self._capacity3
-            free_vcpu = capacity[0] - used[0]
-            free_memory = capacity[1] - used[1]
-            room = (free_vcpu / reference[0], free_memory / reference[1])
-            if self._gated:
-                if gpus_changed or not host.gates:
-                    gates = host.gates = self._gates_of(host)
-                    if self._scan:  # the scan reads GPU room from these arrays
-                        self._free_gpus[i] = gates[0]
-                        self._best_share[i] = gates[1]
-                else:
-                    gates = host.gates
-                self._index.set_free(i, room, gates)
-                stranded = self._stranded_room(host, free_vcpu, free_memory, gates)
-            else:  # no shape asks for GPUs
-                self._index.set_free(i, room)
-                if self._cpu_shape_fits(free_vcpu, free_memory):
-                    stranded = NOTHING_STRANDED
-                else:
-                    stranded = (free_vcpu, free_memory, 0.0)
-        else:
+        if host.state != "running":
             self._index.close(i)  # takes no new sandboxes
             self._free_gpus[i] = CLOSED
             self._best_share[i] = CLOSED
-            stranded = NOTHING_STRANDED
-        before = host.stranded
-        if stranded is not before and stranded != before:
-            # the integral by parts: the time of each step times its fall (see record)
-            now = self.env._now
-            if now > self._horizon:
-                now = self._horizon
-            moment = self._stranded_moment
-            moment[0] += now * (before[0] - stranded[0])
-            moment[1] += now * (before[1] - stranded[1])
-            moment[2] += now * (before[2] - stranded[2])
-            host.stranded = stranded
-
-    def _stranded_room(
-        self, host: Host, free_vcpu: float, free_memory: float, gates: tuple[float, ...]
-    ) -> tuple[float, float, float]:
-        """Free room on a running host that no sandbox shape of the platform fits in: vCPU
-        and memory where nothing fits, GPUs where no GPU shape fits."""
-        cpu_fits = self._cpu_shape_fits(free_vcpu, free_memory)
+            return
+        capacity, used, reference = host.capacity, host.used, self._capacity3
+        free_vcpu = capacity[0] - used[0]
+        free_memory = capacity[1] - used[1]
+        room = (free_vcpu / reference[0], free_memory / reference[1])
+        if not self._gated:  # no shape asks for GPUs
+            self._index.set_free(i, room, (), shrank)
+            return
+        if gpus_changed or not host.gates:
+            gates = host.gates = self._gates_of(host)
+            if self._scan:  # the scan reads GPU room from these arrays
+                self._free_gpus[i] = gates[0]
+                self._best_share[i] = gates[1]
+        else:
+            gates = host.gates
+        self._index.set_free(i, room, gates, shrank)
+        if shrank is not host.gpu_fits or not capacity[2]:
+            return  # room that shrank keeps a GPU shape out, room that grew keeps it in
         gpu_fits = False
-        if host.capacity[2]:
-            for vcpu, gib, gates_needed in self._smallest_gpu_needs:
-                if (
-                    vcpu <= free_vcpu + 1e-9
-                    and gib <= free_memory + 1e-9
-                    and gates_open(gates, gates_needed)
-                ):
-                    gpu_fits = True
-                    break
-        any_fits = cpu_fits or gpu_fits
-        return (
-            0.0 if any_fits else free_vcpu,
-            0.0 if any_fits else free_memory,
-            0.0 if gpu_fits else host.capacity[2] - host.used[2],
-        )
-
-    def _cpu_shape_fits(self, free_vcpu: float, free_memory: float) -> bool:
-        """Whether a sandbox without GPUs fits in this room (if none of the smallest shapes
-        fits, none does)."""
-        for vcpu, gib in self._smallest_cpu_shapes:
-            if vcpu <= free_vcpu + 1e-9 and gib <= free_memory + 1e-9:
-                return True
-        return False
+        for vcpu, gib, gate, least, gates_needed in self._smallest_gpu_needs:
+            if (
+                vcpu <= free_vcpu + 1e-9
+                and gib <= free_memory + 1e-9
+                and (gates[gate] >= least if gate >= 0 else gates_open(gates, gates_needed))
+            ):
+                gpu_fits = True
+                break
+        if gpu_fits is not host.gpu_fits:
+            host.gpu_fits = gpu_fits
+            self._gpu_fit_changes.append((self.env._now, i, 1 if gpu_fits else -1))
 
     def _set_state(self, host: Host, state: HostState) -> None:
         """Move a host to ``state``, keeping the counts, totals and its rows."""
         self._account()
         was_up = host.state in ("running", "draining")
+        if (host.state == "running") != (state == "running"):
+            self._running_changes.append(
+                (self.env._now, host.index, 1 if state == "running" else -1)
+            )
         self._count[host.state] -= 1
         self._count[state] += 1
         host.state = state
@@ -514,8 +492,9 @@ class FleetEngine(DynamicEngine):
             self._running += 1 if is_up else -1
             sign = 1.0 if is_up else -1.0
             for r in range(3):
-                self._used_total[r] += sign * host.used[r]
                 self._cap_total[r] += sign * host.capacity[r]
+            for r in range(2):
+                self._used_total[r] += sign * host.used[r]
         self._host_changed(host)
 
     # ------------------------------------------------------------------ capacity
@@ -563,16 +542,16 @@ class FleetEngine(DynamicEngine):
         used, total = host.used, self._used_total
         used[0] += vcpu
         used[1] += gib
-        used[2] += gpus
+        if gpus:
+            used[2] += gpus
         total[0] += vcpu
         total[1] += gib
-        total[2] += gpus
         host.sandboxes.add(index)
         host.idle_since = math.nan
         self._host_of[index] = host.index
         self._hold_start[index] = self.env._now
         self._in_system += 1
-        self._host_changed(host, not self._without_gpu[w])
+        self._host_changed(host, not self._without_gpu[w], True)
 
     def _release(self, index: int) -> None:
         host = self._hosts[self._host_of[index]]
@@ -583,10 +562,10 @@ class FleetEngine(DynamicEngine):
         used, total = host.used, self._used_total  # only running or draining hosts hold any
         used[0] -= vcpu
         used[1] -= gib
-        used[2] -= gpus
+        if gpus:
+            used[2] -= gpus
         total[0] -= vcpu
         total[1] -= gib
-        total[2] -= gpus
         sandboxes = host.sandboxes
         sandboxes.discard(index)
         now = self.env._now
@@ -759,7 +738,9 @@ class FleetEngine(DynamicEngine):
         lost = sorted(host.sandboxes)
         now = self.env._now
         for index in lost:
-            self._early_holds.append((self._class_of[index], self._hold_start[index], now))
+            self._early_holds.append(
+                (self._class_of[index], self._hold_start[index], now, host.index)
+            )
             self._hold_start[index] = math.nan
             self.lost += 1
             if self.retries[index] >= self.fleet.spot_max_restarts:
@@ -782,9 +763,18 @@ class FleetEngine(DynamicEngine):
         end = self._horizon
         self.env._now = max(self.env._now, end)
         self._account()
-        stranded = np.array(self._stranded_moment)
-        for host in self._hosts:
-            stranded += end * np.array(host.stranded)
+        classes, starts, ends, hosts = self._holds()
+        stranded = stranded_integral(
+            hosts,
+            starts,
+            ends,
+            np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes],
+            np.array([h.capacity for h in self._hosts], dtype=np.float64).reshape(-1, 3),
+            self._running_changes,
+            self._gpu_fit_changes if self._gated else None,
+            self._smallest_cpu_shapes,
+            end,
+        )
         allocated, lower_bound = self._allocation_integrals()
         for host in self._hosts:
             if host.state != "gone" or host.ended_s > end:
@@ -817,26 +807,30 @@ class FleetEngine(DynamicEngine):
             dropped_sandboxes=self.dropped,
         )
 
-    def _holds(self) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
-        """Class, start and end of every time a sandbox held room on a host."""
+    def _holds(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, npt.NDArray[np.int64]]:
+        """Class, start, end and host of every time a sandbox held room on a host."""
         start = np.asarray(self._hold_start, dtype=np.float64)
         held = np.flatnonzero(~np.isnan(start))
         classes = self._class_array[held]
         ends = np.asarray(self.end_s, dtype=np.float64)[held]
         starts = start[held]
+        hosts = np.asarray(self._host_of, dtype=np.int64)[held]
         if self._early_holds:
-            early = np.array(self._early_holds, dtype=np.float64).reshape(-1, 3)
+            early = np.array(self._early_holds, dtype=np.float64).reshape(-1, 4)
             classes = np.concatenate([classes, early[:, 0].astype(np.int64)])
             starts = np.concatenate([starts, early[:, 1]])
             ends = np.concatenate([ends, early[:, 2]])
-        return classes, starts, ends
+            hosts = np.concatenate([hosts, early[:, 3].astype(np.int64)])
+        return classes, starts, ends, hosts
 
     def _allocation_integrals(self) -> tuple[FloatArray, float]:
         """Over the horizon: the integral of vCPU, GiB and GPUs held, and of the volume
         lower bound on the hosts holding them takes. Taken from the holds at the end (one
         sort), not at every placement, as only these totals are needed."""
         horizon = self._horizon
-        classes, starts, ends = self._holds()
+        classes, starts, ends, _ = self._holds()
         demand = np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes]
         inside = np.minimum(ends, horizon) - np.minimum(starts, horizon)
         allocated = (demand * inside[:, None]).sum(0)
