@@ -11,7 +11,7 @@ before-and-after figures count instructions instead, which do not: run this unde
 valgrind twice, with ``--sandboxes 0`` and ``--sandboxes 4000``, and divide the
 difference by 4,000::
 
-    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 setarch "$(uname -m)" -R \\
+    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 setarch "$(uname -m)" -R \\
         valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
         python bench/placement.py --sandboxes 4000 [--placement dot_product] [--gpus]
 
