@@ -764,18 +764,19 @@ class FleetEngine(DynamicEngine):
         self.env._now = max(self.env._now, end)
         self._account()
         classes, starts, ends, hosts = self._holds()
+        demand = np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes]
         stranded = stranded_integral(
             hosts,
             starts,
             ends,
-            np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes],
+            demand,
             np.array([h.capacity for h in self._hosts], dtype=np.float64).reshape(-1, 3),
             self._running_changes,
             self._gpu_fit_changes if self._gated else None,
             self._smallest_cpu_shapes,
             end,
         )
-        allocated, lower_bound = self._allocation_integrals()
+        allocated, lower_bound = self._allocation_integrals(starts, ends, demand)
         for host in self._hosts:
             if host.state != "gone" or host.ended_s > end:
                 host.ended_s = max(end, host.last_release_s, host.started_s)
@@ -825,13 +826,14 @@ class FleetEngine(DynamicEngine):
             hosts = np.concatenate([hosts, early[:, 3].astype(np.int64)])
         return classes, starts, ends, hosts
 
-    def _allocation_integrals(self) -> tuple[FloatArray, float]:
+    def _allocation_integrals(
+        self, starts: FloatArray, ends: FloatArray, demand: FloatArray
+    ) -> tuple[FloatArray, float]:
         """Over the horizon: the integral of vCPU, GiB and GPUs held, and of the volume
-        lower bound on the hosts holding them takes. Taken from the holds at the end (one
-        sort), not at every placement, as only these totals are needed."""
+        lower bound on the hosts holding them takes, from the holds' starts, ends and
+        demands (rows). Taken at the end (one sort), not at every placement, as only
+        these totals are needed."""
         horizon = self._horizon
-        classes, starts, ends, _ = self._holds()
-        demand = np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes]
         inside = np.minimum(ends, horizon) - np.minimum(starts, horizon)
         allocated = (demand * inside[:, None]).sum(0)
         times = np.minimum(np.concatenate([starts, ends]), horizon)
