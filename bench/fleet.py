@@ -20,7 +20,17 @@ rounds in which the variants take turns (the machine is shared).
 
     python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY] [--gpus]
 
-Not a timed test: compare the ratios measured in the same run.
+Not a timed test: compare the ratios measured in the same run. Wall-clock shares on a
+shared machine swing by a third, so the README also counts instructions, which do not:
+``--only bare`` or ``--only index`` runs one variant once; run each under valgrind with
+``--sandboxes 20000`` and with ``--sandboxes 10`` (which leaves the start-up's count)::
+
+    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 setarch "$(uname -m)" -R \\
+        valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
+        python bench/fleet.py --only index --sandboxes 20000 [--gpus]
+
+Placement's share is then one less the ratio of the two variants' differences (bare
+over index).
 """
 
 from __future__ import annotations
@@ -124,6 +134,8 @@ class WithoutPlacement(FleetEngine):
         self._in_system -= 1
 
 
+SHORT_NAMES = ("core", "bare", "scan", "index")
+"""Names of the variants for --only, in the order of VARIANTS."""
 VARIANTS: dict[str, tuple[bool, Callable[..., FleetEngine]]] = {
     "core engine, vCPU quota": (False, FleetEngine),
     "fleet, placement taken out": (True, WithoutPlacement),
@@ -144,9 +156,26 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="each variant's time is its best of these rounds"
     )
+    parser.add_argument(
+        "--only",
+        choices=SHORT_NAMES,
+        help="run this variant once and nothing else (to count its instructions)",
+    )
     args = parser.parse_args()
     n = args.sandboxes
     sampled = workload(n, args.hosts, args.seed, args.gpus)
+    if args.only:
+        fleet, engine = list(VARIANTS.values())[SHORT_NAMES.index(args.only)]
+        started = time.perf_counter()
+        run_platform(
+            model(args.hosts, args.placement, fleet, args.gpus),
+            sampled,
+            np.random.default_rng(args.seed + 1),
+            force_event_engine=True,
+            fleet_engine=engine,
+        )
+        print(f"{args.only}: {time.perf_counter() - started:.2f} s")
+        return
     timings = dict.fromkeys(VARIANTS, float("inf"))
     hosts_picked: dict[str, np.ndarray] = {}
     for round_ in range(args.rounds):  # variants take turns, so a busy spell hits them alike

@@ -200,31 +200,36 @@ class HostGpus:
         return self._one[first_empty]
 
     def take(self, need: GpuNeed, grant: GpuGrant) -> None:
-        """Occupy what ``find`` granted."""
+        """Occupy what ``find`` granted (each GPU's load as ``Gpu.load`` has it)."""
+        loads = self._load
         for i in grant.gpus:
             gpu = self.gpus[i]
-            if self._load[i] == 0.0:
+            if loads[i] == 0.0:
                 self._empty -= 1
             if need.whole:
                 gpu.whole = True
+                loads[i] = math.inf
             elif need.mig is not None:
                 gpu.place_mig(need.mig, grant.mig_start)
+                loads[i] = math.inf
             else:
-                gpu.share_used += need.share
-            self._load[i] = gpu.load()
+                loads[i] = gpu.share_used = gpu.share_used + need.share
 
     def release(self, need: GpuNeed, grant: GpuGrant) -> None:
-        """Free what ``take`` occupied."""
+        """Free what ``take`` occupied (each GPU's load as ``Gpu.load`` has it)."""
+        loads = self._load
         for i in grant.gpus:
             gpu = self.gpus[i]
             if need.whole:
-                gpu.whole = False
+                gpu.whole = False  # a whole-GPU tenant has the GPU to itself
+                load = 0.0
             elif need.mig is not None:
                 gpu.remove_mig(need.mig, grant.mig_start)
+                load = math.inf if gpu.compute_used else 0.0
             else:
                 left = gpu.share_used - need.share
-                gpu.share_used = left if left > 1e-12 else 0.0  # no float residue
-            load = self._load[i] = gpu.load()
+                load = gpu.share_used = left if left > 1e-12 else 0.0  # no float residue
+            loads[i] = load
             if load == 0.0:
                 self._empty += 1
 
@@ -234,12 +239,18 @@ class HostGpus:
 
     def best_share(self) -> float:
         """The largest time-sliced share one GPU can still give (0 if none can)."""
+        return self.share_gates()[1]
+
+    def share_gates(self) -> tuple[float, float]:
+        """GPUs nothing runs on (as a float) and the largest time-sliced share one GPU can
+        still give (0 if none can): what whole-GPU and shared shapes need, in one call, as
+        placement asks for both at every change."""
         if self._empty:
-            return 1.0
+            return (float(self._empty), 1.0)
         if not self._load:
-            return 0.0
+            return (0.0, 0.0)
         least = min(self._load)
-        return 1.0 - least if least < 1.0 else 0.0
+        return (0.0, 1.0 - least if least < 1.0 else 0.0)
 
     def used_fraction(self) -> float:
         """GPUs in use, counting a MIG instance by its compute slices and a share by its size."""

@@ -19,8 +19,11 @@ an optional extra) reports the optimality gap on small instances.
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import itertools
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -114,6 +117,17 @@ def choose(policy: OnlinePolicy, free: FloatArray, demand: FloatArray) -> int:
 
 NO_HOST = -1
 """A pick meaning no host fits."""
+Entry = tuple[float, int, int]
+"""A heap entry: score (lower is picked first), host, the host's version when pushed."""
+PairWatch = tuple[float, float, float, float, int, float, list[Entry], list[int]]
+"""A watched shape with two resources and at most one gate: thresholds, demands, the gate
+and its least value, heap and latest entries."""
+Targets = tuple[tuple[int, list[Entry], list[int], float, float], ...]
+"""Watched shapes a host fits: shape, heap, latest entries and first two demands."""
+FITTING_MEMO_SIZE = 1 << 16
+"""Rooms (with gates) whose fitting shapes are kept at most; past it the memo starts anew."""
+_HOST_OF_ENTRY = operator.itemgetter(1)
+_VERSION_OF_ENTRY = operator.itemgetter(2)
 
 
 class PlacementIndex:
@@ -127,9 +141,9 @@ class PlacementIndex:
     several entries per host). A change that can only raise a host's score (a sandbox
     taking room, under every policy but best fit) pushes nothing: the host's latest
     entry stays as a lower bound of its score, and is brought up to date (or dropped, if
-    the shape no longer fits) when it reaches the top. A shape's heap is built on its
-    first placement, so shapes never placed cost nothing. Free room is in shares of a host, one row per host; closed
-    hosts (booting, draining) have negative room.
+    the shape no longer fits) when it reaches the top. A shape's heap is built on its first
+    placement, so shapes never placed cost nothing. Free room is in shares of a host, one
+    row per host; closed hosts (booting, draining) have negative room.
 
     Gates are further figures per host that decide whether a shape fits but not the
     score (the engine's GPUs: whole GPUs free, the largest share a GPU can give, whether a
@@ -163,22 +177,9 @@ class PlacementIndex:
         self._version: list[int] = []
         self._array: FloatArray | None = None
         """Free room as an array, kept once asked for (``free``)."""
-        self._heaps: list[list[tuple[float, int, int]] | None] = [None] * len(self._demands)
-        self._watched: list[
-            tuple[
-                int,
-                float,
-                float,
-                int,
-                float,
-                tuple[tuple[int, float], ...] | None,
-                list[tuple[float, int, int]],
-                list[int],
-            ]
-        ] = []
-        """Shapes with a heap: shape, first two thresholds, the one gate it needs and how
-        much (gate -1: none; -2: several, as in the gate needs that follow), its heap and
-        its hosts' latest entries."""
+        self._heaps: list[list[Entry] | None] = [None] * len(self._demands)
+        self._watched: list[tuple[int, list[Entry], list[int]]] = []
+        """Shapes with a heap: shape, heap and its hosts' latest entries."""
         self._latest: list[list[int]] = [[] for _ in self._demands]
         """Per shape with a heap, per host: the version of the host's latest entry in it
         (-1: none). That entry's score is at most the host's score now, if it fits."""
@@ -188,17 +189,29 @@ class PlacementIndex:
         self._limit = 64
         """Entries a heap may hold before a sweep."""
         self._pairs = self._resources == 2
-        self._ungated_pairs = self._pairs and all(need is None for need in self._gate_needs)
-        """Two resources and no gates: placement's common case, with its own loop."""
-        self._watched_pairs: list[
-            tuple[float, float, float, float, list[tuple[float, int, int]], list[int]]
-        ] = []
-        """With two resources and no gates, the watched shapes' thresholds, demands, heaps
-        and latest entries."""
-        self._pair_needs: list[tuple[float, float, float, float]] = [(0.0, 0.0, 0.0, 0.0)] * len(
-            self._demands
-        )
-        """With two resources and no gates, per shape with a heap: thresholds and demand."""
+        """Two resources (vCPU and memory): the engine's case, with its own loops."""
+        self._gated = any(need is not None for need in self._gate_needs)
+        gate_count = max((len(row) for row in needs), default=0)
+        self._no_gates = (-math.inf,) * max(gate_count, 1)
+        """The gates of a host given none: it opens no gate (and the loops can index it)."""
+        self._pair_needs: list[PairWatch | None] = [None] * len(self._demands)
+        """With two resources, per watched shape that needs at most one gate: thresholds,
+        demands, the gate and its least value (gate 0 at -inf: none), heap and latest
+        entries (for ``choose``'s refresh, worked out inline)."""
+        self._room_cuts: list[tuple[list[float], list[int]]] = []
+        self._gate_cuts: list[tuple[int, list[float], list[int]]] = []
+        """Per resource (and per gate some watched shape needs): the watched shapes'
+        thresholds in order, and the mask of the shapes (bit i: the i-th watched) whose
+        threshold is at most the k-th (shapes that need nothing of a gate in every mask),
+        so the shapes a host fits are a few bisections and ANDs (see ``_fitting``)."""
+        self._targets: dict[int, Targets] = {}
+        """Per mask of watched shapes: their shape, heap, latest entries and first two
+        demands (filled as masks turn up)."""
+        self._fitting_memo: dict[tuple[tuple[float, ...], tuple[float, ...]], Targets] = {}
+        """The watched shapes that rooms and gates seen fit (``_fitting``): a fleet's hosts
+        pass through the same few hundred or thousand states, sums of a few shapes'
+        demands."""
+        self._cut_tables()
 
     @property
     def free(self) -> FloatArray:
@@ -214,9 +227,9 @@ class PlacementIndex:
         """A new host, closed until its room is set; returns its index."""
         host = len(self._rows)
         self._rows.append(self._closed)
-        self._gates.append(())
+        self._gates.append(self._no_gates)
         self._version.append(0)
-        for *_, latest in self._watched:
+        for _, _, latest in self._watched:
             latest.append(-1)
         self._limit = 4 * (host + 1) + 64
         if self._array is not None:
@@ -274,96 +287,126 @@ class PlacementIndex:
 
         For worst fit, dot product and first fit, room that shrank raises (or keeps) the
         host's score, so it pushes nothing: the host's entry from before is a lower bound
-        of its score, brought up to date if it reaches the top (see ``choose``)."""
+        of its score, brought up to date if it reaches the top (see ``choose``). (Room
+        that grew under best fit could be left alike, but its entries then surface at
+        once, as best fit looks at the hosts with the least room: it costs more.)"""
         rows = self._rows
         before = rows[host]
         rows[host] = room
-        if gates or self._gates[host]:
+        if self._gated:
+            if not gates:
+                gates = self._no_gates
             self._gates[host] = gates
         if self._array is not None:
             self._array[host] = room
         version = self._version[host] + 1
         self._version[host] = version
-        if room is self._closed or (
-            shrank and self._lazy_when_shrunk and before is not self._closed
-        ):
+        if room is self._closed:
             return  # a closed host's entries are dropped as they surface (it fits nothing)
-        limit = self._limit
-        if self._pairs:  # the engine's case: vCPU and memory
-            free_vcpu, free_memory = room
-            policy = self.policy
-            dot = policy == "dot_product"
-            if policy == "best_fit":
-                entry = (free_vcpu + free_memory, host, version)
-            elif policy == "worst_fit":
-                entry = (-(free_vcpu + free_memory), host, version)
-            else:
-                entry = (0.0, host, version)  # first fit (dot product: per shape)
-            if self._ungated_pairs:  # no gates: a plainer loop
-                for (
-                    need_vcpu,
-                    need_memory,
-                    demand_vcpu,
-                    demand_memory,
-                    heap,
-                    latest,
-                ) in self._watched_pairs:
-                    if free_vcpu < need_vcpu or free_memory < need_memory:
-                        latest[host] = -1  # its entries are dropped as they surface
-                        continue
-                    if dot:  # as _score_of, operation for operation
-                        score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
-                        entry = (score, host, version)
-                    heapq.heappush(heap, entry)
-                    latest[host] = version
-                    if len(heap) > limit:
-                        self._sweep(heap, latest)
-                return
-            for (
-                shape,
-                need_vcpu,
-                need_memory,
-                gate,
-                least,
-                gate_need,
-                heap,
-                latest,
-            ) in self._watched:
-                if (
-                    free_vcpu >= need_vcpu
-                    and free_memory >= need_memory
-                    and (
-                        gate == -1
-                        or (gates[gate] >= least if gate >= 0 and gates else False)
-                        or (gate == -2 and gate_need is not None and gates_open(gates, gate_need))
-                    )
-                ):
-                    if dot:  # as _score_of, operation for operation
-                        demand = self._demands[shape]
-                        entry = (-(free_vcpu * demand[0] + free_memory * demand[1]), host, version)
-                    heapq.heappush(heap, entry)
-                    latest[host] = version
-                    if len(heap) > limit:
-                        self._sweep(heap, latest)
-                else:
-                    latest[host] = -1
+        if shrank and self._lazy_when_shrunk and before is not self._closed:
             return
-        for shape, *_, heap, latest in self._watched:
-            if self._fits(shape, host):
-                heapq.heappush(heap, (self._score_of(shape, room), host, version))
+        # the watched shapes the host fits (the shapes it does not fit keep their latest
+        # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
+        try:
+            targets = self._fitting_memo[room, gates]
+        except KeyError:
+            targets = self._fitting(room, gates)
+        if not targets:
+            return
+        limit = self._limit
+        policy = self.policy
+        if self._pairs:
+            free_vcpu, free_memory = room
+        if policy == "dot_product":
+            for shape, heap, latest, demand_vcpu, demand_memory in targets:
+                if self._pairs:  # as _score_of, operation for operation
+                    score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
+                else:
+                    score = self._score_of(shape, room)
+                heapq.heappush(heap, (score, host, version))
                 latest[host] = version
                 if len(heap) > limit:
                     self._sweep(heap, latest)
-            else:
-                latest[host] = -1
+            return
+        if policy == "first_fit":
+            entry = (0.0, host, version)
+        elif not self._pairs:
+            entry = (self._score_of(0, room), host, version)  # the same for every shape
+        elif policy == "best_fit":  # as _score_of, operation for operation
+            entry = (free_vcpu + free_memory, host, version)
+        else:
+            entry = (-(free_vcpu + free_memory), host, version)
+        score = entry[0]
+        for _, heap, latest, _, _ in targets:
+            latest[host] = version
+            if heap and heap[0][1] == host and score < heap[0][0]:
+                heap[0] = entry  # lower than the top: it is the top (best fit, room shrank)
+                continue
+            heapq.heappush(heap, entry)
+            if len(heap) > limit:
+                self._sweep(heap, latest)
+
+    def _fitting(self, room: tuple[float, ...], gates: tuple[float, ...]) -> Targets:
+        """The watched shapes a host with this room and these gates fits, found by a
+        bisection per resource and gate, and kept (``_fitting_memo``)."""
+        fitting = -1
+        for value, (cuts, masks) in zip(room, self._room_cuts, strict=True):
+            fitting &= masks[bisect.bisect_right(cuts, value)]
+        for gate, cuts, masks in self._gate_cuts:
+            fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
+        targets = self._targets.get(fitting) or self._targets_of(fitting)
+        if len(self._fitting_memo) >= FITTING_MEMO_SIZE:
+            self._fitting_memo.clear()
+        self._fitting_memo[room, gates] = targets
+        return targets
+
+    def _targets_of(self, fitting: int) -> Targets:
+        """The watched shapes of a mask (see ``_targets``)."""
+        targets = tuple(
+            (shape, heap, latest, self._demands[shape][0], (self._demands[shape] + (0.0,))[1])
+            for bit, (shape, heap, latest) in enumerate(self._watched)
+            if fitting >> bit & 1
+        )
+        self._targets[fitting] = targets
+        return targets
+
+    def _cut_tables(self) -> None:
+        """The thresholds and masks of ``_room_cuts`` and ``_gate_cuts``, for the watched
+        shapes."""
+        watched = [shape for shape, _, _ in self._watched]
+
+        def cuts(needs: list[float]) -> tuple[list[float], list[int]]:
+            order = sorted(range(len(needs)), key=lambda i: needs[i])
+            always = sum(1 << i for i, need in enumerate(needs) if need == -math.inf)
+            masks = [always]
+            for i in order:
+                masks.append(masks[-1] | 1 << i)
+            return [needs[i] for i in order], masks
+
+        self._room_cuts = [
+            cuts([self._thresholds[shape][r] for shape in watched]) for r in range(self._resources)
+        ]
+        gates_needed = sorted(
+            {gate for shape in watched for gate, _ in self._gate_needs[shape] or ()}
+        )
+        self._gate_cuts = []
+        for gate in gates_needed:
+            needs = [dict(self._gate_needs[shape] or ()).get(gate, -math.inf) for shape in watched]
+            self._gate_cuts.append((gate, *cuts(needs)))
+        self._targets = {}
+        self._fitting_memo = {}
 
     @staticmethod
-    def _sweep(heap: list[tuple[float, int, int]], latest: list[int]) -> None:
-        """Drop a heap's entries that are not their host's latest (in place)."""
-        heap[:] = [entry for entry in heap if latest[entry[1]] == entry[2]]
+    def _sweep(heap: list[Entry], latest: list[int]) -> None:
+        """Drop a heap's entries that are not their host's latest (in place; the loop runs
+        in C, as a heap may hold a few entries per host)."""
+        latest_now = map(latest.__getitem__, map(_HOST_OF_ENTRY, heap))
+        heap[:] = itertools.compress(
+            heap, map(operator.eq, latest_now, map(_VERSION_OF_ENTRY, heap))
+        )
         heapq.heapify(heap)
 
-    def _build(self, shape: int) -> list[tuple[float, int, int]]:
+    def _build(self, shape: int) -> list[Entry]:
         """The heap of a shape's first placement: every host it fits."""
         heap = [
             (self._score_of(shape, self._rows[host]), host, self._version[host])
@@ -376,27 +419,20 @@ class PlacementIndex:
         for _, host, version in heap:
             latest[host] = version
         self._latest[shape] = latest
-        need = self._thresholds[shape]
-        gate_need = self._gate_needs[shape]
-        gate, least = (-1, 0.0) if gate_need is None else (-2, 0.0)
-        if gate_need is not None and len(gate_need) == 1:
-            gate, least = gate_need[0]
-        if self._ungated_pairs:
-            demand = self._demands[shape]
-            self._pair_needs[shape] = (need[0], need[1], demand[0], demand[1])
-            self._watched_pairs.append((need[0], need[1], demand[0], demand[1], heap, latest))
-        self._watched.append(
-            (
-                shape,
+        self._watched.append((shape, heap, latest))
+        self._cut_tables()
+        gate_need = self._gate_needs[shape] or ((0, -math.inf),)
+        if self._pairs and len(gate_need) == 1:
+            need, demand = self._thresholds[shape], self._demands[shape]
+            self._pair_needs[shape] = (
                 need[0],
-                need[1] if len(need) > 1 else 0.0,
-                gate,
-                least,
-                gate_need,
+                need[1],
+                demand[0],
+                demand[1],
+                *gate_need[0],
                 heap,
                 latest,
             )
-        )
         return heap
 
     def choose(self, shape: int) -> int:
@@ -410,8 +446,8 @@ class PlacementIndex:
             heap = self._build(shape)
         latest = self._latest[shape]
         version = self._version
-        rows, closed, policy, pairs = self._rows, self._closed, self.policy, self._ungated_pairs
-        need_vcpu, need_memory, demand_vcpu, demand_memory = self._pair_needs[shape]
+        pair = self._pair_needs[shape]
+        unpacked = False
         while heap:
             entry = heap[0]
             host = entry[1]
@@ -421,14 +457,25 @@ class PlacementIndex:
             if latest[host] != entry[2]:
                 heapq.heappop(heap)  # the host has a newer entry
                 continue
-            if not pairs:
+            if pair is None:
                 fresh = self._entry_now(shape, host)
-            else:  # the common case, worked out inline
+            else:  # the engine's case, as _entry_now, worked out inline (operation for
+                # operation as _fits and _score_of); what it reads is looked up once
+                if not unpacked:
+                    need_vcpu, need_memory, demand_vcpu, demand_memory, gate, least, _, _ = pair
+                    rows, closed, policy = self._rows, self._closed, self.policy
+                    gates_of = self._gates if self._gated else None
+                    unpacked = True
                 room = rows[host]
                 fresh = None
-                if room is not closed and room[0] >= need_vcpu and room[1] >= need_memory:
+                if (
+                    room is not closed
+                    and room[0] >= need_vcpu
+                    and room[1] >= need_memory
+                    and (gates_of is None or gates_of[host][gate] >= least)
+                ):
                     free_vcpu, free_memory = room
-                    if policy == "dot_product":  # as _score_of, operation for operation
+                    if policy == "dot_product":
                         score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
                     elif policy == "worst_fit":
                         score = -(free_vcpu + free_memory)
@@ -445,7 +492,7 @@ class PlacementIndex:
                 latest[host] = now
         return NO_HOST
 
-    def _entry_now(self, shape: int, host: int) -> tuple[float, int, int] | None:
+    def _entry_now(self, shape: int, host: int) -> Entry | None:
         """The host's entry for ``shape`` as it is now, or None if the shape does not fit."""
         if not self._fits(shape, host):
             return None

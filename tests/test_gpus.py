@@ -156,3 +156,4 @@ def test_host_gpus_kept_figures_equal_the_gpus_state(
         assert gpus.free_whole() == sum(gpu.empty for gpu in gpus.gpus)
         shares = [1 - g.share_used for g in gpus.gpus if not g.whole and not g.compute_used]
         assert gpus.best_share() == pytest.approx(max([0.0, *shares]), abs=1e-12)
+        assert gpus.share_gates() == (float(gpus.free_whole()), gpus.best_share())

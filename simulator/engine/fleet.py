@@ -30,11 +30,11 @@ import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
 from ..gpus import GpuGrant, GpuNeed, HostGpus
-from ..packing import OnlinePolicy, PlacementIndex, choose, gates_open
+from ..packing import OnlinePolicy, PlacementIndex, choose
 from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
-from .stranded import stranded_integral
+from .stranded import GateLog, stranded_integral
 
 HostState = Literal["booting", "running", "draining", "gone"]
 CLOSED = -1.0
@@ -163,8 +163,6 @@ class Host:
     last_release_s: float = 0.0
     gates: tuple[float, ...] = ()
     """Its GPU gates for placement when it last ran (see FleetEngine._gates_of)."""
-    gpu_fits: bool = False
-    """Whether some shape with GPUs fitted it at its last change (while running)."""
 
 
 @dataclass(frozen=True)
@@ -304,28 +302,23 @@ class FleetEngine(DynamicEngine):
         """Per kind of host: 1 for each GPU type a shape asks for that it has, else 0."""
         self._share_gate = any(n.share for n in self._needs)
         """Whether a shape asks for a GPU share (else the best share is not looked at)."""
+        self._share_gates_only = not (
+            self._mig_needs or self._required_types or not self._share_gate
+        )
+        """Whether the gates are only GPUs free and the best share (``_gates_of``)."""
         gate_needs = self._gate_needs()
         self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
-        smallest_gpu_needs = [
-            (need[0], need[1], tuple((g, x) for g, x in enumerate(need[2:]) if x != -math.inf))
-            for need in _minimal_needs(
-                [
-                    (float(d[0]), float(d[1]), *gates)
-                    for d, gates, none in zip(
-                        self._demand, gate_needs, self._without_gpu, strict=True
-                    )
-                    if not none
-                ]
-            )
-        ]
-        self._smallest_gpu_needs = [
-            (vcpu, gib, *(needs[0] if len(needs) == 1 else (-1, 0.0)), needs)
-            for vcpu, gib, needs in smallest_gpu_needs
-        ]
-        """vCPU, GiB and gates needed (the one gate and its least value, gate -1 if several;
-        then every gate and its least value) of the classes with a GPU need that no other
-        such class needs less of everything than: if none of them fits a host, no GPU
-        shape does."""
+        self._smallest_gpu_needs = _minimal_needs(
+            [
+                (float(d[0]), float(d[1]), *gates)
+                for d, gates, none in zip(self._demand, gate_needs, self._without_gpu, strict=True)
+                if not none
+            ]
+        )
+        """vCPU, GiB and gates needed (-inf: none) of the classes with a GPU need that no
+        other such class needs less of everything than: if none of them fits a host, no
+        GPU shape does."""
+        self._gate_count = len(gate_needs[0]) if gate_needs else 0
         self._host_of = [-1] * acts.size
         self._hold_start = [math.nan] * acts.size
         """When each activation's sandbox took its place on a host (NaN: holds none)."""
@@ -334,9 +327,12 @@ class FleetEngine(DynamicEngine):
         self._running_changes: list[tuple[float, int, int]] = []
         """Time, host and +1 or -1 as hosts start and stop taking sandboxes: for the
         stranded room, replayed from the holds after the run (see ``stranded``)."""
-        self._gpu_fit_changes: list[tuple[float, int, int]] = []
-        """Time, host and +1 or -1 as some shape with GPUs starts or stops fitting a
-        running host (for the stranded room too)."""
+        self._gate_log_s: list[float] = []
+        self._gate_log_host: list[int] = []
+        self._gate_log: list[float] = []
+        """When, on which host with GPUs, and to what (``_gate_count`` figures a change)
+        its GPU gates changed while it ran: whether a shape with GPUs fits, for the
+        stranded room too. Flat lists of numbers: the garbage collector skips them."""
         self._grant: list[GpuGrant | None] = [None] * acts.size
         self._chosen = -1
         self._chosen_grant: GpuGrant | None = None
@@ -348,8 +344,6 @@ class FleetEngine(DynamicEngine):
         self._last_s = 0.0
         self._running = 0
         self._count: dict[HostState, int] = {"booting": 0, "running": 0, "draining": 0, "gone": 0}
-        # vCPU and GiB held by sandboxes (all on running or draining hosts)
-        self._used_total = [0.0, 0.0]
         self._host_int = 0.0
         self._cap_int = [0.0, 0.0, 0.0]
         self._capacity3 = [float(self._capacity[0]), float(self._capacity[1]), float(fleet.gpus)]
@@ -373,6 +367,8 @@ class FleetEngine(DynamicEngine):
             [float(d[0]), float(d[1]), need.units]
             for d, need in zip(self._demand, self._needs, strict=True)
         ]
+        self._held_by_class = [0] * len(self._demand3)
+        """Sandboxes holding room on a host, per class (see ``_held``)."""
         self._peak = 0
         self.interruptions = 0
         self.lost = 0
@@ -429,17 +425,16 @@ class FleetEngine(DynamicEngine):
             return (CLOSED, CLOSED) + (0.0,) * len(self._mig_needs) + types
         gpus = host.gpus
         gates: tuple[float, ...] = (
-            float(gpus.free_whole()),
-            gpus.best_share() if self._share_gate else 0.0,
+            gpus.share_gates() if self._share_gate else (float(gpus.free_whole()), 0.0)
         )
         if self._mig_needs:
             gates += tuple(0.0 if gpus.find(need) is None else 1.0 for need in self._mig_needs)
         return gates + types if types else gates
 
     def _host_changed(self, host: Host, gpus_changed: bool = True, shrank: bool = False) -> None:
-        """Refresh a host's row of free room (and its GPU gates, unless only vCPU and
-        memory changed), and log whether a shape with GPUs fits it when that changes.
-        ``shrank``: a sandbox took room on it (so no room or GPU room grew)."""
+        """Refresh a host's row of free room (and its GPU gates, logged, unless only vCPU
+        and memory changed). ``shrank``: a sandbox took room on it (so no room or GPU room
+        grew)."""
         i = host.index
         if host.state != "running":
             self._index.close(i)  # takes no new sandboxes
@@ -447,34 +442,26 @@ class FleetEngine(DynamicEngine):
             self._best_share[i] = CLOSED
             return
         capacity, used, reference = host.capacity, host.used, self._capacity3
-        free_vcpu = capacity[0] - used[0]
-        free_memory = capacity[1] - used[1]
-        room = (free_vcpu / reference[0], free_memory / reference[1])
+        room = ((capacity[0] - used[0]) / reference[0], (capacity[1] - used[1]) / reference[1])
         if not self._gated:  # no shape asks for GPUs
             self._index.set_free(i, room, (), shrank)
             return
         if gpus_changed or not host.gates:
-            gates = host.gates = self._gates_of(host)
+            gates = host.gates = (
+                host.gpus.share_gates()
+                if self._share_gates_only and capacity[2]
+                else self._gates_of(host)
+            )
+            if capacity[2]:  # a host without GPUs fits no shape with GPUs: nothing to log
+                self._gate_log_s.append(self.env._now)
+                self._gate_log_host.append(i)
+                self._gate_log.extend(gates)
             if self._scan:  # the scan reads GPU room from these arrays
                 self._free_gpus[i] = gates[0]
                 self._best_share[i] = gates[1]
         else:
             gates = host.gates
         self._index.set_free(i, room, gates, shrank)
-        if shrank is not host.gpu_fits or not capacity[2]:
-            return  # room that shrank keeps a GPU shape out, room that grew keeps it in
-        gpu_fits = False
-        for vcpu, gib, gate, least, gates_needed in self._smallest_gpu_needs:
-            if (
-                vcpu <= free_vcpu + 1e-9
-                and gib <= free_memory + 1e-9
-                and (gates[gate] >= least if gate >= 0 else gates_open(gates, gates_needed))
-            ):
-                gpu_fits = True
-                break
-        if gpu_fits is not host.gpu_fits:
-            host.gpu_fits = gpu_fits
-            self._gpu_fit_changes.append((self.env._now, i, 1 if gpu_fits else -1))
 
     def _set_state(self, host: Host, state: HostState) -> None:
         """Move a host to ``state``, keeping the counts, totals and its rows."""
@@ -493,8 +480,6 @@ class FleetEngine(DynamicEngine):
             sign = 1.0 if is_up else -1.0
             for r in range(3):
                 self._cap_total[r] += sign * host.capacity[r]
-            for r in range(2):
-                self._used_total[r] += sign * host.used[r]
         self._host_changed(host)
 
     # ------------------------------------------------------------------ capacity
@@ -539,15 +524,13 @@ class FleetEngine(DynamicEngine):
             host.gpus.take(self._needs[w], grant)
             self._grant[index] = grant
         vcpu, gib, gpus = self._demand3[w]
-        used, total = host.used, self._used_total
+        used = host.used
         used[0] += vcpu
         used[1] += gib
         if gpus:
             used[2] += gpus
-        total[0] += vcpu
-        total[1] += gib
-        host.sandboxes.add(index)
-        host.idle_since = math.nan
+        self._held_by_class[w] += 1
+        host.sandboxes.add(index)  # (its idle_since is read only once it is empty again)
         self._host_of[index] = host.index
         self._hold_start[index] = self.env._now
         self._in_system += 1
@@ -559,13 +542,12 @@ class FleetEngine(DynamicEngine):
         if not self._without_gpu[w]:
             host.gpus.release(self._needs[w], self._grant[index] or GpuGrant())
         vcpu, gib, gpus = self._demand3[w]
-        used, total = host.used, self._used_total  # only running or draining hosts hold any
+        used = host.used
         used[0] -= vcpu
         used[1] -= gib
         if gpus:
             used[2] -= gpus
-        total[0] -= vcpu
-        total[1] -= gib
+        self._held_by_class[w] -= 1
         sandboxes = host.sandboxes
         sandboxes.discard(index)
         now = self.env._now
@@ -673,9 +655,8 @@ class FleetEngine(DynamicEngine):
             return
         if self._running:
             running = [h for h in self._hosts if h.state == "running"]
-            utilisation = max(
-                self._used_total[r] / (self._capacity3[r] * self._running) for r in range(2)
-            )
+            held = self._held()
+            utilisation = max(held[r] / (self._capacity3[r] * self._running) for r in range(2))
             booting = self._count["booting"] > 0
             if utilisation > self.fleet.target_utilisation and not booting:
                 self._start_host()
@@ -695,6 +676,16 @@ class FleetEngine(DynamicEngine):
         elif not self._count["booting"] and self._waiting_work():
             self._start_host()
         self.at(self.env._now + self.fleet.interval_s, [lambda _event: self._autoscale()], 0)
+
+    def _held(self) -> tuple[float, float]:
+        """vCPU and GiB held by sandboxes (all on running or draining hosts), from the
+        count held of each class: a count per placement, not a sum per resource."""
+        vcpu = gib = 0.0
+        for count, (need_vcpu, need_gib, _) in zip(self._held_by_class, self._demand3, strict=True):
+            if count:
+                vcpu += count * need_vcpu
+                gib += count * need_gib
+        return vcpu, gib
 
     def _waiting_work(self) -> bool:
         return bool(self._queue)
@@ -723,8 +714,8 @@ class FleetEngine(DynamicEngine):
                 self._capacity3[0] * (self._running - 1),
                 self._capacity3[1] * (self._running - 1),
             )
-            used = self._used_total
-            if max(used[0] / rest[0], used[1] / rest[1]) > self.fleet.target_utilisation:
+            held = self._held()
+            if max(held[0] / rest[0], held[1] / rest[1]) > self.fleet.target_utilisation:
                 self._release_after_cooldown(host)
                 return
         self._set_state(host, "gone")
@@ -772,9 +763,18 @@ class FleetEngine(DynamicEngine):
             demand,
             np.array([h.capacity for h in self._hosts], dtype=np.float64).reshape(-1, 3),
             self._running_changes,
-            self._gpu_fit_changes if self._gated else None,
             self._smallest_cpu_shapes,
             end,
+            GateLog(
+                np.array(self._gate_log_s, dtype=np.float64),
+                np.array(self._gate_log_host, dtype=np.int64),
+                np.array(self._gate_log, dtype=np.float64).reshape(-1, self._gate_count),
+                np.array(self._smallest_gpu_needs, dtype=np.float64).reshape(
+                    -1, 2 + self._gate_count
+                ),
+            )
+            if self._gated
+            else None,
         )
         allocated, lower_bound = self._allocation_integrals(starts, ends, demand)
         for host in self._hosts:
