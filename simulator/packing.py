@@ -340,7 +340,7 @@ class PlacementIndex:
         for _, heap, latest, _, _ in targets:
             latest[host] = version
             if heap and heap[0][1] == host and score < heap[0][0]:
-                heap[0] = entry  # lower than the top: it is the top (best fit, room shrank)
+                heap[0] = entry  # below the top, which is this host's older entry: the new top
                 continue
             heapq.heappush(heap, entry)
             if len(heap) > limit:
