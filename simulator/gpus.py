@@ -102,13 +102,6 @@ class Gpu:
             self.memory_used[slot] = False
         self.compute_used -= profile.compute_slices
 
-    def load(self) -> float:
-        """Its load for time-sliced shares: 0 if empty, the shares it gives, or infinity
-        if a whole-GPU tenant or MIG instances hold it."""
-        if self.whole or self.compute_used:
-            return math.inf
-        return self.share_used if self.share_used > 1e-12 else 0.0
-
     def share_fits(self, share: float) -> bool:
         """Whether a time-sliced share fits."""
         return not self.whole and self.compute_used == 0 and self.share_used + share <= 1 + 1e-9
@@ -200,7 +193,7 @@ class HostGpus:
         return self._one[first_empty]
 
     def take(self, need: GpuNeed, grant: GpuGrant) -> None:
-        """Occupy what ``find`` granted (each GPU's load as ``Gpu.load`` has it)."""
+        """Occupy what ``find`` granted, keeping each GPU's load."""
         loads = self._load
         for i in grant.gpus:
             gpu = self.gpus[i]
@@ -216,7 +209,7 @@ class HostGpus:
                 loads[i] = gpu.share_used = gpu.share_used + need.share
 
     def release(self, need: GpuNeed, grant: GpuGrant) -> None:
-        """Free what ``take`` occupied (each GPU's load as ``Gpu.load`` has it)."""
+        """Free what ``take`` occupied, keeping each GPU's load."""
         loads = self._load
         for i in grant.gpus:
             gpu = self.gpus[i]

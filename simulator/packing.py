@@ -119,9 +119,9 @@ NO_HOST = -1
 """A pick meaning no host fits."""
 Entry = tuple[float, int, int]
 """A heap entry: score (lower is picked first), host, the host's version when pushed."""
-PairWatch = tuple[float, float, float, float, int, float, list[Entry], list[int]]
+PairNeeds = tuple[float, float, float, float, int, float]
 """A watched shape with two resources and at most one gate: thresholds, demands, the gate
-and its least value, heap and latest entries."""
+and its least value (gate 0 at -inf: none)."""
 Targets = tuple[tuple[int, list[Entry], list[int], float, float], ...]
 """Watched shapes a host fits: shape, heap, latest entries and first two demands."""
 FITTING_MEMO_SIZE = 1 << 16
@@ -194,10 +194,9 @@ class PlacementIndex:
         gate_count = max((len(row) for row in needs), default=0)
         self._no_gates = (-math.inf,) * max(gate_count, 1)
         """The gates of a host given none: it opens no gate (and the loops can index it)."""
-        self._pair_needs: list[PairWatch | None] = [None] * len(self._demands)
-        """With two resources, per watched shape that needs at most one gate: thresholds,
-        demands, the gate and its least value (gate 0 at -inf: none), heap and latest
-        entries (for ``choose``'s refresh, worked out inline)."""
+        self._pair_needs: list[PairNeeds | None] = [None] * len(self._demands)
+        """With two resources, per watched shape that needs at most one gate: what
+        ``choose`` reads to refresh an entry inline."""
         self._room_cuts: list[tuple[list[float], list[int]]] = []
         self._gate_cuts: list[tuple[int, list[float], list[int]]] = []
         """Per resource (and per gate some watched shape needs): the watched shapes'
@@ -409,9 +408,9 @@ class PlacementIndex:
     def _build(self, shape: int) -> list[Entry]:
         """The heap of a shape's first placement: every host it fits."""
         heap = [
-            (self._score_of(shape, self._rows[host]), host, self._version[host])
+            entry
             for host in range(len(self._rows))
-            if self._fits(shape, host)
+            if (entry := self._entry_now(shape, host)) is not None
         ]
         heapq.heapify(heap)
         self._heaps[shape] = heap
@@ -424,15 +423,7 @@ class PlacementIndex:
         gate_need = self._gate_needs[shape] or ((0, -math.inf),)
         if self._pairs and len(gate_need) == 1:
             need, demand = self._thresholds[shape], self._demands[shape]
-            self._pair_needs[shape] = (
-                need[0],
-                need[1],
-                demand[0],
-                demand[1],
-                *gate_need[0],
-                heap,
-                latest,
-            )
+            self._pair_needs[shape] = (need[0], need[1], demand[0], demand[1], *gate_need[0])
         return heap
 
     def choose(self, shape: int) -> int:
@@ -462,7 +453,7 @@ class PlacementIndex:
             else:  # the engine's case, as _entry_now, worked out inline (operation for
                 # operation as _fits and _score_of); what it reads is looked up once
                 if not unpacked:
-                    need_vcpu, need_memory, demand_vcpu, demand_memory, gate, least, _, _ = pair
+                    need_vcpu, need_memory, demand_vcpu, demand_memory, gate, least = pair
                     rows, closed, policy = self._rows, self._closed, self.policy
                     gates_of = self._gates if self._gated else None
                     unpacked = True
