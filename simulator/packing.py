@@ -122,8 +122,10 @@ Entry = tuple[float, int, int]
 PairNeeds = tuple[float, float, float, float, int, float]
 """A watched shape with two resources and at most one gate: thresholds, demands, the gate
 and its least value (gate 0 at -inf: none)."""
-Targets = tuple[tuple[int, list[Entry], list[int], float, float], ...]
-"""Watched shapes a host fits: shape, heap, latest entries and first two demands."""
+Targets = tuple[float, tuple[tuple[list[Entry], list[int], float], ...]]
+"""What a host's room and gates mean for the watched shapes: the room's score under a
+policy whose score is the same for every shape, and per shape it fits, the shape's heap,
+latest entries and score."""
 FITTING_MEMO_SIZE = 1 << 16
 """Rooms (with gates) whose fitting shapes are kept at most; past it the memo starts anew."""
 _HOST_OF_ENTRY = operator.itemgetter(1)
@@ -203,13 +205,10 @@ class PlacementIndex:
         thresholds in order, and the mask of the shapes (bit i: the i-th watched) whose
         threshold is at most the k-th (shapes that need nothing of a gate in every mask),
         so the shapes a host fits are a few bisections and ANDs (see ``_fitting``)."""
-        self._targets: dict[int, Targets] = {}
-        """Per mask of watched shapes: their shape, heap, latest entries and first two
-        demands (filled as masks turn up)."""
         self._fitting_memo: dict[tuple[tuple[float, ...], tuple[float, ...]], Targets] = {}
-        """The watched shapes that rooms and gates seen fit (``_fitting``): a fleet's hosts
-        pass through the same few hundred or thousand states, sums of a few shapes'
-        demands."""
+        """The watched shapes that rooms and gates seen fit, with their scores
+        (``_fitting``): a fleet's hosts pass through the same few hundred or thousand
+        states, sums of a few shapes' demands."""
         self._cut_tables()
 
     @property
@@ -307,36 +306,21 @@ class PlacementIndex:
         # the watched shapes the host fits (the shapes it does not fit keep their latest
         # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
         try:
-            targets = self._fitting_memo[room, gates]
+            score, targets = self._fitting_memo[room, gates]
         except KeyError:
-            targets = self._fitting(room, gates)
+            score, targets = self._fitting(room, gates)
         if not targets:
             return
         limit = self._limit
-        policy = self.policy
-        if self._pairs:
-            free_vcpu, free_memory = room
-        if policy == "dot_product":
-            for shape, heap, latest, demand_vcpu, demand_memory in targets:
-                if self._pairs:  # as _score_of, operation for operation
-                    score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
-                else:
-                    score = self._score_of(shape, room)
-                heapq.heappush(heap, (score, host, version))
+        if self.policy == "dot_product":  # a score per shape
+            for heap, latest, shape_score in targets:
+                heapq.heappush(heap, (shape_score, host, version))
                 latest[host] = version
                 if len(heap) > limit:
                     self._sweep(heap, latest)
             return
-        if policy == "first_fit":
-            entry = (0.0, host, version)
-        elif not self._pairs:
-            entry = (self._score_of(0, room), host, version)  # the same for every shape
-        elif policy == "best_fit":  # as _score_of, operation for operation
-            entry = (free_vcpu + free_memory, host, version)
-        else:
-            entry = (-(free_vcpu + free_memory), host, version)
-        score = entry[0]
-        for _, heap, latest, _, _ in targets:
+        entry = (score, host, version)
+        for heap, latest, _ in targets:
             latest[host] = version
             if heap and heap[0][1] == host and score < heap[0][0]:
                 heap[0] = entry  # below the top, which is this host's older entry: the new top
@@ -353,20 +337,17 @@ class PlacementIndex:
             fitting &= masks[bisect.bisect_right(cuts, value)]
         for gate, cuts, masks in self._gate_cuts:
             fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
-        targets = self._targets.get(fitting) or self._targets_of(fitting)
+        targets = (
+            0.0 if self.policy == "dot_product" else self._score_of(0, room),
+            tuple(
+                (heap, latest, self._score_of(shape, room))
+                for bit, (shape, heap, latest) in enumerate(self._watched)
+                if fitting >> bit & 1
+            ),
+        )
         if len(self._fitting_memo) >= FITTING_MEMO_SIZE:
             self._fitting_memo.clear()
         self._fitting_memo[room, gates] = targets
-        return targets
-
-    def _targets_of(self, fitting: int) -> Targets:
-        """The watched shapes of a mask (see ``_targets``)."""
-        targets = tuple(
-            (shape, heap, latest, self._demands[shape][0], (self._demands[shape] + (0.0,))[1])
-            for bit, (shape, heap, latest) in enumerate(self._watched)
-            if fitting >> bit & 1
-        )
-        self._targets[fitting] = targets
         return targets
 
     def _cut_tables(self) -> None:
@@ -392,7 +373,6 @@ class PlacementIndex:
         for gate in gates_needed:
             needs = [dict(self._gate_needs[shape] or ()).get(gate, -math.inf) for shape in watched]
             self._gate_cuts.append((gate, *cuts(needs)))
-        self._targets = {}
         self._fitting_memo = {}
 
     @staticmethod

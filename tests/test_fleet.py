@@ -70,8 +70,12 @@ class CheckedFleetEngine(FleetEngine):
         self._stepped_integral = np.zeros(3)
         super().__init__(*args, **kwargs)
 
-    def _host_changed(self, host: Any, *args: Any, **kwargs: Any) -> None:
-        super()._host_changed(host, *args, **kwargs)
+    def _host_changed(self, host: Any) -> None:
+        super()._host_changed(host)
+        self._step_stranded(host)
+
+    def _step_stranded(self, host: Any) -> None:
+        """Integrate the host's stranded room up to now and take its new value."""
         free = [offered - used for offered, used in zip(host.capacity, host.used, strict=True)]
         shapes = zip(self.fleet.demand_per_class, self.fleet.gpu_need_per_class, strict=True)
         fits = [
@@ -104,6 +108,7 @@ class CheckedFleetEngine(FleetEngine):
     def _take(self, index: int) -> None:
         super()._take(index)
         host = self._hosts[self._host_of[index]]
+        self._step_stranded(host)
         for used, offered in zip(host.used, host.capacity, strict=True):
             assert used <= offered + 1e-6, f"host {host.index} over capacity: {host.used}"
         assert host.gpus.used_fraction() <= host.capacity[2] + 1e-9
@@ -112,6 +117,7 @@ class CheckedFleetEngine(FleetEngine):
     def _release(self, index: int) -> None:
         host = self._hosts[self._host_of[index]]
         super()._release(index)
+        self._step_stranded(host)
         assert host.gpus.free_whole() == sum(gpu.empty for gpu in host.gpus.gpus)
 
 

@@ -34,6 +34,7 @@ from ..packing import OnlinePolicy, PlacementIndex, choose
 from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
+from .loads import HostLoad, HostLoads
 from .stranded import GateLog, stranded_integral
 
 HostState = Literal["booting", "running", "draining", "gone"]
@@ -150,10 +151,10 @@ class Host:
     purchase: Literal["committed", "on_demand", "spot"]
     state: HostState
     started_s: float
+    load: HostLoad
+    """What its sandboxes hold, and its free room."""
     ready_s: float = math.nan
     ended_s: float = math.nan
-    used: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
-    """vCPU, GiB and GPUs its sandboxes hold."""
     kind: int = 0
     capacity: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """vCPU, GiB and GPUs it offers sandboxes."""
@@ -163,6 +164,11 @@ class Host:
     last_release_s: float = 0.0
     gates: tuple[float, ...] = ()
     """Its GPU gates for placement when it last ran (see FleetEngine._gates_of)."""
+
+    @property
+    def used(self) -> tuple[float, float, float]:
+        """vCPU, GiB and GPUs its sandboxes hold."""
+        return self.load.used
 
 
 @dataclass(frozen=True)
@@ -367,6 +373,10 @@ class FleetEngine(DynamicEngine):
             [float(d[0]), float(d[1]), need.units]
             for d, need in zip(self._demand, self._needs, strict=True)
         ]
+        self._loads = [
+            HostLoads(_room(kind)[:2], self._capacity3[:2], self._demand3) for kind in self._kinds
+        ]
+        """Per kind of host: its hosts' loads, each made once."""
         self._held_by_class = [0] * len(self._demand3)
         """Sandboxes holding room on a host, per class (see ``_held``)."""
         self._peak = 0
@@ -431,37 +441,34 @@ class FleetEngine(DynamicEngine):
             gates += tuple(0.0 if gpus.find(need) is None else 1.0 for need in self._mig_needs)
         return gates + types if types else gates
 
-    def _host_changed(self, host: Host, gpus_changed: bool = True, shrank: bool = False) -> None:
-        """Refresh a host's row of free room (and its GPU gates, logged, unless only vCPU
-        and memory changed). ``shrank``: a sandbox took room on it (so no room or GPU room
-        grew)."""
+    def _host_changed(self, host: Host) -> None:
+        """Refresh a host's row of free room and its GPU gates, as it starts or stops
+        taking sandboxes (a sandbox taking or leaving its place: ``_take``,
+        ``_release``)."""
         i = host.index
         if host.state != "running":
             self._index.close(i)  # takes no new sandboxes
             self._free_gpus[i] = CLOSED
             self._best_share[i] = CLOSED
             return
-        capacity, used, reference = host.capacity, host.used, self._capacity3
-        room = ((capacity[0] - used[0]) / reference[0], (capacity[1] - used[1]) / reference[1])
-        if not self._gated:  # no shape asks for GPUs
-            self._index.set_free(i, room, (), shrank)
-            return
-        if gpus_changed or not host.gates:
-            gates = host.gates = (
-                host.gpus.share_gates()
-                if self._share_gates_only and capacity[2]
-                else self._gates_of(host)
-            )
-            if capacity[2]:  # a host without GPUs fits no shape with GPUs: nothing to log
-                self._gate_log_s.append(self.env._now)
-                self._gate_log_host.append(i)
-                self._gate_log.extend(gates)
-            if self._scan:  # the scan reads GPU room from these arrays
-                self._free_gpus[i] = gates[0]
-                self._best_share[i] = gates[1]
-        else:
-            gates = host.gates
-        self._index.set_free(i, room, gates, shrank)
+        self._index.set_free(i, host.load.room, self._new_gates(host) if self._gated else ())
+
+    def _new_gates(self, host: Host) -> tuple[float, ...]:
+        """A running host's GPU gates after its GPUs changed: kept on the host, logged (for
+        the stranded room) and, when placement scans, kept in its arrays."""
+        gates = host.gates = (
+            host.gpus.share_gates()
+            if self._share_gates_only and host.capacity[2]
+            else self._gates_of(host)
+        )
+        if host.capacity[2]:  # a host without GPUs fits no shape with GPUs: nothing to log
+            self._gate_log_s.append(self.env._now)
+            self._gate_log_host.append(host.index)
+            self._gate_log.extend(gates)
+        if self._scan:  # the scan reads GPU room from these arrays
+            self._free_gpus[host.index] = gates[0]
+            self._best_share[host.index] = gates[1]
+        return gates
 
     def _set_state(self, host: Host, state: HostState) -> None:
         """Move a host to ``state``, keeping the counts, totals and its rows."""
@@ -517,49 +524,51 @@ class FleetEngine(DynamicEngine):
         return choose(self.fleet.placement, free, self._share[w])
 
     def _take(self, index: int) -> None:
+        """A sandbox takes its place on the chosen (running) host: its load, GPUs and
+        placement row change (the row's room shrank)."""
         host = self._hosts[self._chosen]
         w = self._class_of[index]
-        if not self._without_gpu[w]:
-            grant = self._chosen_grant or GpuGrant()
-            host.gpus.take(self._needs[w], grant)
-            self._grant[index] = grant
-        vcpu, gib, gpus = self._demand3[w]
-        used = host.used
-        used[0] += vcpu
-        used[1] += gib
-        if gpus:
-            used[2] += gpus
+        load = host.load
+        load = host.load = load.after_take[w] or self._loads[host.kind].taken(load, w)
         self._held_by_class[w] += 1
         host.sandboxes.add(index)  # (its idle_since is read only once it is empty again)
-        self._host_of[index] = host.index
+        i = host.index
+        self._host_of[index] = i
         self._hold_start[index] = self.env._now
         self._in_system += 1
-        self._host_changed(host, not self._without_gpu[w], True)
+        if self._without_gpu[w]:  # its gates (none, if no shape asks for GPUs) stay
+            self._index.set_free(i, load.room, host.gates, True)
+            return
+        grant = self._chosen_grant or GpuGrant()
+        host.gpus.take(self._needs[w], grant)
+        self._grant[index] = grant
+        self._index.set_free(i, load.room, self._new_gates(host), True)
 
     def _release(self, index: int) -> None:
-        host = self._hosts[self._host_of[index]]
+        """A sandbox leaves its host: its load, GPUs and (if the host runs) placement row
+        change; an empty host waits out its cooldown."""
+        i = self._host_of[index]
+        host = self._hosts[i]
         w = self._class_of[index]
-        if not self._without_gpu[w]:
+        with_gpu = not self._without_gpu[w]
+        if with_gpu:
             host.gpus.release(self._needs[w], self._grant[index] or GpuGrant())
-        vcpu, gib, gpus = self._demand3[w]
-        used = host.used
-        used[0] -= vcpu
-        used[1] -= gib
-        if gpus:
-            used[2] -= gpus
         self._held_by_class[w] -= 1
         sandboxes = host.sandboxes
         sandboxes.discard(index)
         now = self.env._now
         host.last_release_s = now
         self._in_system -= 1
+        load = host.load
+        if sandboxes:
+            load = host.load = load.after_release[w] or self._loads[host.kind].released(load, w)
+        else:
+            load = host.load = self._loads[host.kind].empty  # no float residue on an empty host
+        if host.state == "running":  # (a host that is not is closed in the index already)
+            self._index.set_free(i, load.room, self._new_gates(host) if with_gpu else host.gates)
         if not sandboxes:
-            host.used = [0.0, 0.0, 0.0]  # no float residue on an empty host
-            self._host_changed(host, not self._without_gpu[w])
             host.idle_since = now
             self._release_after_cooldown(host)
-        else:
-            self._host_changed(host, not self._without_gpu[w])
 
     def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
         """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
@@ -596,6 +605,7 @@ class FleetEngine(DynamicEngine):
             purchase,
             "booting",
             self.env._now,
+            self._loads[kind].empty,
             gpus=HostGpus(int(room[2])),
             kind=kind,
             capacity=room,
