@@ -451,20 +451,24 @@ class FleetEngine(DynamicEngine):
             self._free_gpus[i] = CLOSED
             self._best_share[i] = CLOSED
             return
-        self._index.set_free(i, host.load.room, self._new_gates(host) if self._gated else ())
+        if not self._gated:
+            gates: tuple[float, ...] = ()
+        elif host.capacity[2]:
+            gates = self._new_gates(host)
+        else:  # no GPUs: no shape with GPUs fits it, and there is nothing to log
+            gates = host.gates = self._gates_of(host)
+        self._index.set_free(i, host.load.room, gates)
 
     def _new_gates(self, host: Host) -> tuple[float, ...]:
-        """A running host's GPU gates after its GPUs changed: kept on the host, logged (for
-        the stranded room) and, when placement scans, kept in its arrays."""
+        """The GPU gates of a running host with GPUs, after its GPUs changed: kept on the
+        host, logged (for the stranded room) and, when placement scans, kept in its
+        arrays."""
         gates = host.gates = (
-            host.gpus.share_gates()
-            if self._share_gates_only and host.capacity[2]
-            else self._gates_of(host)
+            host.gpus.share_gates() if self._share_gates_only else self._gates_of(host)
         )
-        if host.capacity[2]:  # a host without GPUs fits no shape with GPUs: nothing to log
-            self._gate_log_s.append(self.env._now)
-            self._gate_log_host.append(host.index)
-            self._gate_log.extend(gates)
+        self._gate_log_s.append(self.env._now)
+        self._gate_log_host.append(host.index)
+        self._gate_log.extend(gates)
         if self._scan:  # the scan reads GPU room from these arrays
             self._free_gpus[host.index] = gates[0]
             self._best_share[host.index] = gates[1]
