@@ -223,8 +223,9 @@ class FleetRecord:
 class FleetEngine(DynamicEngine):
     """The general engine with a fleet of hosts as its capacity.
 
-    Per-host room is kept in arrays (free room in shares of a host, and which hosts take
-    new sandboxes), so a placement is a few vector operations whatever the fleet's size;
+    Each host holds a load made once per value (``loads.HostLoads``: what it holds and
+    its free room in shares of the reference host), so taking and releasing room is a
+    lookup; placement picks from ``packing.PlacementIndex`` (or a scan over every host);
     the time integrals are kept as running totals, updated when a host changes.
     """
 
@@ -533,7 +534,10 @@ class FleetEngine(DynamicEngine):
         host = self._hosts[self._chosen]
         w = self._class_of[index]
         load = host.load
-        load = host.load = load.after_take[w] or self._loads[host.kind].taken(load, w)
+        try:
+            load = host.load = load.after_take[w]
+        except KeyError:  # the first time from this load
+            load = host.load = self._loads[host.kind].taken(load, w)
         self._held_by_class[w] += 1
         host.sandboxes.add(index)  # (its idle_since is read only once it is empty again)
         i = host.index
@@ -564,10 +568,13 @@ class FleetEngine(DynamicEngine):
         host.last_release_s = now
         self._in_system -= 1
         load = host.load
-        if sandboxes:
-            load = host.load = load.after_release[w] or self._loads[host.kind].released(load, w)
-        else:
+        if not sandboxes:
             load = host.load = self._loads[host.kind].empty  # no float residue on an empty host
+        else:
+            try:
+                load = host.load = load.after_release[w]
+            except KeyError:  # the first time from this load
+                load = host.load = self._loads[host.kind].released(load, w)
         if host.state == "running":  # (a host that is not is closed in the index already)
             self._index.set_free(i, load.room, self._new_gates(host) if with_gpu else host.gates)
         if not sandboxes:

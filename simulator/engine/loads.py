@@ -18,16 +18,17 @@ repeat, as with demands that are not exact in binary, must not grow without boun
 
 class HostLoad:
     """vCPU, GiB and GPUs a host's sandboxes hold, its free vCPU and memory in shares of
-    the reference host, and the loads a sandbox of each class more (``after_take``) or
-    fewer (``after_release``) leads to (None until first needed)."""
+    the reference host, and the loads a sandbox of a class more (``after_take``) or fewer
+    (``after_release``) has led to, by class (dicts, not lists: a trace replay can have
+    thousands of classes, of which a load meets few)."""
 
     __slots__ = ("after_release", "after_take", "room", "used")
 
-    def __init__(self, used: tuple[float, float, float], room: tuple[float, float], classes: int):
+    def __init__(self, used: tuple[float, float, float], room: tuple[float, float]) -> None:
         self.used = used
         self.room = room
-        self.after_take: list[HostLoad | None] = [None] * classes
-        self.after_release: list[HostLoad | None] = [None] * classes
+        self.after_take: dict[int, HostLoad] = {}
+        self.after_release: dict[int, HostLoad] = {}
 
 
 class HostLoads:
@@ -64,16 +65,15 @@ class HostLoads:
                 (capacity[0] - used[0]) / reference[0],
                 (capacity[1] - used[1]) / reference[1],
             )
-            load = self._made[used] = HostLoad(used, room, len(self._demands))
+            load = self._made[used] = HostLoad(used, room)
         return load
 
     def _start_anew(self) -> None:
         """Forget every load made (hosts keep theirs), links between them included, so
         loads no host holds can be freed."""
-        classes = len(self._demands)
         for load in self._made.values():
-            load.after_take = [None] * classes
-            load.after_release = [None] * classes
+            load.after_take = {}
+            load.after_release = {}
         self._made = {self.empty.used: self.empty}
 
     def taken(self, load: HostLoad, shape_class: int) -> HostLoad:
