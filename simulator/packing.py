@@ -24,6 +24,7 @@ import heapq
 import itertools
 import math
 import operator
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -117,19 +118,22 @@ def choose(policy: OnlinePolicy, free: FloatArray, demand: FloatArray) -> int:
 
 NO_HOST = -1
 """A pick meaning no host fits."""
-Entry = tuple[float, int, int]
-"""A heap entry: score (lower is picked first), host, the host's version when pushed."""
+Entry = int
+"""A heap entry: the score's key (``_key_of``) plus the host, so that entries order as
+(score, host) and compare as plain integers (tuples compare element by element, a few
+times slower, and heaps compare at every level)."""
+HOST_BITS = 32
+HOST_MASK = (1 << HOST_BITS) - 1
+"""An entry's low bits: its host."""
 PairNeeds = tuple[float, float, float, float, int, float]
 """A watched shape with two resources and at most one gate: thresholds, demands, the gate
 and its least value (gate 0 at -inf: none)."""
-Targets = tuple[float, tuple[tuple[list[Entry], list[int], float], ...]]
-"""What a host's room and gates mean for the watched shapes: the room's score under a
+Targets = tuple[int, tuple[tuple[list[Entry], list[int], list[Entry | None], int], ...]]
+"""What a host's room and gates mean for the watched shapes: the room's score key under a
 policy whose score is the same for every shape, and per shape it fits, the shape's heap,
-latest entries and score."""
+versions and entries of its hosts' latest entries, and its score key."""
 FITTING_MEMO_SIZE = 1 << 16
 """Rooms (with gates) whose fitting shapes are kept at most; past it the memo starts anew."""
-_HOST_OF_ENTRY = operator.itemgetter(1)
-_VERSION_OF_ENTRY = operator.itemgetter(2)
 
 
 class PlacementIndex:
@@ -137,10 +141,10 @@ class PlacementIndex:
     a time, as in the engine: the same picks as ``choose`` (ties to the lowest host index),
     at a few heap operations per change instead of a pass over every host.
 
-    Per shape it keeps a heap of (score, host, version) over the hosts the shape fits;
-    a change to a host bumps its version and pushes its new entries, and entries of older
-    versions are dropped when they reach the top (and in a sweep when a heap grows to
-    several entries per host). A change that can only raise a host's score (a sandbox
+    Per shape it keeps a heap of entries ordered as (score, host) over the hosts the shape
+    fits (integers: ``Entry``); a change to a host bumps its version and pushes its new
+    entries, and entries that are not their host's latest are dropped when they reach the
+    top (and in a sweep when a heap grows to several entries per host). A change that can only raise a host's score (a sandbox
     taking room, under every policy but best fit) pushes nothing: the host's latest
     entry stays as a lower bound of its score, and is brought up to date (or dropped, if
     the shape no longer fits) when it reaches the top. A shape's heap is built on its first
@@ -180,11 +184,17 @@ class PlacementIndex:
         self._array: FloatArray | None = None
         """Free room as an array, kept once asked for (``free``)."""
         self._heaps: list[list[Entry] | None] = [None] * len(self._demands)
-        self._watched: list[tuple[int, list[Entry], list[int]]] = []
-        """Shapes with a heap: shape, heap and its hosts' latest entries."""
+        self._watched: list[tuple[int, list[Entry], list[int], list[Entry | None]]] = []
+        """Shapes with a heap: shape, heap, and the versions and entries of its hosts'
+        latest entries."""
         self._latest: list[list[int]] = [[] for _ in self._demands]
-        """Per shape with a heap, per host: the version of the host's latest entry in it
-        (-1: none). That entry's score is at most the host's score now, if it fits."""
+        """Per shape with a heap, per host: the host's version when its latest entry was
+        pushed. That entry's score is at most the host's score now, if it fits."""
+        self._pushed: list[list[Entry | None]] = [[] for _ in self._demands]
+        """Per shape with a heap, per host: its latest entry (the very object; None: none).
+        Other entries of the host are dropped as they surface or in a sweep."""
+        self._keys: dict[float, int] = {}
+        """Scores seen and their keys (``_key_of``)."""
         self._lazy_when_shrunk = policy != "best_fit"
         """Whether room that shrank leaves the host's entries as they are: its score rises
         or stays for all policies but best fit (which picks the least room)."""
@@ -227,8 +237,9 @@ class PlacementIndex:
         self._rows.append(self._closed)
         self._gates.append(self._no_gates)
         self._version.append(0)
-        for _, _, latest in self._watched:
+        for _, _, latest, pushed in self._watched:
             latest.append(-1)
+            pushed.append(None)
         self._limit = 4 * (host + 1) + 64
         if self._array is not None:
             if self._array.shape[0] > host:
@@ -306,28 +317,31 @@ class PlacementIndex:
         # the watched shapes the host fits (the shapes it does not fit keep their latest
         # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
         try:
-            score, targets = self._fitting_memo[room, gates]
+            key, targets = self._fitting_memo[room, gates]
         except KeyError:
-            score, targets = self._fitting(room, gates)
+            key, targets = self._fitting(room, gates)
         if not targets:
             return
         limit = self._limit
         if self.policy == "dot_product":  # a score per shape
-            for heap, latest, shape_score in targets:
-                heapq.heappush(heap, (shape_score, host, version))
+            for heap, latest, pushed, shape_key in targets:
+                entry = shape_key | host
+                heapq.heappush(heap, entry)
                 latest[host] = version
+                pushed[host] = entry
                 if len(heap) > limit:
-                    self._sweep(heap, latest)
+                    self._sweep(heap, pushed)
             return
-        entry = (score, host, version)
-        for heap, latest, _ in targets:
+        entry = key | host
+        for heap, latest, pushed, _ in targets:
             latest[host] = version
-            if heap and heap[0][1] == host and score < heap[0][0]:
+            pushed[host] = entry
+            if heap and heap[0] & HOST_MASK == host and entry < heap[0]:
                 heap[0] = entry  # below the top, which is this host's older entry: the new top
                 continue
             heapq.heappush(heap, entry)
             if len(heap) > limit:
-                self._sweep(heap, latest)
+                self._sweep(heap, pushed)
 
     def _fitting(self, room: tuple[float, ...], gates: tuple[float, ...]) -> Targets:
         """The watched shapes a host with this room and these gates fits, found by a
@@ -338,10 +352,10 @@ class PlacementIndex:
         for gate, cuts, masks in self._gate_cuts:
             fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
         targets = (
-            0.0 if self.policy == "dot_product" else self._score_of(0, room),
+            0 if self.policy == "dot_product" else self._key_of(self._score_of(0, room)),
             tuple(
-                (heap, latest, self._score_of(shape, room))
-                for bit, (shape, heap, latest) in enumerate(self._watched)
+                (heap, latest, pushed, self._key_of(self._score_of(shape, room)))
+                for bit, (shape, heap, latest, pushed) in enumerate(self._watched)
                 if fitting >> bit & 1
             ),
         )
@@ -353,7 +367,7 @@ class PlacementIndex:
     def _cut_tables(self) -> None:
         """The thresholds and masks of ``_room_cuts`` and ``_gate_cuts``, for the watched
         shapes."""
-        watched = [shape for shape, _, _ in self._watched]
+        watched = [shape for shape, _, _, _ in self._watched]
 
         def cuts(needs: list[float]) -> tuple[list[float], list[int]]:
             order = sorted(range(len(needs)), key=lambda i: needs[i])
@@ -375,14 +389,24 @@ class PlacementIndex:
             self._gate_cuts.append((gate, *cuts(needs)))
         self._fitting_memo = {}
 
+    def _key_of(self, score: float) -> int:
+        """A score's key: an integer that orders as the score (its float's bits, made to
+        sort as numbers; -0.0 as 0.0), shifted above an entry's host. Kept per score."""
+        key = self._keys.get(score)
+        if key is None:
+            bits = int.from_bytes(struct.pack(">d", score + 0.0), "big")
+            order = bits ^ 0xFFFF_FFFF_FFFF_FFFF if bits >> 63 else bits | 1 << 63
+            if len(self._keys) >= FITTING_MEMO_SIZE:
+                self._keys.clear()
+            key = self._keys[score] = order << HOST_BITS
+        return key
+
     @staticmethod
-    def _sweep(heap: list[Entry], latest: list[int]) -> None:
+    def _sweep(heap: list[Entry], pushed: list[Entry | None]) -> None:
         """Drop a heap's entries that are not their host's latest (in place; the loop runs
         in C, as a heap may hold a few entries per host)."""
-        latest_now = map(latest.__getitem__, map(_HOST_OF_ENTRY, heap))
-        heap[:] = itertools.compress(
-            heap, map(operator.eq, latest_now, map(_VERSION_OF_ENTRY, heap))
-        )
+        hosts = map(operator.and_, heap, itertools.repeat(HOST_MASK))
+        heap[:] = itertools.compress(heap, map(operator.is_, map(pushed.__getitem__, hosts), heap))
         heapq.heapify(heap)
 
     def _build(self, shape: int) -> list[Entry]:
@@ -395,10 +419,14 @@ class PlacementIndex:
         heapq.heapify(heap)
         self._heaps[shape] = heap
         latest = [-1] * len(self._rows)
-        for _, host, version in heap:
-            latest[host] = version
+        pushed: list[Entry | None] = [None] * len(self._rows)
+        for entry in heap:
+            host = entry & HOST_MASK
+            latest[host] = self._version[host]
+            pushed[host] = entry
         self._latest[shape] = latest
-        self._watched.append((shape, heap, latest))
+        self._pushed[shape] = pushed
+        self._watched.append((shape, heap, latest, pushed))
         self._cut_tables()
         gate_need = self._gate_needs[shape] or ((0, -math.inf),)
         if self._pairs and len(gate_need) == 1:
@@ -409,25 +437,26 @@ class PlacementIndex:
     def choose(self, shape: int) -> int:
         """The host a sandbox of ``shape`` goes to, or -1 if none fits.
 
-        Entries reaching the top that are older than their host: dropped if the host has
-        a newer one, else (a lower bound of its score) replaced by its score now, or
-        dropped if the shape no longer fits."""
+        Entries reaching the top that are not their host's latest are dropped; a latest
+        entry older than its host (a lower bound of its score) is replaced by its entry
+        now, or dropped if the shape no longer fits."""
         heap = self._heaps[shape]
         if heap is None:
             heap = self._build(shape)
         latest = self._latest[shape]
+        pushed = self._pushed[shape]
         version = self._version
         pair = self._pair_needs[shape]
         unpacked = False
         while heap:
             entry = heap[0]
-            host = entry[1]
-            now = version[host]
-            if now == entry[2]:
-                return host
-            if latest[host] != entry[2]:
+            host = entry & HOST_MASK
+            if pushed[host] is not entry:
                 heapq.heappop(heap)  # the host has a newer entry
                 continue
+            now = version[host]
+            if latest[host] == now:
+                return host
             if pair is None:
                 fresh = self._entry_now(shape, host)
             else:  # the engine's case, as _entry_now, worked out inline (operation for
@@ -436,6 +465,7 @@ class PlacementIndex:
                     need_vcpu, need_memory, demand_vcpu, demand_memory, gate, least = pair
                     rows, closed, policy = self._rows, self._closed, self.policy
                     gates_of = self._gates if self._gated else None
+                    keys = self._keys
                     unpacked = True
                 room = rows[host]
                 fresh = None
@@ -454,12 +484,14 @@ class PlacementIndex:
                         score = free_vcpu + free_memory
                     else:
                         score = 0.0
-                    fresh = (score, host, now)
+                    key = keys.get(score)
+                    fresh = (self._key_of(score) if key is None else key) | host
             if fresh is None:
-                latest[host] = -1
+                pushed[host] = None
                 heapq.heappop(heap)
             else:
                 heapq.heapreplace(heap, fresh)
+                pushed[host] = fresh
                 latest[host] = now
         return NO_HOST
 
@@ -467,7 +499,7 @@ class PlacementIndex:
         """The host's entry for ``shape`` as it is now, or None if the shape does not fit."""
         if not self._fits(shape, host):
             return None
-        return (self._score_of(shape, self._rows[host]), host, self._version[host])
+        return self._key_of(self._score_of(shape, self._rows[host])) | host
 
 
 def gates_open(gates: tuple[float, ...], needs: tuple[tuple[int, float], ...]) -> bool:

@@ -199,3 +199,29 @@ def test_many_shapes_are_scanned_with_the_same_picks() -> None:
     auto = FleetEngine(*args)
     assert auto._scan
     assert_same_run((auto.run(), auto.record()), _run(FleetEngine, *args, placement_lookup="index"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scores=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False),
+            st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 1.0, -1.0]),
+        ),
+        min_size=2,
+        max_size=8,
+    ),
+    hosts=st.lists(
+        st.one_of(st.integers(0, 2), st.just(packing.HOST_MASK)), min_size=8, max_size=8
+    ),  # few hosts, so that equal scores on one host turn up
+)
+def test_entries_order_as_score_then_host(scores: list[float], hosts: list[int]) -> None:
+    """Heap entries are integers: they must order exactly as (score, host) tuples, with
+    -0.0 equal to 0.0 as floats are."""
+    index = packing.PlacementIndex("best_fit", np.ones((1, 2)))
+    pairs = list(zip(scores, hosts, strict=False))
+    entries = [index._key_of(score) | host for score, host in pairs]
+    for (a, entry_a), (b, entry_b) in itertools.product(zip(pairs, entries, strict=True), repeat=2):
+        assert (entry_a < entry_b) == (a < b)
+        assert (entry_a == entry_b) == (a == b)
+        assert entry_a & packing.HOST_MASK == a[1]
