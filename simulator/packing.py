@@ -333,6 +333,15 @@ class PlacementIndex:
                     self._sweep(heap, pushed)
             return
         entry = key | host
+        if not shrank:
+            for heap, latest, pushed, _ in targets:
+                heapq.heappush(heap, entry)
+                latest[host] = version
+                pushed[host] = entry
+                if len(heap) > limit:
+                    self._sweep(heap, pushed)
+            return
+        # best fit, room that shrank: the host, just chosen, is often on top already
         for heap, latest, pushed, _ in targets:
             latest[host] = version
             pushed[host] = entry

@@ -342,7 +342,7 @@ class FleetEngine(DynamicEngine):
         stranded room too. Flat lists of numbers: the garbage collector skips them."""
         self._grant: list[GpuGrant | None] = [None] * acts.size
         self._chosen = -1
-        self._chosen_grant: GpuGrant | None = None
+        """The host ``_fits`` chose, for ``_take`` (which follows it at once)."""
         self._spot_counter = 0.0
         self._boot_block: list[float] = []
         self._last_scale_out_s = -math.inf
@@ -501,9 +501,6 @@ class FleetEngine(DynamicEngine):
             pick = self._scan_for(w) if self._scan else self._index.choose(w)
             if pick >= 0:
                 self._chosen = pick
-                self._chosen_grant = (
-                    None if self._without_gpu[w] else self._hosts[pick].gpus.find(self._needs[w])
-                )
                 return True
         if self.fleet.scale_out_when_waiting:
             self._scale_out()
@@ -547,8 +544,10 @@ class FleetEngine(DynamicEngine):
         if self._without_gpu[w]:  # its gates (none, if no shape asks for GPUs) stay
             self._index.set_free(i, load.room, host.gates, True)
             return
-        grant = self._chosen_grant or GpuGrant()
-        host.gpus.take(self._needs[w], grant)
+        need = self._needs[w]
+        gpus = host.gpus
+        grant = gpus.find(need) or GpuGrant()  # (it fits: the index opened its gates)
+        gpus.take(need, grant)
         self._grant[index] = grant
         self._index.set_free(i, load.room, self._new_gates(host), True)
 
