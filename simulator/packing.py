@@ -128,12 +128,17 @@ HOST_MASK = (1 << HOST_BITS) - 1
 PairNeeds = tuple[float, float, float, float, int, float]
 """A watched shape with two resources and at most one gate: thresholds, demands, the gate
 and its least value (gate 0 at -inf: none)."""
-Targets = tuple[int, tuple[tuple[list[Entry], list[int], list[Entry | None], int], ...]]
+Watched = tuple[tuple[list[Entry], list[int], list[Entry | None]], ...]
+"""Watched shapes: each one's heap, and the versions and entries of its hosts' latest
+entries."""
+Targets = tuple[int, Watched, tuple[int, ...]]
 """What a host's room and gates mean for the watched shapes: the room's score key under a
-policy whose score is the same for every shape, and per shape it fits, the shape's heap,
-versions and entries of its hosts' latest entries, and its score key."""
-FITTING_MEMO_SIZE = 1 << 16
-"""Rooms (with gates) whose fitting shapes are kept at most; past it the memo starts anew."""
+policy whose score is the same for every shape, the shapes it fits (shared by every room
+they fit alike), and under dot product each one's score key."""
+FITTING_MEMO_SIZE = 1 << 14
+"""Rooms (with gates) whose fitting shapes and scores are kept at most (and scores whose
+keys are kept); past it the memo starts anew. Benchmark fleets pass through at most a
+few thousand (1,903 with GPUs), and under dot product each room keeps a key per shape."""
 
 
 class PlacementIndex:
@@ -189,7 +194,8 @@ class PlacementIndex:
         latest entries."""
         self._latest: list[list[int]] = [[] for _ in self._demands]
         """Per shape with a heap, per host: the host's version when its latest entry was
-        pushed. That entry's score is at most the host's score now, if it fits."""
+        pushed (-1 before any; read only while ``_pushed`` holds an entry). That entry's
+        score is at most the host's score now, if it fits."""
         self._pushed: list[list[Entry | None]] = [[] for _ in self._demands]
         """Per shape with a heap, per host: its latest entry (the very object; None: none).
         Other entries of the host are dropped as they surface or in a sweep."""
@@ -215,6 +221,9 @@ class PlacementIndex:
         thresholds in order, and the mask of the shapes (bit i: the i-th watched) whose
         threshold is at most the k-th (shapes that need nothing of a gate in every mask),
         so the shapes a host fits are a few bisections and ANDs (see ``_fitting``)."""
+        self._shapes_of_mask: dict[int, Watched] = {}
+        """Per mask of watched shapes (see ``_fitting``): those shapes (filled as masks turn
+        up)."""
         self._fitting_memo: dict[tuple[tuple[float, ...], tuple[float, ...]], Targets] = {}
         """The watched shapes that rooms and gates seen fit, with their scores
         (``_fitting``): a fleet's hosts pass through the same few hundred or thousand
@@ -317,14 +326,14 @@ class PlacementIndex:
         # the watched shapes the host fits (the shapes it does not fit keep their latest
         # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
         try:
-            key, targets = self._fitting_memo[room, gates]
+            key, targets, shape_keys = self._fitting_memo[room, gates]
         except KeyError:
-            key, targets = self._fitting(room, gates)
+            key, targets, shape_keys = self._fitting(room, gates)
         if not targets:
             return
         limit = self._limit
-        if self.policy == "dot_product":  # a score per shape
-            for heap, latest, pushed, shape_key in targets:
+        if shape_keys:  # dot product: a score per shape
+            for (heap, latest, pushed), shape_key in zip(targets, shape_keys, strict=True):
                 entry = shape_key | host
                 heapq.heappush(heap, entry)
                 latest[host] = version
@@ -334,7 +343,7 @@ class PlacementIndex:
             return
         entry = key | host
         if not shrank:
-            for heap, latest, pushed, _ in targets:
+            for heap, latest, pushed in targets:
                 heapq.heappush(heap, entry)
                 latest[host] = version
                 pushed[host] = entry
@@ -342,7 +351,7 @@ class PlacementIndex:
                     self._sweep(heap, pushed)
             return
         # best fit, room that shrank: the host, just chosen, is often on top already
-        for heap, latest, pushed, _ in targets:
+        for heap, latest, pushed in targets:
             latest[host] = version
             pushed[host] = entry
             if heap and heap[0] & HOST_MASK == host and entry < heap[0]:
@@ -360,14 +369,19 @@ class PlacementIndex:
             fitting &= masks[bisect.bisect_right(cuts, value)]
         for gate, cuts, masks in self._gate_cuts:
             fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
-        targets = (
-            0 if self.policy == "dot_product" else self._key_of(self._score_of(0, room)),
-            tuple(
-                (heap, latest, pushed, self._key_of(self._score_of(shape, room)))
-                for bit, (shape, heap, latest, pushed) in enumerate(self._watched)
+        shapes = [shape for bit, (shape, *_) in enumerate(self._watched) if fitting >> bit & 1]
+        fitted = self._shapes_of_mask.get(fitting)
+        if fitted is None:
+            fitted = self._shapes_of_mask[fitting] = tuple(
+                (heap, latest, pushed)
+                for bit, (_, heap, latest, pushed) in enumerate(self._watched)
                 if fitting >> bit & 1
-            ),
-        )
+            )
+        if self.policy == "dot_product":
+            keys = tuple(self._key_of(self._score_of(shape, room)) for shape in shapes)
+            targets: Targets = (0, fitted, keys)
+        else:
+            targets = (self._key_of(self._score_of(0, room)), fitted, ())
         if len(self._fitting_memo) >= FITTING_MEMO_SIZE:
             self._fitting_memo.clear()
         self._fitting_memo[room, gates] = targets
@@ -396,6 +410,7 @@ class PlacementIndex:
         for gate in gates_needed:
             needs = [dict(self._gate_needs[shape] or ()).get(gate, -math.inf) for shape in watched]
             self._gate_cuts.append((gate, *cuts(needs)))
+        self._shapes_of_mask = {}
         self._fitting_memo = {}
 
     def _key_of(self, score: float) -> int:

@@ -443,9 +443,9 @@ class FleetEngine(DynamicEngine):
         return gates + types if types else gates
 
     def _host_changed(self, host: Host) -> None:
-        """Refresh a host's row of free room and its GPU gates, as it starts or stops
-        taking sandboxes (a sandbox taking or leaving its place: ``_take``,
-        ``_release``)."""
+        """Refresh a host's row of free room and its GPU gates as it starts or stops taking
+        sandboxes (``_set_state``; a sandbox taking or leaving its place refreshes the row
+        in ``_take`` and ``_release``)."""
         i = host.index
         if host.state != "running":
             self._index.close(i)  # takes no new sandboxes

@@ -1,7 +1,7 @@
 """What a fleet's host holds, made once per value: a fleet's hosts pass through a few
 hundred or thousand loads (sums of a few shapes' demands), so each load is made once,
 with its free room, and remembers the load one more or one fewer sandbox of each class
-leads to. A placement's bookkeeping is then a list lookup, not arithmetic.
+leads to. A placement's bookkeeping is then a lookup, not arithmetic.
 
 The sums are the same floats, operation for operation, as adding and taking away each
 sandbox's demand would give (an empty host goes back to holding exactly nothing).
