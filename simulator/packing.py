@@ -128,13 +128,13 @@ HOST_MASK = (1 << HOST_BITS) - 1
 PairNeeds = tuple[float, float, float, float, int, float]
 """A watched shape with two resources and at most one gate: thresholds, demands, the gate
 and its least value (gate 0 at -inf: none)."""
-Watched = tuple[tuple[list[Entry], list[int], list[Entry | None]], ...]
-"""Watched shapes: each one's heap, and the versions and entries of its hosts' latest
-entries."""
-Targets = tuple[int, Watched, tuple[int, ...]]
+Fitted = tuple[tuple[list[Entry], list[int], list[Entry | None], int], ...]
+"""Watched shapes a room fits: each one's heap, the versions and entries of its hosts'
+latest entries, and (under dot product) its score key."""
+Targets = tuple[int, Fitted]
 """What a host's room and gates mean for the watched shapes: the room's score key under a
-policy whose score is the same for every shape, the shapes it fits (shared by every room
-they fit alike), and under dot product each one's score key."""
+policy whose score is the same for every shape, and the shapes it fits (under a policy
+other than dot product, one tuple shared by every room that fits the same shapes)."""
 FITTING_MEMO_SIZE = 1 << 14
 """Rooms (with gates) whose fitting shapes and scores are kept at most (and scores whose
 keys are kept); past it the memo starts anew. Benchmark fleets pass through at most a
@@ -221,7 +221,7 @@ class PlacementIndex:
         thresholds in order, and the mask of the shapes (bit i: the i-th watched) whose
         threshold is at most the k-th (shapes that need nothing of a gate in every mask),
         so the shapes a host fits are a few bisections and ANDs (see ``_fitting``)."""
-        self._shapes_of_mask: dict[int, Watched] = {}
+        self._shapes_of_mask: dict[int, Fitted] = {}
         """Per mask of watched shapes (see ``_fitting``): those shapes (filled as masks turn
         up)."""
         self._fitting_memo: dict[tuple[tuple[float, ...], tuple[float, ...]], Targets] = {}
@@ -326,14 +326,14 @@ class PlacementIndex:
         # the watched shapes the host fits (the shapes it does not fit keep their latest
         # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
         try:
-            key, targets, shape_keys = self._fitting_memo[room, gates]
+            key, targets = self._fitting_memo[room, gates]
         except KeyError:
-            key, targets, shape_keys = self._fitting(room, gates)
+            key, targets = self._fitting(room, gates)
         if not targets:
             return
         limit = self._limit
-        if shape_keys:  # dot product: a score per shape
-            for (heap, latest, pushed), shape_key in zip(targets, shape_keys, strict=True):
+        if self.policy == "dot_product":  # a score per shape
+            for heap, latest, pushed, shape_key in targets:
                 entry = shape_key | host
                 heapq.heappush(heap, entry)
                 latest[host] = version
@@ -343,7 +343,7 @@ class PlacementIndex:
             return
         entry = key | host
         if not shrank:
-            for heap, latest, pushed in targets:
+            for heap, latest, pushed, _ in targets:
                 heapq.heappush(heap, entry)
                 latest[host] = version
                 pushed[host] = entry
@@ -351,7 +351,7 @@ class PlacementIndex:
                     self._sweep(heap, pushed)
             return
         # best fit, room that shrank: the host, just chosen, is often on top already
-        for heap, latest, pushed in targets:
+        for heap, latest, pushed, _ in targets:
             latest[host] = version
             pushed[host] = entry
             if heap and heap[0] & HOST_MASK == host and entry < heap[0]:
@@ -369,19 +369,24 @@ class PlacementIndex:
             fitting &= masks[bisect.bisect_right(cuts, value)]
         for gate, cuts, masks in self._gate_cuts:
             fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
-        shapes = [shape for bit, (shape, *_) in enumerate(self._watched) if fitting >> bit & 1]
-        fitted = self._shapes_of_mask.get(fitting)
-        if fitted is None:
-            fitted = self._shapes_of_mask[fitting] = tuple(
-                (heap, latest, pushed)
-                for bit, (_, heap, latest, pushed) in enumerate(self._watched)
-                if fitting >> bit & 1
+        if self.policy == "dot_product":  # a key per shape and room
+            targets: Targets = (
+                0,
+                tuple(
+                    (heap, latest, pushed, self._key_of(self._score_of(shape, room)))
+                    for bit, (shape, heap, latest, pushed) in enumerate(self._watched)
+                    if fitting >> bit & 1
+                ),
             )
-        if self.policy == "dot_product":
-            keys = tuple(self._key_of(self._score_of(shape, room)) for shape in shapes)
-            targets: Targets = (0, fitted, keys)
         else:
-            targets = (self._key_of(self._score_of(0, room)), fitted, ())
+            fitted = self._shapes_of_mask.get(fitting)
+            if fitted is None:
+                fitted = self._shapes_of_mask[fitting] = tuple(
+                    (heap, latest, pushed, 0)
+                    for bit, (_, heap, latest, pushed) in enumerate(self._watched)
+                    if fitting >> bit & 1
+                )
+            targets = (self._key_of(self._score_of(0, room)), fitted)
         if len(self._fitting_memo) >= FITTING_MEMO_SIZE:
             self._fitting_memo.clear()
         self._fitting_memo[room, gates] = targets
