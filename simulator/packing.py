@@ -332,18 +332,12 @@ class PlacementIndex:
         if not targets:
             return
         limit = self._limit
-        if self.policy == "dot_product":  # a score per shape
-            for heap, latest, pushed, shape_key in targets:
-                entry = shape_key | host
-                heapq.heappush(heap, entry)
-                latest[host] = version
-                pushed[host] = entry
-                if len(heap) > limit:
-                    self._sweep(heap, pushed)
-            return
+        per_shape = self.policy == "dot_product"  # a score (and entry) per shape
         entry = key | host
-        if not shrank:
-            for heap, latest, pushed, _ in targets:
+        if not shrank or per_shape:
+            for heap, latest, pushed, shape_key in targets:
+                if per_shape:
+                    entry = shape_key | host
                 heapq.heappush(heap, entry)
                 latest[host] = version
                 pushed[host] = entry
