@@ -149,11 +149,11 @@ class PlacementIndex:
     Per shape it keeps a heap of entries ordered as (score, host) over the hosts the shape
     fits (integers: ``Entry``); a change to a host bumps its version and pushes its new
     entries, and entries that are not their host's latest are dropped when they reach the
-    top (and in a sweep when a heap grows to several entries per host). A change that can only raise a host's score (a sandbox
-    taking room, under every policy but best fit) pushes nothing: the host's latest
-    entry stays as a lower bound of its score, and is brought up to date (or dropped, if
-    the shape no longer fits) when it reaches the top. A shape's heap is built on its first
-    placement, so shapes never placed cost nothing. Free room is in shares of a host, one
+    top (and in a sweep when a heap grows to several entries per host). A change that can
+    only raise a host's score (a sandbox taking room, under every policy but best fit)
+    pushes nothing: the host's latest entry stays as a lower bound of its score, and is
+    brought up to date (or dropped, if the shape no longer fits) when it reaches the top.
+    A shape's heap is built on its first placement, so shapes never placed cost nothing. Free room is in shares of a host, one
     row per host; closed hosts (booting, draining) have negative room.
 
     Gates are further figures per host that decide whether a shape fits but not the
