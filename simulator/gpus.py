@@ -136,6 +136,10 @@ class GpuGrant(NamedTuple):
     mig_start: int = -1
 
 
+NOTHING = GpuGrant()
+"""The grant of no GPU."""
+
+
 class HostGpus:
     """The GPUs of one host.
 
@@ -181,16 +185,51 @@ class HostGpus:
         share = need.share
         if share == 0.0:
             return GpuGrant()
-        first_empty = -1  # GPUs in use first, then the first empty one
+        i = self._gpu_for_share(share)
+        return None if i < 0 else self._one[i]
+
+    def _gpu_for_share(self, share: float) -> int:
+        """The GPU a time-sliced share goes to: the first in use with room for it, else
+        the first empty one (-1: none)."""
+        first_empty = -1
         for i, load in enumerate(self._load):
             if load == 0.0:
                 if first_empty < 0:
                     first_empty = i
             elif load + share <= 1 + 1e-9:
-                return self._one[i]
+                return i
         if first_empty < 0 or share > 1 + 1e-9:
-            return None
-        return self._one[first_empty]
+            return -1
+        return first_empty
+
+    def place(self, need: GpuNeed) -> GpuGrant:
+        """Take what ``find`` grants ``need`` and return it (the empty grant, taking
+        nothing, if it does not fit): one call for the engine, which has checked that it
+        fits, with a GPU share and a whole GPU taken inline."""
+        loads = self._load
+        if need.whole == 1:  # the first empty GPU
+            if not self._empty:
+                return NOTHING
+            i = loads.index(0.0)
+            self._empty -= 1
+            self.gpus[i].whole = True
+            loads[i] = math.inf
+            return self._one[i]
+        share = need.share
+        if share and not need.whole and need.mig is None:
+            i = self._gpu_for_share(share)
+            if i < 0:
+                return NOTHING
+            if loads[i] == 0.0:
+                self._empty -= 1
+            gpu = self.gpus[i]
+            loads[i] = gpu.share_used = gpu.share_used + share
+            return self._one[i]
+        grant = self.find(need)
+        if grant is None:
+            return NOTHING
+        self.take(need, grant)
+        return grant
 
     def take(self, need: GpuNeed, grant: GpuGrant) -> None:
         """Occupy what ``find`` granted, keeping each GPU's load."""

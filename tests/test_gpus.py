@@ -157,3 +157,32 @@ def test_host_gpus_kept_figures_equal_the_gpus_state(
         shares = [1 - g.share_used for g in gpus.gpus if not g.whole and not g.compute_used]
         assert gpus.best_share() == pytest.approx(max([0.0, *shares]), abs=1e-12)
         assert gpus.share_gates() == (float(gpus.free_whole()), gpus.best_share())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gpu_count=st.integers(1, 4),
+    steps=st.lists(
+        st.tuples(st.integers(0, len(NEEDS) - 1), st.booleans()), min_size=30, max_size=90
+    ),
+)
+def test_place_takes_what_find_grants(gpu_count: int, steps: list[tuple[int, bool]]) -> None:
+    """``place`` (the engine's one call) grants what ``find`` does and leaves the GPUs as
+    ``take`` does; a need that does not fit gets the empty grant and changes nothing."""
+    placed, found = HostGpus(gpu_count), HostGpus(gpu_count)
+    held: list[tuple[GpuNeed, GpuGrant]] = []
+    for which, release in steps:
+        if release and held:
+            need, grant = held.pop(which % len(held))
+            placed.release(need, grant)
+            found.release(need, grant)
+        else:
+            need = NEEDS[which]
+            expected = found.find(need)
+            grant = placed.place(need)
+            assert grant == (expected if expected is not None else GpuGrant())
+            if expected is not None:
+                found.take(need, expected)
+                held.append((need, grant))
+        assert placed.gpus == found.gpus  # every GPU's whole, MIG slices and shares
+        assert placed.share_gates() == found.share_gates()
