@@ -131,6 +131,9 @@ and its least value (gate 0 at -inf: none)."""
 Fitted = tuple[tuple[list[Entry], list[int], list[Entry | None], int], ...]
 """Watched shapes a room fits: each one's heap, the versions and entries of its hosts'
 latest entries, and (under dot product) its score key."""
+Watch = tuple[list[Entry], list[int], list[Entry | None], PairNeeds | None]
+"""What ``choose`` reads of a watched shape: its heap, its hosts' latest entries' versions
+and the entries, and (with two resources and at most one gate) its needs inline."""
 Targets = tuple[int, Fitted]
 """What a host's room and gates mean for the watched shapes: the room's score key under a
 policy whose score is the same for every shape, and the shapes it fits (under a policy
@@ -188,17 +191,16 @@ class PlacementIndex:
         self._version: list[int] = []
         self._array: FloatArray | None = None
         """Free room as an array, kept once asked for (``free``)."""
-        self._heaps: list[list[Entry] | None] = [None] * len(self._demands)
+        self._watch: list[Watch | None] = [None] * len(self._demands)
+        """Per shape: what ``choose`` reads of it (None until its first placement)."""
         self._watched: list[tuple[int, list[Entry], list[int], list[Entry | None]]] = []
         """Shapes with a heap: shape, heap, and the versions and entries of its hosts'
         latest entries."""
-        self._latest: list[list[int]] = [[] for _ in self._demands]
-        """Per shape with a heap, per host: the host's version when its latest entry was
-        pushed (-1 before any; read only while ``_pushed`` holds an entry). That entry's
-        score is at most the host's score now, if it fits."""
-        self._pushed: list[list[Entry | None]] = [[] for _ in self._demands]
-        """Per shape with a heap, per host: its latest entry (the very object; None: none).
-        Other entries of the host are dropped as they surface or in a sweep."""
+        # per watched shape (in _watched and _watch), per host: the version of the host
+        # when its latest entry was pushed (-1 before any; read only while an entry is
+        # kept), and the latest entry itself (the very object; None: none). That entry's
+        # score is at most the host's score now, if the shape fits; other entries of the
+        # host are dropped as they surface or in a sweep
         self._keys: dict[float, int] = {}
         """Scores seen and their keys (``_key_of``)."""
         self._lazy_when_shrunk = policy != "best_fit"
@@ -212,9 +214,8 @@ class PlacementIndex:
         gate_count = max((len(row) for row in needs), default=0)
         self._no_gates = (-math.inf,) * max(gate_count, 1)
         """The gates of a host given none: it opens no gate (and the loops can index it)."""
-        self._pair_needs: list[PairNeeds | None] = [None] * len(self._demands)
-        """With two resources, per watched shape that needs at most one gate: what
-        ``choose`` reads to refresh an entry inline."""
+        self._per_shape = policy == "dot_product"
+        """Whether each shape has its own score (and entry) for a room."""
         self._room_cuts: list[tuple[list[float], list[int]]] = []
         self._gate_cuts: list[tuple[int, list[float], list[int]]] = []
         """Per resource (and per gate some watched shape needs): the watched shapes'
@@ -332,7 +333,7 @@ class PlacementIndex:
         if not targets:
             return
         limit = self._limit
-        per_shape = self.policy == "dot_product"  # a score (and entry) per shape
+        per_shape = self._per_shape
         entry = key | host
         if not shrank or per_shape:
             for heap, latest, pushed, shape_key in targets:
@@ -432,7 +433,7 @@ class PlacementIndex:
         heap[:] = itertools.compress(heap, map(operator.is_, map(pushed.__getitem__, hosts), heap))
         heapq.heapify(heap)
 
-    def _build(self, shape: int) -> list[Entry]:
+    def _build(self, shape: int) -> Watch:
         """The heap of a shape's first placement: every host it fits."""
         heap = [
             entry
@@ -440,22 +441,21 @@ class PlacementIndex:
             if (entry := self._entry_now(shape, host)) is not None
         ]
         heapq.heapify(heap)
-        self._heaps[shape] = heap
         latest = [-1] * len(self._rows)
         pushed: list[Entry | None] = [None] * len(self._rows)
         for entry in heap:
             host = entry & HOST_MASK
             latest[host] = self._version[host]
             pushed[host] = entry
-        self._latest[shape] = latest
-        self._pushed[shape] = pushed
         self._watched.append((shape, heap, latest, pushed))
         self._cut_tables()
         gate_need = self._gate_needs[shape] or ((0, -math.inf),)
+        pair: PairNeeds | None = None
         if self._pairs and len(gate_need) == 1:
             need, demand = self._thresholds[shape], self._demands[shape]
-            self._pair_needs[shape] = (need[0], need[1], demand[0], demand[1], *gate_need[0])
-        return heap
+            pair = (need[0], need[1], demand[0], demand[1], *gate_need[0])
+        watch = self._watch[shape] = (heap, latest, pushed, pair)
+        return watch
 
     def choose(self, shape: int) -> int:
         """The host a sandbox of ``shape`` goes to, or -1 if none fits.
@@ -463,13 +463,8 @@ class PlacementIndex:
         Entries reaching the top that are not their host's latest are dropped; a latest
         entry older than its host (a lower bound of its score) is replaced by its entry
         now, or dropped if the shape no longer fits."""
-        heap = self._heaps[shape]
-        if heap is None:
-            heap = self._build(shape)
-        latest = self._latest[shape]
-        pushed = self._pushed[shape]
+        heap, latest, pushed, pair = self._watch[shape] or self._build(shape)
         version = self._version
-        pair = self._pair_needs[shape]
         unpacked = False
         while heap:
             entry = heap[0]

@@ -22,6 +22,7 @@ path.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
-from ..gpus import GpuGrant, GpuNeed, HostGpus
+from ..gpus import NOTHING, GpuGrant, GpuNeed, HostGpus
 from ..packing import OnlinePolicy, PlacementIndex, choose
 from .activations import Activations
 from .admission import Limits
@@ -315,6 +316,8 @@ class FleetEngine(DynamicEngine):
         """Whether the gates are only GPUs free and the best share (``_gates_of``)."""
         gate_needs = self._gate_needs()
         self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
+        self._pick: Callable[[int], int] = self._scan_for if self._scan else self._index.choose
+        """The host for a class (-1: none fits), by the index or a scan."""
         self._smallest_gpu_needs = _minimal_needs(
             [
                 (float(d[0]), float(d[1]), *gates)
@@ -461,15 +464,18 @@ class FleetEngine(DynamicEngine):
         self._index.set_free(i, host.load.room, gates)
 
     def _new_gates(self, host: Host) -> tuple[float, ...]:
-        """The GPU gates of a running host with GPUs, after its GPUs changed: kept on the
-        host, logged (for the stranded room) and, when placement scans, kept in its
-        arrays."""
-        gates = host.gates = (
-            host.gpus.share_gates() if self._share_gates_only else self._gates_of(host)
-        )
-        self._gate_log_s.append(self.env._now)
-        self._gate_log_host.append(host.index)
-        self._gate_log.extend(gates)
+        """The GPU gates of a running host with GPUs, after its GPUs changed (or as it
+        starts running): kept on the host and, if they changed, logged (for the stranded
+        room; the host's last row stays true); when placement scans, kept in its arrays
+        (closed while the host did not run)."""
+        gates = host.gpus.share_gates() if self._share_gates_only else self._gates_of(host)
+        if gates == host.gates:
+            gates = host.gates  # (the same tuple: set_free's memo then hashes no new one)
+        else:
+            host.gates = gates
+            self._gate_log_s.append(self.env._now)
+            self._gate_log_host.append(host.index)
+            self._gate_log.extend(gates)
         if self._scan:  # the scan reads GPU room from these arrays
             self._free_gpus[host.index] = gates[0]
             self._best_share[host.index] = gates[1]
@@ -498,7 +504,7 @@ class FleetEngine(DynamicEngine):
     def _fits(self, index: int) -> bool:
         w = self._class_of[index]
         if self._running:
-            pick = self._scan_for(w) if self._scan else self._index.choose(w)
+            pick = self._pick(w)
             if pick >= 0:
                 self._chosen = pick
                 return True
@@ -544,11 +550,8 @@ class FleetEngine(DynamicEngine):
         if self._without_gpu[w]:  # its gates (none, if no shape asks for GPUs) stay
             self._index.set_free(i, load.room, host.gates, True)
             return
-        need = self._needs[w]
-        gpus = host.gpus
-        grant = gpus.find(need) or GpuGrant()  # (it fits: the index opened its gates)
-        gpus.take(need, grant)
-        self._grant[index] = grant
+        # (the need fits: the index opened its gates)
+        self._grant[index] = host.gpus.place(self._needs[w])
         self._index.set_free(i, load.room, self._new_gates(host), True)
 
     def _release(self, index: int) -> None:
@@ -559,7 +562,7 @@ class FleetEngine(DynamicEngine):
         w = self._class_of[index]
         with_gpu = not self._without_gpu[w]
         if with_gpu:
-            host.gpus.release(self._needs[w], self._grant[index] or GpuGrant())
+            host.gpus.release(self._needs[w], self._grant[index] or NOTHING)
         self._held_by_class[w] -= 1
         sandboxes = host.sandboxes
         sandboxes.discard(index)
