@@ -8,29 +8,38 @@ through ``simulator.engine.run_platform`` four times in one process:
 2. the fleet engine with placement taken out (every sandbox on one unbounded host, no
    bookkeeping): what the fleet's events cost without placement;
 3. the fleet with placement by a scan over every host per sandbox (``choose``);
-4. the fleet with indexed placement (the default): the same picks, kept in heaps.
+4. the fleet with indexed placement (the default): the same picks, kept in heaps;
+5. the fleet keeping every host's room, GPUs and gates as 4 does, but with the hosts
+   picked in advance (4's picks, recorded in an untimed run and replayed; the index
+   does nothing): what 4 costs without choosing hosts.
 
 The fleet is 200 hosts of 96 vCPU and 384 GiB, best-fit placement, no autoscaling (all
 hosts up), loaded to about 85% of its vCPU. With --gpus, hosts have 8 GPUs, the medium
 shape takes half a GPU and the large one a whole GPU, and the load is 85% of the GPUs
 (the core engine then has a GPU quota too). Prints sandboxes per second for each, the
-share of the fleet run that placement takes (4 against 2), and the fleet against the
-core engine; checks that 3 and 4 pick the same hosts. Each time is the best of three
-rounds in which the variants take turns (the machine is shared).
+share of the fleet run that placement takes (4 against 2), split into choosing hosts (4
+against 5: the index kept and consulted) and keeping each host's room and GPUs (5
+against 2), and the fleet against the core engine; checks that 3, 4 and 5 pick the same
+hosts. The variants take turns in rounds (five by default; the machine is shared): each
+time printed is a variant's best round, and each share is given twice, from the best
+times and as the median over rounds of the share within a round (the variants of a
+round run seconds apart, so a busy spell lasting a round is left out).
 
     python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY] [--gpus]
 
 Not a timed test: compare the ratios measured in the same run. Wall-clock shares on a
 shared machine swing by a third, so the README also counts instructions, which do not:
-``--only bare`` or ``--only index`` runs one variant once; run each under valgrind with
-``--sandboxes 20000`` and with ``--sandboxes 10`` (which leaves the start-up's count)::
+``--only bare`` or ``--only index`` runs one variant once (``--only picks`` runs the
+untimed recording run, then 5; ``--only record`` the recording run alone, to subtract);
+run each under valgrind with ``--sandboxes 20000`` and with ``--sandboxes 10`` (which
+leaves the start-up's count)::
 
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 setarch "$(uname -m)" -R \\
         valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
         python bench/fleet.py --only index --sandboxes 20000 [--gpus]
 
 Placement's share is then one less the ratio of the two variants' differences (bare
-over index).
+over index); choosing hosts' share is one less picks (less record) over index.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import argparse
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +57,7 @@ from simulator.engine import PlatformModel, run_platform
 from simulator.engine.fleet import FleetEngine, FleetModel
 from simulator.gpus import GpuNeed
 from simulator.model_base import Provenance
+from simulator.packing import PlacementIndex
 from simulator.platforms import LaunchPart, LaunchPath
 from simulator.workload import SampledWorkload
 
@@ -117,6 +128,47 @@ def model(hosts: int, placement: str, fleet: bool, gpus: bool = False) -> Platfo
     )
 
 
+class Recording(FleetEngine):
+    """The indexed fleet engine, keeping the host it picks at each attempt, in order."""
+
+    def __init__(self, *args: Any, picks: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choose = self._pick
+
+        def pick(shape_class: int) -> int:
+            host = choose(shape_class)
+            picks.append(host)
+            return host
+
+        self._pick = pick
+
+
+class GivenPicks(PlacementIndex):
+    """A placement index that keeps nothing and gives recorded picks in turn."""
+
+    def __init__(self, picks: list[int]) -> None:  # (no index to set up)
+        self.next_pick = iter(picks).__next__
+
+    def add_host(self) -> int:
+        return 0
+
+    def set_free(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def choose(self, shape: int) -> int:
+        return self.next_pick()
+
+
+class PicksGiven(FleetEngine):
+    """The fleet engine keeping every host's room, GPUs and gates as usual, with the hosts
+    picked in advance (an indexed run's picks, replayed; its index keeps nothing)."""
+
+    def __init__(self, *args: Any, picks: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._index = GivenPicks(picks)  # (the first hosts were set up in the real one)
+        self._pick = self._index.choose
+
+
 class WithoutPlacement(FleetEngine):
     """The fleet engine with placement taken out: every sandbox goes to host 0 as if it
     had no bounds, and nothing is kept per host."""
@@ -134,14 +186,37 @@ class WithoutPlacement(FleetEngine):
         self._in_system -= 1
 
 
-SHORT_NAMES = ("core", "bare", "scan", "index")
-"""Names of the variants for --only, in the order of VARIANTS."""
-VARIANTS: dict[str, tuple[bool, Callable[..., FleetEngine]]] = {
-    "core engine, vCPU quota": (False, FleetEngine),
-    "fleet, placement taken out": (True, WithoutPlacement),
-    "fleet, placement by scan": (True, partial(FleetEngine, placement_lookup="scan")),
-    "fleet, indexed placement": (True, partial(FleetEngine, placement_lookup="index")),
-}
+SHORT_NAMES = ("core", "scan", "bare", "index", "picks")
+BARE = "fleet, placement taken out"
+"""Names of the variants for --only, in the order of ``variants``."""
+
+
+def variants(picks: list[int]) -> dict[str, tuple[bool, Callable[..., FleetEngine]]]:
+    """The variants by name: whether each runs a fleet, and its engine (``picks``: the
+    recorded picks the last one replays)."""
+    return {
+        "core engine, vCPU quota": (False, FleetEngine),
+        "fleet, placement by scan": (True, partial(FleetEngine, placement_lookup="scan")),
+        BARE: (True, WithoutPlacement),
+        "fleet, indexed placement": (True, partial(FleetEngine, placement_lookup="index")),
+        "fleet, hosts picked ahead": (
+            True,
+            partial(PicksGiven, picks=picks, placement_lookup="index"),
+        ),
+    }
+
+
+def recorded_picks(sampled: SampledWorkload, args: argparse.Namespace) -> list[int]:
+    """The hosts the indexed engine picks, attempt by attempt (an untimed run)."""
+    picks: list[int] = []
+    run_platform(
+        model(args.hosts, args.placement, True, args.gpus),
+        sampled,
+        np.random.default_rng(args.seed + 1),
+        force_event_engine=True,
+        fleet_engine=partial(Recording, picks=picks, placement_lookup="index"),
+    )
+    return picks
 
 
 def main() -> None:
@@ -154,18 +229,22 @@ def main() -> None:
         "--gpus", action="store_true", help="8 GPUs a host; medium and large shapes use them"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="each variant's time is its best of these rounds"
+        "--rounds", type=int, default=5, help="rounds in which the variants take turns"
     )
     parser.add_argument(
         "--only",
-        choices=SHORT_NAMES,
+        choices=(*SHORT_NAMES, "record"),
         help="run this variant once and nothing else (to count its instructions)",
     )
     args = parser.parse_args()
     n = args.sandboxes
     sampled = workload(n, args.hosts, args.seed, args.gpus)
+    if args.only == "record":
+        recorded_picks(sampled, args)
+        return
+    picks = recorded_picks(sampled, args) if args.only in (None, "picks") else []
     if args.only:
-        fleet, engine = list(VARIANTS.values())[SHORT_NAMES.index(args.only)]
+        fleet, engine = list(variants(picks).values())[SHORT_NAMES.index(args.only)]
         started = time.perf_counter()
         run_platform(
             model(args.hosts, args.placement, fleet, args.gpus),
@@ -176,10 +255,11 @@ def main() -> None:
         )
         print(f"{args.only}: {time.perf_counter() - started:.2f} s")
         return
-    timings = dict.fromkeys(VARIANTS, float("inf"))
+    engines = variants(picks)
+    timings: dict[str, list[float]] = {name: [] for name in engines}
     hosts_picked: dict[str, np.ndarray] = {}
     for round_ in range(args.rounds):  # variants take turns, so a busy spell hits them alike
-        for name, (fleet, engine) in VARIANTS.items():
+        for name, (fleet, engine) in engines.items():
             platform = model(args.hosts, args.placement, fleet, args.gpus)
             started = time.perf_counter()
             usage = run_platform(
@@ -189,10 +269,12 @@ def main() -> None:
                 force_event_engine=True,
                 fleet_engine=engine,
             )
-            timings[name] = min(timings[name], time.perf_counter() - started)
+            timings[name].append(time.perf_counter() - started)
             if round_ or usage.fleet is None or engine is WithoutPlacement:
                 continue
             hosts_picked[name] = usage.fleet.host_of
+            if name == "fleet, hosts picked ahead":
+                continue
             record = usage.fleet
             used = record.allocated_integral[:2] / record.capacity_integral[:2]
             wait = usage.admit_s - usage.request_s
@@ -202,19 +284,36 @@ def main() -> None:
                 f"waited {(wait > 1e-9).mean():.1%}; packing efficiency "
                 f"{record.lower_bound_integral / (record.mean_hosts * record.span_s):.1%}"
             )
-    for name, seconds in timings.items():
+    best = {name: min(seconds) for name, seconds in timings.items()}
+    for name, seconds in best.items():
         print(f"{name:<28}{seconds:7.2f} s = {n / seconds:>10,.0f} sandboxes/s")
-    core, bare, scan, indexed = timings.values()
-    scanned, kept = hosts_picked.values()
-    print(f"same hosts picked by scan and index: {bool(np.array_equal(scanned, kept))}")
+    scanned, kept, replayed = (hosts_picked[name] for name in list(engines)[1:] if name != BARE)
+    same = np.array_equal(scanned, kept) and np.array_equal(kept, replayed)
+    print(f"same hosts picked by scan, index and replay: {bool(same)}")
+    core, scan, bare, indexed, _ = best.values()
     print(f"indexed placement against the scan: {scan / indexed:.1f}x faster")
-    print(
-        f"placement's share of the fleet run: {1 - bare / indexed:.0%} "
-        f"(by scan: {1 - bare / scan:.0%})"
-    )
+    per_round = np.array(list(timings.values()))  # variants by rounds
+    for how, split in (
+        ("best times", shares(*best.values())),
+        (f"median of {args.rounds} rounds", np.median(shares(*per_round), axis=1)),
+    ):
+        print(
+            f"placement's share of the fleet run ({how}): {split[0]:.0%} (by scan: "
+            f"{split[1]:.0%}): choosing hosts {split[2]:.0%}, keeping hosts' room and GPUs "
+            f"{split[3]:.0%}"
+        )
     print(
         f"fleet against the core engine: {indexed / core:.1f}x the time "
         f"(the fleet engine without placement: {bare / core:.1f}x)"
+    )
+
+
+def shares(core: Any, scan: Any, bare: Any, indexed: Any, ahead: Any) -> Any:
+    """From the variants' times (numbers, or arrays by round): placement's share of the
+    indexed fleet run, of the scanning one, and the indexed run's shares of choosing hosts
+    and of keeping hosts' room and GPUs (which add up to the first)."""
+    return np.array(
+        [1 - bare / indexed, 1 - bare / scan, 1 - ahead / indexed, (ahead - bare) / indexed]
     )
 
 
