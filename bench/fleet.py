@@ -1,7 +1,7 @@
 """Fleet speed: the engine with placement on a 200-host fleet, against the core engine.
 
 The same workload (Poisson arrivals, three sandbox shapes, lognormal durations) runs
-through ``simulator.engine.run_platform`` four times in one process:
+through ``simulator.engine.run_platform`` five ways in one process:
 
 1. the core event engine with a vCPU quota equal to the fleet's vCPU (forced onto the
    event path, as the quota seldom binds): the core figure;
