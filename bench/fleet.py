@@ -5,10 +5,10 @@ through ``simulator.engine.run_platform`` five ways in one process:
 
 1. the core event engine with a vCPU quota equal to the fleet's vCPU (forced onto the
    event path, as the quota seldom binds): the core figure;
-2. the fleet engine with placement taken out (every sandbox on one unbounded host, no
+2. the fleet with placement by a scan over every host per sandbox (``choose``);
+3. the fleet engine with placement taken out (every sandbox on one unbounded host, no
    bookkeeping): what the fleet's events cost without placement;
-3. the fleet with placement by a scan over every host per sandbox (``choose``);
-4. the fleet with indexed placement (the default): the same picks, kept in heaps;
+4. the fleet with indexed placement (the default): 2's picks, kept in heaps;
 5. the fleet keeping every host's room, GPUs and gates as 4 does, but with the hosts
    picked in advance (4's picks, recorded in an untimed run and replayed; the index
    does nothing): what 4 costs without choosing hosts.
@@ -17,10 +17,10 @@ The fleet is 200 hosts of 96 vCPU and 384 GiB, best-fit placement, no autoscalin
 hosts up), loaded to about 85% of its vCPU. With --gpus, hosts have 8 GPUs, the medium
 shape takes half a GPU and the large one a whole GPU, and the load is 85% of the GPUs
 (the core engine then has a GPU quota too). Prints sandboxes per second for each, the
-share of the fleet run that placement takes (4 against 2), split into choosing hosts (4
+share of the fleet run that placement takes (4 against 3), split into choosing hosts (4
 against 5: the index kept and consulted) and keeping each host's room and GPUs (5
-against 2), and the fleet against the core engine; checks that 3, 4 and 5 pick the same
-hosts. The variants take turns in rounds (five by default; the machine is shared): each
+against 3), and the fleet against the core engine; checks that 2, 4 and 5 pick the same
+hosts and that 5 used every pick recorded. The variants take turns in rounds (five by default; the machine is shared): each
 time printed is a variant's best round, and each share is given twice, from the best
 times and as the median over rounds of the share within a round (the variants of a
 round run seconds apart, so a busy spell lasting a round is left out).
@@ -39,7 +39,8 @@ leaves the start-up's count)::
         python bench/fleet.py --only index --sandboxes 20000 [--gpus]
 
 Placement's share is then one less the ratio of the two variants' differences (bare
-over index); choosing hosts' share is one less picks (less record) over index.
+over index); choosing hosts' share is one less the ratio of picks (less record, at each
+size) over index, both less their start-up counts likewise.
 """
 
 from __future__ import annotations
@@ -147,10 +148,14 @@ class GivenPicks(PlacementIndex):
     """A placement index that keeps nothing and gives recorded picks in turn."""
 
     def __init__(self, picks: list[int]) -> None:  # (no index to set up)
-        self.next_pick = iter(picks).__next__
+        self.picks = iter(picks)
+        self.next_pick = self.picks.__next__
 
     def add_host(self) -> int:
         return 0
+
+    def close(self, host: int) -> None:
+        return None
 
     def set_free(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -161,12 +166,17 @@ class GivenPicks(PlacementIndex):
 
 class PicksGiven(FleetEngine):
     """The fleet engine keeping every host's room, GPUs and gates as usual, with the hosts
-    picked in advance (an indexed run's picks, replayed; its index keeps nothing)."""
+    picked in advance (an indexed run's picks, replayed; its index keeps nothing). Each
+    engine made adds its index to ``replays``, to check that every pick was used."""
 
-    def __init__(self, *args: Any, picks: list[int], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, picks: list[int], replays: list[GivenPicks], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self._index = GivenPicks(picks)  # (the first hosts were set up in the real one)
-        self._pick = self._index.choose
+        given = GivenPicks(picks)
+        replays.append(given)
+        self._index = given  # (the first hosts were set up in the real one)
+        self._pick = given.choose  # (a Python call per attempt, as the index's)
 
 
 class WithoutPlacement(FleetEngine):
@@ -187,13 +197,15 @@ class WithoutPlacement(FleetEngine):
 
 
 SHORT_NAMES = ("core", "scan", "bare", "index", "picks")
-BARE = "fleet, placement taken out"
 """Names of the variants for --only, in the order of ``variants``."""
+BARE = "fleet, placement taken out"
 
 
-def variants(picks: list[int]) -> dict[str, tuple[bool, Callable[..., FleetEngine]]]:
+def variants(
+    picks: list[int], replays: list[GivenPicks]
+) -> dict[str, tuple[bool, Callable[..., FleetEngine]]]:
     """The variants by name: whether each runs a fleet, and its engine (``picks``: the
-    recorded picks the last one replays)."""
+    recorded picks the last one replays; ``replays``: where its runs' indexes go)."""
     return {
         "core engine, vCPU quota": (False, FleetEngine),
         "fleet, placement by scan": (True, partial(FleetEngine, placement_lookup="scan")),
@@ -201,7 +213,7 @@ def variants(picks: list[int]) -> dict[str, tuple[bool, Callable[..., FleetEngin
         "fleet, indexed placement": (True, partial(FleetEngine, placement_lookup="index")),
         "fleet, hosts picked ahead": (
             True,
-            partial(PicksGiven, picks=picks, placement_lookup="index"),
+            partial(PicksGiven, picks=picks, replays=replays, placement_lookup="index"),
         ),
     }
 
@@ -244,7 +256,7 @@ def main() -> None:
         return
     picks = recorded_picks(sampled, args) if args.only in (None, "picks") else []
     if args.only:
-        fleet, engine = list(variants(picks).values())[SHORT_NAMES.index(args.only)]
+        fleet, engine = list(variants(picks, []).values())[SHORT_NAMES.index(args.only)]
         started = time.perf_counter()
         run_platform(
             model(args.hosts, args.placement, fleet, args.gpus),
@@ -255,7 +267,8 @@ def main() -> None:
         )
         print(f"{args.only}: {time.perf_counter() - started:.2f} s")
         return
-    engines = variants(picks)
+    replays: list[GivenPicks] = []
+    engines = variants(picks, replays)
     timings: dict[str, list[float]] = {name: [] for name in engines}
     hosts_picked: dict[str, np.ndarray] = {}
     for round_ in range(args.rounds):  # variants take turns, so a busy spell hits them alike
@@ -289,7 +302,11 @@ def main() -> None:
         print(f"{name:<28}{seconds:7.2f} s = {n / seconds:>10,.0f} sandboxes/s")
     scanned, kept, replayed = (hosts_picked[name] for name in list(engines)[1:] if name != BARE)
     same = np.array_equal(scanned, kept) and np.array_equal(kept, replayed)
-    print(f"same hosts picked by scan, index and replay: {bool(same)}")
+    every_pick_used = all(next(given.picks, None) is None for given in replays)
+    print(
+        f"same hosts picked by scan, index and replay: {bool(same)} "
+        f"(the replays used every recorded pick: {every_pick_used})"
+    )
     core, scan, bare, indexed, _ = best.values()
     print(f"indexed placement against the scan: {scan / indexed:.1f}x faster")
     per_round = np.array(list(timings.values()))  # variants by rounds
@@ -311,7 +328,8 @@ def main() -> None:
 def shares(core: Any, scan: Any, bare: Any, indexed: Any, ahead: Any) -> Any:
     """From the variants' times (numbers, or arrays by round): placement's share of the
     indexed fleet run, of the scanning one, and the indexed run's shares of choosing hosts
-    and of keeping hosts' room and GPUs (which add up to the first)."""
+    and of keeping hosts' room and GPUs (which add up to the first, but for medians taken
+    one by one)."""
     return np.array(
         [1 - bare / indexed, 1 - bare / scan, 1 - ahead / indexed, (ahead - bare) / indexed]
     )
