@@ -51,6 +51,11 @@ MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
 }
 MEMORY_SLICES = 8
 COMPUTE_SLICES = 7
+SHARE_SLACK = 1e-9
+"""A time-sliced share fits a GPU whose room (one less the shares it gives) is at least
+the share less this (float sums at capacity). Placement's gates compare the very same
+two numbers (the best room, ``HostGpus.share_gates``, against the share less this), so a
+host whose gates let a share in has a GPU for it (for any share above the slack itself)."""
 
 
 def mig_profile(gpu_type: str, name: str) -> MigProfile:
@@ -104,7 +109,11 @@ class Gpu:
 
     def share_fits(self, share: float) -> bool:
         """Whether a time-sliced share fits."""
-        return not self.whole and self.compute_used == 0 and self.share_used + share <= 1 + 1e-9
+        return (
+            not self.whole
+            and self.compute_used == 0
+            and 1.0 - self.share_used >= share - SHARE_SLACK
+        )
 
 
 @dataclass(frozen=True)
@@ -196,9 +205,9 @@ class HostGpus:
             if load == 0.0:
                 if first_empty < 0:
                     first_empty = i
-            elif load + share <= 1 + 1e-9:
+            elif 1.0 - load >= share - SHARE_SLACK:  # (as the gates compare: see SHARE_SLACK)
                 return i
-        if first_empty < 0 or share > 1 + 1e-9:
+        if first_empty < 0 or share - SHARE_SLACK > 1.0:
             return -1
         return first_empty
 

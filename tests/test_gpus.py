@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.gpus import GpuGrant, GpuNeed, HostGpus, mig_profile
+from simulator.gpus import NOTHING, SHARE_SLACK, GpuGrant, GpuNeed, HostGpus, mig_profile
 
 
 def mig(name: str, gpu: str = "a100-40gb") -> GpuNeed:
@@ -186,3 +186,46 @@ def test_place_takes_what_find_grants(gpu_count: int, steps: list[tuple[int, boo
                 held.append((need, grant))
         assert placed.gpus == found.gpus  # every GPU's whole, MIG slices and shares
         assert placed.share_gates() == found.share_gates()
+
+
+EDGE_SHARES = [1 / 3, 0.1, 0.7, 0.2, 0.3, 0.6, 0.9, 1 / 7]
+"""Shares whose float sums land on either side of a whole GPU."""
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gpu_count=st.integers(1, 3),
+    steps=st.lists(
+        st.tuples(st.integers(0, len(EDGE_SHARES)), st.booleans()), min_size=20, max_size=80
+    ),
+)
+def test_a_need_the_gates_let_in_gets_gpus(gpu_count: int, steps: list[tuple[int, bool]]) -> None:
+    """Where the placement gates (GPUs free, best share) let a need in, ``place`` gives
+    it GPUs, and where they do not, it gives none: the two compare the same numbers, so
+    no sandbox the index sends to a host is left without its GPU."""
+    gpus = HostGpus(gpu_count)
+    held: list[tuple[GpuNeed, GpuGrant]] = []
+    for which, release in steps:
+        if release and held:
+            gpus.release(*held.pop(which % len(held)))
+            continue
+        need = GpuNeed(whole=1) if which == len(EDGE_SHARES) else GpuNeed(share=EDGE_SHARES[which])
+        free, best = gpus.share_gates()
+        let_in = free >= 1 if need.whole else best >= need.share - SHARE_SLACK
+        grant = gpus.place(need)
+        assert (grant != NOTHING) == let_in
+        if grant != NOTHING:
+            held.append((need, grant))
+
+
+def test_place_and_gates_agree_at_the_last_bit() -> None:
+    """Shares summing to a whole GPU up to the last bit: the float sum (0.17... + 0.82...)
+    is within the slack but one less the first share is not (compared with the same
+    slack); ``place`` follows the gates' comparison, so the two cannot disagree."""
+    first, second = 0.1709278197011611, 0.829072181298839
+    gpus = HostGpus(1)
+    assert gpus.place(GpuNeed(share=first)) != NOTHING
+    _, best = gpus.share_gates()
+    let_in = best >= second - SHARE_SLACK
+    assert first + second <= 1 + SHARE_SLACK  # the sum alone would have let it in
+    assert (gpus.place(GpuNeed(share=second)) != NOTHING) == let_in

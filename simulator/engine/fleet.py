@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
-from ..gpus import NOTHING, GpuGrant, GpuNeed, HostGpus
+from ..gpus import NOTHING, SHARE_SLACK, GpuGrant, GpuNeed, HostGpus
 from ..packing import OnlinePolicy, PlacementIndex, choose
 from .activations import Activations
 from .admission import Limits
@@ -422,7 +422,7 @@ class FleetEngine(DynamicEngine):
             if need.mig is not None:
                 row[2 + [n.mig for n in self._mig_needs].index(need.mig)] = 0.5
             elif need.share:
-                row[1] = need.share - 1e-9
+                row[1] = need.share - SHARE_SLACK
             elif need.whole:
                 row[0] = float(need.whole)
             if not need.none and gpu_type in self._required_types:
@@ -523,7 +523,7 @@ class FleetEngine(DynamicEngine):
                 if host.state == "running" and host.gpus.find(need) is None:
                     free[host.index] = CLOSED
         elif need.share:
-            free[self._best_share < need.share - 1e-9] = CLOSED
+            free[self._best_share < need.share - SHARE_SLACK] = CLOSED
         else:
             free[self._free_gpus < need.whole] = CLOSED
         gpu_type = self._gpu_type[w]
