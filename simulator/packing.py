@@ -134,13 +134,10 @@ latest entries, and (under dot product) its score key."""
 Watch = tuple[list[Entry], list[int], list[Entry | None], PairNeeds | None]
 """What ``choose`` reads of a watched shape: its heap, its hosts' latest entries' versions
 and the entries, and (with two resources and at most one gate) its needs inline."""
-Unfitted = tuple[list[Entry | None], ...]
-"""Watched shapes a room does not fit: each one's hosts' latest entries (best fit only)."""
-Targets = tuple[int, Fitted, Unfitted]
+Targets = tuple[int, Fitted]
 """What a host's room and gates mean for the watched shapes: the room's score key under a
-policy whose score is the same for every shape, the shapes it fits and (under best fit)
-those it does not (under a policy other than dot product, tuples shared by every room
-that fits the same shapes)."""
+policy whose score is the same for every shape, and the shapes it fits (under a policy
+other than dot product, one tuple shared by every room that fits the same shapes)."""
 FITTING_MEMO_SIZE = 1 << 14
 """Rooms (with gates) whose fitting shapes and scores are kept at most (and scores whose
 keys are kept); past it the memo starts anew. Benchmark fleets pass through at most a
@@ -206,11 +203,9 @@ class PlacementIndex:
         # host are dropped as they surface or in a sweep
         self._keys: dict[float, int] = {}
         """Scores seen and their keys (``_key_of``)."""
-        self._exact = policy == "best_fit"
-        """Whether every host's latest entries hold its score now (best fit: each change
-        pushes the shapes the host fits and drops the rest, so entries need no versions);
-        else room that shrank leaves the host's entries as they are, its score rising or
-        staying (worst fit, dot product, first fit): lower bounds, versioned."""
+        self._lazy_when_shrunk = policy != "best_fit"
+        """Whether room that shrank leaves the host's entries as they are: its score rises
+        or stays for all policies but best fit (which picks the least room)."""
         self._limit = 64
         """Entries a heap may hold before a sweep."""
         self._pairs = self._resources == 2
@@ -227,7 +222,7 @@ class PlacementIndex:
         thresholds in order, and the mask of the shapes (bit i: the i-th watched) whose
         threshold is at most the k-th (shapes that need nothing of a gate in every mask),
         so the shapes a host fits are a few bisections and ANDs (see ``_fitting``)."""
-        self._shapes_of_mask: dict[int, tuple[Fitted, Unfitted]] = {}
+        self._shapes_of_mask: dict[int, Fitted] = {}
         """Per mask of watched shapes (see ``_fitting``): those shapes (filled as masks turn
         up)."""
         self._fitting_memo: dict[tuple[tuple[float, ...], tuple[float, ...]], Targets] = {}
@@ -323,27 +318,18 @@ class PlacementIndex:
             self._gates[host] = gates
         if self._array is not None:
             self._array[host] = room
-        if self._exact:
-            version = 0  # (unread: entries are always up to date)
-            if room is self._closed:
-                for _, _, _, pushed in self._watched:
-                    pushed[host] = None  # fits nothing
-                return
-        else:
-            version = self._version[host] + 1
-            self._version[host] = version
-            if room is self._closed:
-                return  # its entries are dropped as they surface (it fits nothing)
-            if shrank and before is not self._closed:
-                return  # its entries are lower bounds of its scores now
+        version = self._version[host] + 1
+        self._version[host] = version
+        if room is self._closed:
+            return  # a closed host's entries are dropped as they surface (it fits nothing)
+        if shrank and self._lazy_when_shrunk and before is not self._closed:
+            return
         # the watched shapes the host fits (the shapes it does not fit keep their latest
         # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
         try:
-            key, targets, unfitted = self._fitting_memo[room, gates]
+            key, targets = self._fitting_memo[room, gates]
         except KeyError:
-            key, targets, unfitted = self._fitting(room, gates)
-        for pushed in unfitted:  # (best fit: dropped now, as entries carry no version)
-            pushed[host] = None
+            key, targets = self._fitting(room, gates)
         if not targets:
             return
         limit = self._limit
@@ -359,8 +345,7 @@ class PlacementIndex:
                 if len(heap) > limit:
                     self._sweep(heap, pushed)
             return
-        # room that shrank (best fit, or a host that was closed): the host, just chosen,
-        # is often on top already
+        # best fit, room that shrank: the host, just chosen, is often on top already
         for heap, latest, pushed, _ in targets:
             latest[host] = version
             pushed[host] = entry
@@ -387,25 +372,16 @@ class PlacementIndex:
                     for bit, (shape, heap, latest, pushed) in enumerate(self._watched)
                     if fitting >> bit & 1
                 ),
-                (),
             )
         else:
-            shapes = self._shapes_of_mask.get(fitting)
-            if shapes is None:
-                watched = list(enumerate(self._watched))
-                shapes = self._shapes_of_mask[fitting] = (
-                    tuple(
-                        (heap, latest, pushed, 0)
-                        for bit, (_, heap, latest, pushed) in watched
-                        if fitting >> bit & 1
-                    ),
-                    tuple(
-                        pushed
-                        for bit, (_, _, _, pushed) in watched
-                        if self._exact and not fitting >> bit & 1
-                    ),
+            fitted = self._shapes_of_mask.get(fitting)
+            if fitted is None:
+                fitted = self._shapes_of_mask[fitting] = tuple(
+                    (heap, latest, pushed, 0)
+                    for bit, (_, heap, latest, pushed) in enumerate(self._watched)
+                    if fitting >> bit & 1
                 )
-            targets = (self._key_of(self._score_of(0, room)), *shapes)
+            targets = (self._key_of(self._score_of(0, room)), fitted)
         if len(self._fitting_memo) >= FITTING_MEMO_SIZE:
             self._fitting_memo.clear()
         self._fitting_memo[room, gates] = targets
@@ -488,13 +464,6 @@ class PlacementIndex:
         entry older than its host (a lower bound of its score) is replaced by its entry
         now, or dropped if the shape no longer fits."""
         heap, latest, pushed, pair = self._watch[shape] or self._build(shape)
-        if self._exact:  # a host's latest entry holds its score now
-            while heap:
-                entry = heap[0]
-                if pushed[entry & HOST_MASK] is entry:
-                    return entry & HOST_MASK
-                heapq.heappop(heap)  # the host has a newer entry, or no longer fits
-            return NO_HOST
         version = self._version
         unpacked = False
         while heap:
