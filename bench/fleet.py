@@ -20,10 +20,11 @@ shape takes half a GPU and the large one a whole GPU, and the load is 85% of the
 share of the fleet run that placement takes (4 against 3), split into choosing hosts (4
 against 5: the index kept and consulted) and keeping each host's room and GPUs (5
 against 3), and the fleet against the core engine; checks that 2, 4 and 5 pick the same
-hosts and that 5 used every pick recorded. The variants take turns in rounds (five by default; the machine is shared): each
-time printed is a variant's best round, and each share is given twice, from the best
-times and as the median over rounds of the share within a round (the variants of a
-round run seconds apart, so a busy spell lasting a round is left out).
+hosts and that 5 used every pick recorded. The variants take turns in rounds (five by
+default; the machine is shared): each time printed is a variant's best round, and each
+share is given twice, from the best times and as the median over rounds of the share
+within a round (the variants of a round run seconds apart, so a busy spell lasting a
+round is left out).
 
     python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY] [--gpus]
 

@@ -156,8 +156,9 @@ class PlacementIndex:
     only raise a host's score (a sandbox taking room, under every policy but best fit)
     pushes nothing: the host's latest entry stays as a lower bound of its score, and is
     brought up to date (or dropped, if the shape no longer fits) when it reaches the top.
-    A shape's heap is built on its first placement, so shapes never placed cost nothing. Free room is in shares of a host, one
-    row per host; closed hosts (booting, draining) have negative room.
+    A shape's heap is built on its first placement, so shapes never placed cost nothing.
+    Free room is in shares of a host, one row per host; closed hosts (booting, draining)
+    have negative room.
 
     Gates are further figures per host that decide whether a shape fits but not the
     score (the engine's GPUs: whole GPUs free, the largest share a GPU can give, whether a
@@ -364,7 +365,7 @@ class PlacementIndex:
             fitting &= masks[bisect.bisect_right(cuts, value)]
         for gate, cuts, masks in self._gate_cuts:
             fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
-        if self.policy == "dot_product":  # a key per shape and room
+        if self._per_shape:  # dot product: a key per shape and room
             targets: Targets = (
                 0,
                 tuple(
