@@ -30,18 +30,9 @@ round is left out).
 
 Not a timed test: compare the ratios measured in the same run. Wall-clock shares on a
 shared machine swing by a third, so the README also counts instructions, which do not:
-``--only bare`` or ``--only index`` runs one variant once (``--only picks`` runs the
-untimed recording run, then 5; ``--only record`` the recording run alone, to subtract);
-run each under valgrind with ``--sandboxes 20000`` and with ``--sandboxes 10`` (which
-leaves the start-up's count)::
-
-    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 setarch "$(uname -m)" -R \\
-        valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
-        python bench/fleet.py --only index --sandboxes 20000 [--gpus]
-
-Placement's share is then one less the ratio of the two variants' differences (bare
-over index); choosing hosts' share is one less the ratio of picks (less record, at each
-size) over index, both less their start-up counts likewise.
+``bench/fleet_instructions.py`` runs variants 3 to 5 under valgrind. ``--only bare``
+or ``--only index`` runs one variant once (``--only picks`` runs the untimed recording
+run, then 5; ``--only record`` the recording run alone, to subtract).
 """
 
 from __future__ import annotations
@@ -326,14 +317,21 @@ def main() -> None:
     )
 
 
+def split(bare: Any, indexed: Any, ahead: Any) -> tuple[Any, Any, Any]:
+    """Placement's share of the indexed fleet run, and its parts: choosing hosts (the
+    index, kept and consulted) and keeping each host's room, GPUs and gates; from times or
+    counts of the runs without placement, indexed, and with hosts picked ahead (numbers,
+    or arrays by round)."""
+    return 1 - bare / indexed, 1 - ahead / indexed, (ahead - bare) / indexed
+
+
 def shares(core: Any, scan: Any, bare: Any, indexed: Any, ahead: Any) -> Any:
     """From the variants' times (numbers, or arrays by round): placement's share of the
     indexed fleet run, of the scanning one, and the indexed run's shares of choosing hosts
     and of keeping hosts' room and GPUs (which add up to the first, but for medians taken
     one by one)."""
-    return np.array(
-        [1 - bare / indexed, 1 - bare / scan, 1 - ahead / indexed, (ahead - bare) / indexed]
-    )
+    placement, choosing, keeping = split(bare, indexed, ahead)
+    return np.array([placement, 1 - bare / scan, choosing, keeping])
 
 
 if __name__ == "__main__":
