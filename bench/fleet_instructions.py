@@ -17,8 +17,9 @@ clock feels and the instruction count does not.
 
     python bench/fleet_instructions.py [--sandboxes 20000] [--placement dot_product] [--gpus]
 
-Needs valgrind (and util-linux's setarch, to turn ASLR off); exits with a message if they
-are missing. Takes a few minutes: eight runs under valgrind, two at a time.
+Needs valgrind (exits with a message without it) and turns ASLR off with util-linux's
+setarch where it is found. Takes a few minutes: eight runs under valgrind, as many at a
+time as there are cores (``--jobs``).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def count(variant: str, sandboxes: int, flags: list[str], cache_sim: bool) -> di
         found = re.search(rf"{label}:\s+([\d,]+)", done.stderr)
         if found:
             counts[name] = int(found.group(1).replace(",", ""))
+    if "instructions" not in counts:
+        sys.exit(f"no instruction count in valgrind's output for {variant} at {sandboxes}")
     return counts
 
 
