@@ -193,7 +193,7 @@ class HostGpus:
             return GpuGrant((first_empty,), start) if start >= 0 else None
         share = need.share
         if share == 0.0:
-            return GpuGrant()
+            return NOTHING
         i = self._gpu_for_share(share)
         return None if i < 0 else self._one[i]
 
@@ -214,26 +214,7 @@ class HostGpus:
     def place(self, need: GpuNeed) -> GpuGrant:
         """Take what ``find`` grants ``need`` and return it (the empty grant, taking
         nothing, if it does not fit): one call for the engine, which has checked that it
-        fits, with a GPU share and a whole GPU taken inline."""
-        loads = self._load
-        if need.whole == 1:  # the first empty GPU
-            if not self._empty:
-                return NOTHING
-            i = loads.index(0.0)
-            self._empty -= 1
-            self.gpus[i].whole = True
-            loads[i] = math.inf
-            return self._one[i]
-        share = need.share
-        if share and not need.whole and need.mig is None:
-            i = self._gpu_for_share(share)
-            if i < 0:
-                return NOTHING
-            if loads[i] == 0.0:
-                self._empty -= 1
-            gpu = self.gpus[i]
-            loads[i] = gpu.share_used = gpu.share_used + share
-            return self._one[i]
+        fits."""
         grant = self.find(need)
         if grant is None:
             return NOTHING
