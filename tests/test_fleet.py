@@ -340,6 +340,24 @@ def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:
     assert np.allclose(record.ended_s, 960.0)
 
 
+def test_committed_hosts_come_first_then_spot_by_its_share() -> None:
+    """Three committed hosts start first and stay committed; the hosts booted after them
+    are on demand and spot by turns (a spot share of one half), whatever else came and
+    went: the count of committed hosts is kept, not looked up."""
+    model = fleet_model(
+        [(48.0, 100.0)],
+        min_hosts=0,
+        max_hosts=100,
+        committed_hosts=3,
+        spot_share=0.5,
+        target_utilisation=1.0,
+    )
+    n = 20  # two a host: ten hosts, three committed from the start and seven booted
+    _, _result, record = run_fleet(np.zeros(n), np.full(n, 600.0), np.zeros(n, int), model, 3600.0)
+    assert record.purchase[:3] == ("committed",) * 3
+    assert record.purchase[3:] == ("on_demand", "spot") * 3 + ("on_demand",)
+
+
 def test_target_utilisation_keeps_headroom_without_thrashing() -> None:
     """At a target of 0.8, 20 hosts' worth of work holds 25 hosts: the five empty ones are
     headroom, kept (not released and booted again) while the work lasts."""

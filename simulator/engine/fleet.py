@@ -283,11 +283,10 @@ class FleetEngine(DynamicEngine):
         if none of them fits a host, no shape without GPUs does. Empty shapes (of workloads
         the platform does not run) are left out: they would fit anywhere."""
         self._gpu_type = fleet.gpu_type_per_class or (None,) * len(self._needs)
-        self._free_gpus = np.zeros(0)
-        """Per host: GPUs nothing runs on (-1 unless running; kept when placement scans)."""
-        self._best_share = np.zeros(0)
-        """Per host: the largest share one of its GPUs can still give (-1 unless running;
-        kept when placement scans)."""
+        self._gpu_room = np.full((8, 2), CLOSED)
+        """Per host (rows by index, room for more hosts below): GPUs nothing runs on, and
+        the largest share one of its GPUs can still give (-1 unless running; kept when
+        placement scans)."""
         self._without_gpu = [n.none for n in self._needs]
         """Per class: whether it needs no GPU (a list: read one at a time on the hot path)."""
         self._hosts_of_gpu_type: dict[str, npt.NDArray[np.bool_]] = {}
@@ -347,6 +346,8 @@ class FleetEngine(DynamicEngine):
         self._chosen = -1
         """The host ``_fits`` chose, for ``_take`` (which follows it at once)."""
         self._spot_counter = 0.0
+        self._committed = 0
+        """Committed hosts started (a count: a fleet of thousands starts host by host)."""
         self._boot_block: list[float] = []
         self._last_scale_out_s = -math.inf
         # running totals of the hosts' state, and their integrals over the horizon (the
@@ -452,8 +453,7 @@ class FleetEngine(DynamicEngine):
         i = host.index
         if host.state != "running":
             self._index.close(i)  # takes no new sandboxes
-            self._free_gpus[i] = CLOSED
-            self._best_share[i] = CLOSED
+            self._gpu_room[i] = CLOSED
             return
         if not self._gated:
             gates: tuple[float, ...] = ()
@@ -476,9 +476,8 @@ class FleetEngine(DynamicEngine):
             self._gate_log_s.append(self.env._now)
             self._gate_log_host.append(host.index)
             self._gate_log.extend(gates)
-        if self._scan:  # the scan reads GPU room from these arrays
-            self._free_gpus[host.index] = gates[0]
-            self._best_share[host.index] = gates[1]
+        if self._scan:  # the scan reads GPU room from these rows
+            self._gpu_room[host.index] = gates[:2]
         return gates
 
     def _set_state(self, host: Host, state: HostState) -> None:
@@ -523,9 +522,9 @@ class FleetEngine(DynamicEngine):
                 if host.state == "running" and host.gpus.find(need) is None:
                     free[host.index] = CLOSED
         elif need.share:
-            free[self._best_share < need.share - SHARE_SLACK] = CLOSED
+            free[self._gpu_room[: free.shape[0], 1] < need.share - SHARE_SLACK] = CLOSED
         else:
-            free[self._free_gpus < need.whole] = CLOSED
+            free[self._gpu_room[: free.shape[0], 0] < need.whole] = CLOSED
         gpu_type = self._gpu_type[w]
         if gpu_type is not None and self.fleet.fixed:
             free[~self._of_gpu_type(gpu_type)] = CLOSED
@@ -603,10 +602,10 @@ class FleetEngine(DynamicEngine):
     def _start_host(self, ready_now: bool = False, kind: int = 0) -> None:
         if self._live() >= self.fleet.max_hosts:
             return
-        committed = sum(h.purchase == "committed" for h in self._hosts)  # never released
         purchase: Literal["committed", "on_demand", "spot"] = "on_demand"
-        if committed < self.fleet.committed_hosts:
+        if self._committed < self.fleet.committed_hosts:
             purchase = "committed"
+            self._committed += 1  # (committed hosts are never released)
         elif ready_now is False and self.fleet.spot_share > 0:
             self._spot_counter += self.fleet.spot_share
             if self._spot_counter >= 1.0 - 1e-9:
@@ -626,8 +625,8 @@ class FleetEngine(DynamicEngine):
         self._hosts.append(host)
         self._count["booting"] += 1
         self._index.add_host()
-        self._free_gpus = np.append(self._free_gpus, CLOSED)
-        self._best_share = np.append(self._best_share, CLOSED)
+        if host.index >= self._gpu_room.shape[0]:  # twice the rows: hosts start one by one
+            self._gpu_room = np.concatenate([self._gpu_room, np.full_like(self._gpu_room, CLOSED)])
         if ready_now:
             self._host_ready(host)
         else:
@@ -677,16 +676,17 @@ class FleetEngine(DynamicEngine):
         if not self.has_work():
             return
         if self._running:
-            running = [h for h in self._hosts if h.state == "running"]
             held = self._held()
             utilisation = max(held[r] / (self._capacity3[r] * self._running) for r in range(2))
             booting = self._count["booting"] > 0
             if utilisation > self.fleet.target_utilisation and not booting:
                 self._start_host()
-            elif utilisation < self.fleet.target_utilisation / 2 and len(running) > max(
+            elif utilisation < self.fleet.target_utilisation / 2 and self._count["running"] > max(
                 self.fleet.min_hosts, self.fleet.committed_hosts, 1
             ):
                 # an empty host goes by itself after the cooldown; else drain the emptiest
+                # (the hosts are looked over only here: a fleet may have thousands)
+                running = [h for h in self._hosts if h.state == "running"]
                 busy = [h for h in running if h.sandboxes and h.purchase != "committed"]
                 if busy and len(busy) == len(running):
                     victim = min(
