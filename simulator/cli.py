@@ -36,7 +36,9 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 WIDE = 180
 """Width used when output is not a terminal (files, CI logs), so tables are not squeezed."""
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else WIDE)
-err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else WIDE)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+"""Errors and warnings are never wrapped: a path or field name split across lines cannot be
+searched for in a log or copied from a terminal."""
 
 
 @contextmanager

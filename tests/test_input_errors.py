@@ -84,6 +84,22 @@ def test_trace_problems_name_the_line(tmp_path: Path, capsys: pytest.CaptureFixt
         assert expected in err, (name, err)
 
 
+def test_long_error_lines_are_not_wrapped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A path longer than any console is printed whole, on the message's own line, so it can
+    be searched for in a CI log (wrapping once split "has no rows" across two lines)."""
+    deep = tmp_path / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    (deep / "header.csv").write_text("t,d\n")
+    path = scenario(
+        deep, "{kind: trace, path: header.csv, timestamp_column: t, duration_column: d}"
+    )
+    code, err = run(capsys, "validate", str(path))
+    assert code == EXIT_INPUT
+    assert f"workloads[0].arrivals: {deep / 'header.csv'} has no rows of requests" in err, err
+
+
 def test_timezone_aware_trace_replays(tmp_path: Path) -> None:
     (tmp_path / "tz.csv").write_text("t\n2026-01-01T10:00:00+02:00\n2026-01-01T08:30:00Z\n")
     path = scenario(
