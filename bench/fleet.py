@@ -5,7 +5,8 @@ through ``simulator.engine.run_platform`` five ways in one process:
 
 1. the core event engine with a vCPU quota equal to the fleet's vCPU (forced onto the
    event path, as the quota seldom binds): the core figure;
-2. the fleet with placement by a scan over every host per sandbox (``choose``);
+2. the fleet with placement by a scan over every host per sandbox (``choose``; left out
+   with --no-scan, as its time grows with the hosts);
 3. the fleet engine with placement taken out (every sandbox on one unbounded host, no
    bookkeeping): what the fleet's events cost without placement;
 4. the fleet with indexed placement (the default): 2's picks, kept in heaps;
@@ -26,7 +27,7 @@ share is given twice, from the best times and as the median over rounds of the s
 within a round (the variants of a round run seconds apart, so a busy spell lasting a
 round is left out).
 
-    python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY] [--gpus]
+    python bench/fleet.py [--sandboxes N] [--hosts H] [--placement POLICY] [--gpus] [--no-scan]
 
 Not a timed test: compare the ratios measured in the same run. Wall-clock shares on a
 shared machine swing by a third, so the README also counts instructions, which do not:
@@ -38,6 +39,7 @@ run, then 5; ``--only record`` the recording run alone, to subtract).
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable
 from functools import partial
@@ -193,14 +195,19 @@ SHORT_NAMES = ("core", "scan", "bare", "index", "picks")
 BARE = "fleet, placement taken out"
 
 
+SCAN = "fleet, placement by scan"
+
+
 def variants(
-    picks: list[int], replays: list[GivenPicks]
+    picks: list[int], replays: list[GivenPicks], scan: bool = True
 ) -> dict[str, tuple[bool, Callable[..., FleetEngine]]]:
     """The variants by name: whether each runs a fleet, and its engine (``picks``: the
-    recorded picks the last one replays; ``replays``: where its runs' indexes go)."""
+    recorded picks the last one replays; ``replays``: where its runs' indexes go;
+    ``scan``: whether the scanning fleet is one of them)."""
+    scanning = {SCAN: (True, partial(FleetEngine, placement_lookup="scan"))} if scan else {}
     return {
         "core engine, vCPU quota": (False, FleetEngine),
-        "fleet, placement by scan": (True, partial(FleetEngine, placement_lookup="scan")),
+        **scanning,
         BARE: (True, WithoutPlacement),
         "fleet, indexed placement": (True, partial(FleetEngine, placement_lookup="index")),
         "fleet, hosts picked ahead": (
@@ -236,6 +243,11 @@ def main() -> None:
         "--rounds", type=int, default=5, help="rounds in which the variants take turns"
     )
     parser.add_argument(
+        "--no-scan",
+        action="store_true",
+        help="leave out the scanning fleet (its time grows with the hosts: large fleets)",
+    )
+    parser.add_argument(
         "--only",
         choices=(*SHORT_NAMES, "record"),
         help="run this variant once and nothing else (to count its instructions)",
@@ -260,7 +272,7 @@ def main() -> None:
         print(f"{args.only}: {time.perf_counter() - started:.2f} s")
         return
     replays: list[GivenPicks] = []
-    engines = variants(picks, replays)
+    engines = variants(picks, replays, scan=not args.no_scan)
     timings: dict[str, list[float]] = {name: [] for name in engines}
     hosts_picked: dict[str, np.ndarray] = {}
     for round_ in range(args.rounds):  # variants take turns, so a busy spell hits them alike
@@ -292,23 +304,31 @@ def main() -> None:
     best = {name: min(seconds) for name, seconds in timings.items()}
     for name, seconds in best.items():
         print(f"{name:<28}{seconds:7.2f} s = {n / seconds:>10,.0f} sandboxes/s")
-    scanned, kept, replayed = (hosts_picked[name] for name in list(engines)[1:] if name != BARE)
-    same = np.array_equal(scanned, kept) and np.array_equal(kept, replayed)
+    picked = [hosts_picked[name] for name in list(engines)[1:] if name != BARE]
+    same = all(np.array_equal(picked[0], other) for other in picked[1:])
     every_pick_used = all(next(given.picks, None) is None for given in replays)
     print(
-        f"same hosts picked by scan, index and replay: {bool(same)} "
-        f"(the replays used every recorded pick: {every_pick_used})"
+        f"same hosts picked by {'scan, ' if SCAN in engines else ''}index and replay: "
+        f"{bool(same)} (the replays used every recorded pick: {every_pick_used})"
     )
-    core, scan, bare, indexed, _ = best.values()
-    print(f"indexed placement against the scan: {scan / indexed:.1f}x faster")
-    per_round = np.array(list(timings.values()))  # variants by rounds
+    times = {name: np.array(seconds) for name, seconds in timings.items()}
+    if SCAN not in engines:  # (its shares come out as NaN)
+        times[SCAN] = np.full(args.rounds, np.nan)
+        best[SCAN] = math.nan
+    order = ("core engine, vCPU quota", SCAN, BARE, "fleet, indexed placement")
+    core, scan, bare, indexed = (best[name] for name in order)
+    ahead_name = "fleet, hosts picked ahead"
+    if SCAN in engines:
+        print(f"indexed placement against the scan: {scan / indexed:.1f}x faster")
+    per_round = np.array([times[name] for name in (*order, ahead_name)])  # variants by rounds
     for how, split in (
-        ("best times", shares(*best.values())),
+        ("best times", shares(*(best[name] for name in (*order, ahead_name)))),
         (f"median of {args.rounds} rounds", np.median(shares(*per_round), axis=1)),
     ):
+        by_scan = "not run" if math.isnan(split[1]) else f"{split[1]:.0%}"
         print(
             f"placement's share of the fleet run ({how}): {split[0]:.0%} (by scan: "
-            f"{split[1]:.0%}): choosing hosts {split[2]:.0%}, keeping hosts' room and GPUs "
+            f"{by_scan}): choosing hosts {split[2]:.0%}, keeping hosts' room and GPUs "
             f"{split[3]:.0%}"
         )
     print(
