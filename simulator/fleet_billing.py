@@ -57,7 +57,8 @@ def purchase_of(fleet: ResolvedFleet, host_purchase: str) -> Purchase:
 
 
 def host_costs(record: FleetRecord, fleet: ResolvedFleet) -> tuple[FloatArray, FloatArray]:
-    """Billed seconds and cost of each host (an unpriced host costs nothing): its life
+    """Billed seconds and cost of each host (an unpriced host, or a spot host taken back
+    within the table's free window, costs nothing): its life
     within the horizon, rounded to the increment with the minimum, plus the host-seconds
     its sandboxes' work after the horizon is worth."""
     within, tail, rates = host_time(record, fleet)
@@ -69,7 +70,8 @@ def host_time(
     record: FleetRecord, fleet: ResolvedFleet
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Per host: billed seconds within the horizon, host-seconds of work after it, and
-    the price per second it was bought at."""
+    the price per second it was bought at (0 for a spot host taken back within the price
+    table's ``spot_interrupted_free_s`` of its start)."""
     billing = fleet.table.billing
     started = record.started_s
     within = np.where(
@@ -84,6 +86,11 @@ def host_time(
             for p, k in zip(record.purchase, kinds, strict=True)
         ]
     )
+    if record.interrupted_s is not None and billing.spot_interrupted_free_s > 0:
+        # hosts the provider took back early are not charged (EC2: within the first
+        # hour): their time counts, at no price (showback's mean price then falls)
+        free = record.interrupted_s - started < billing.spot_interrupted_free_s
+        rates = np.where(free, 0.0, rates)
     return within, record.tail_seconds(), rates
 
 
@@ -140,15 +147,14 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
     per_host_second = total_cost / total_seconds if total_seconds > 0 else 0.0
     rates = _showback_rates(fleet, record, seconds, cost)
     periods = billing_periods(usage.horizon_s)
-    launched = usage.launched & ~np.isnan(usage.admit_s)
-    held_s = np.maximum(usage.end_s[launched] - usage.admit_s[launched], 0.0)
+    holds = _showback_holds(usage, record)
+    held_s, activations = holds.held_s, holds.activation
     classes = (
         record.class_of if record.class_of is not None else usage.workload_index.astype(np.int64)
-    )[launched]
-    hosts = record.host_of[launched] if record.host_of.size == launched.size else None
+    )[activations]
     kinds = (
-        _kinds_of_hosts(record)[np.maximum(hosts, 0)]
-        if hosts is not None and len(fleet.kinds) > 1
+        _kinds_of_hosts(record)[np.maximum(holds.host, 0)]
+        if holds.host is not None and len(fleet.kinds) > 1
         else np.zeros(held_s.size, dtype=np.int64)
     )
     demand = np.asarray(fleet.demand_per_class, dtype=np.float64).reshape(-1, 2)[classes]
@@ -157,9 +163,11 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
     suffix_code = np.array(
         [suffixes.index(x) if x is not None else -1 for x in fleet.gpu_suffix_per_class]
     )[classes]
-    period = np.minimum((usage.request_s[launched] // MONTH_S).astype(np.int64), len(periods) - 1)
+    period = np.minimum(
+        (usage.request_s[activations] // MONTH_S).astype(np.int64), len(periods) - 1
+    )
     n_workloads, n_kinds, n_suffixes = len(usage.workload_names), len(fleet.kinds), len(suffixes)
-    group = (period * n_workloads + usage.workload_index[launched]) * n_kinds + kinds
+    group = (period * n_workloads + usage.workload_index[activations]) * n_kinds + kinds
     keys, where = np.unique(group, return_inverse=True)
     vcpu_s = np.bincount(where, weights=held_s * demand[:, 0], minlength=keys.size)
     gib_s = np.bincount(where, weights=held_s * demand[:, 1], minlength=keys.size)
@@ -226,6 +234,37 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
     items_frame["cost_usd"] = items_frame["gross_usd"] - items_frame["discount_usd"]
     items_frame.insert(0, "platform", inputs.platform_id)
     return items_frame[LINE_ITEM_COLUMNS].astype({"period": np.int64}).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _Holds:
+    """Room held, one row per hold: its activation, seconds and host (None: unknown)."""
+
+    activation: npt.NDArray[np.int64]
+    held_s: FloatArray
+    host: npt.NDArray[np.int64] | None
+
+
+def _showback_holds(usage: Usage, record: FleetRecord) -> _Holds:
+    """What each sandbox held, to be shown back: its last hold, from placement to end,
+    and its holds on hosts the provider took back, until they were. A fleet that cannot
+    grow counts them within the horizon (its hosts are paid for just that); one that can
+    pays the work after the horizon as a tail, so a sandbox's last hold counts whole."""
+    launched = np.flatnonzero(usage.launched & ~np.isnan(usage.admit_s))
+    horizon = usage.horizon_s if not record.grows else np.inf
+    ends = np.minimum(usage.end_s[launched], horizon)
+    held_s = np.maximum(ends - usage.admit_s[launched], 0.0)
+    hosts = record.host_of[launched] if record.host_of.size == usage.launched.size else None
+    lost = record.lost_holds
+    if lost is None:
+        return _Holds(launched, held_s, hosts)
+    # a lost hold past the horizon is on a host billed only to it (no tail follows it)
+    lost_s = np.maximum(np.minimum(lost.end_s, usage.horizon_s) - lost.start_s, 0.0)
+    return _Holds(
+        np.concatenate([launched, lost.activation]),
+        np.concatenate([held_s, lost_s]),
+        None if hosts is None else np.concatenate([hosts, lost.host]),
+    )
 
 
 def _showback_rates(

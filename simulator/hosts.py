@@ -54,6 +54,9 @@ class HostBilling(Provenance):
     """Billed time is rounded up to a multiple of this."""
     minimum: DurationS = 60.0
     """Shortest billed time per host start (60 s for EC2 Linux)."""
+    spot_interrupted_free_s: DurationS = 0.0
+    """A spot host the provider takes back within this long of its start is not charged
+    at all (EC2 Linux: its first hour); 0: charged for its time like any host."""
 
 
 class CostSplit(Provenance):

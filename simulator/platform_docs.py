@@ -119,11 +119,14 @@ def platform_reference(catalog: Catalog | None = None) -> str:
     for table_id in sorted(catalog.host_tables):
         hosts = catalog.host_tables[table_id]
         lines += [f"## Host prices `{hosts.id}`: {hosts.name}", "", *HEADER]
+        billing = hosts.billing
+        free = billing.spot_interrupted_free_s
         lines.append(
             _row(
                 "billing",
-                f"increment {hosts.billing.increment:g} s, minimum {hosts.billing.minimum:g} s",
-                hosts.billing,
+                f"increment {billing.increment:g} s, minimum {billing.minimum:g} s"
+                + (f"; spot hosts taken back within {free:g} s of starting: free" if free else ""),
+                billing,
             )
         )
         split = hosts.cost_split

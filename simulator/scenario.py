@@ -307,13 +307,16 @@ class Fleet(FrozenModel):
         if (self.host_type is None) == (self.inventory is None):
             raise ValueError("give host_type (an autoscaled fleet) or inventory (fixed hosts)")
         if self.inventory is not None:
+            # compared with the defaults, not with the fields given: a scenario dumped and
+            # validated again (--seed, --replications, sweeps) gives every field
             for name in (
                 "autoscaling",
                 "committed_hosts",
                 "spot_share",
                 "spot_interruptions_per_hour",
             ):
-                if name in self.model_fields_set:
+                field_info = Fleet.model_fields[name]
+                if getattr(self, name) != field_info.get_default(call_default_factory=True):
                     raise ValueError(
                         f"{name} does not apply to an inventory, whose hosts all run for the "
                         f"whole horizon; remove {name} (set purchase for how they are bought)"

@@ -222,12 +222,17 @@ def _fleet_summary(
         for f, cost in zip(fleets, host_cost, strict=True):
             chosen = np.array([p == purchase for p in f.record.purchase])
             costs.append(float(cost[chosen].sum()))
-        by_purchase[purchase] = {
-            "price": purchase_of(resolved.fleet, purchase),
+        price = purchase_of(resolved.fleet, purchase)
+        # hosts neither committed nor spot go by the price they were bought at (an
+        # inventory may be reserved); costs after the platform's discount, as cost_usd
+        by_purchase[purchase if purchase in ("committed", "spot") else price] = {
+            "price": price,
             "host_hours": _number(
                 float(np.mean([f.host_hours_by_purchase.get(purchase, 0.0) for f in fleets]))
             ),
-            "cost_usd_per_month": _number(float(np.mean(costs)) * per_month),
+            "cost_usd_per_month": _number(
+                float(np.mean(costs)) * (1.0 - resolved.discount.fraction) * per_month
+            ),
         }
     return {
         "hosts": {

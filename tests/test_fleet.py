@@ -499,32 +499,132 @@ def test_committed_and_overcommitted_fleet_cost_by_hand() -> None:
     assert fleet["fleet"]["capacity_per_host"] == {"vcpu": 190.0, "memory_gib": 376.0, "gpus": 0}
 
 
+def _hosts_record(
+    purchase: tuple[str, ...], started_s: list[float], ended_s: list[float], **more: Any
+) -> FleetRecord:
+    """A fleet record of hosts' lives alone (what host billing reads), written by hand."""
+    fields: dict[str, Any] = {
+        "host_seconds": 0.0,
+        "peak_hosts": 0,
+        "mean_hosts": 0.0,
+        "allocated_integral": np.zeros(3),
+        "capacity_integral": np.zeros(3),
+        "stranded_integral": np.zeros(3),
+        "lower_bound_integral": 0.0,
+        "interruptions": 0,
+        "lost_sandboxes": 0,
+        "host_of": np.empty(0, dtype=np.int64),
+        "span_s": 3600.0,
+        **more,
+    }
+    return FleetRecord(
+        purchase=purchase, started_s=np.array(started_s), ended_s=np.array(ended_s), **fields
+    )
+
+
+def _m5_metal_fleet() -> Any:
+    """The resolved fleet of an autoscaled m5.metal scenario (EC2 prices)."""
+    data = _fleet_scenario(autoscaling={"min_hosts": 0, "max_hosts": 3})
+    resolved = simulate(scenario_from_dict(data)).platform("fleet").fleet
+    assert resolved is not None
+    return resolved
+
+
 def test_host_billing_minimum_and_increment() -> None:
     """EC2 bills per second with a 60-second minimum per host start."""
-    data = _fleet_scenario(autoscaling={"min_hosts": 0, "max_hosts": 3})
-    result = simulate(scenario_from_dict(data))
-    resolved = result.platform("fleet").fleet
-    assert resolved is not None
-    record = FleetRecord(
-        purchase=("on_demand", "on_demand", "spot"),
-        started_s=np.array([0.0, 100.0, 0.0]),
-        ended_s=np.array([10.0, 100.4, 3600.0]),
-        host_seconds=0.0,
-        peak_hosts=0,
-        mean_hosts=0.0,
-        allocated_integral=np.zeros(3),
-        capacity_integral=np.zeros(3),
-        stranded_integral=np.zeros(3),
-        lower_bound_integral=0.0,
-        interruptions=0,
-        lost_sandboxes=0,
-        host_of=np.empty(0, dtype=np.int64),
-        span_s=3600.0,
+    record = _hosts_record(
+        ("on_demand", "on_demand", "spot"), [0.0, 100.0, 0.0], [10.0, 100.4, 3600.0]
     )
-    seconds, cost = host_costs(record, resolved)
+    seconds, cost = host_costs(record, _m5_metal_fleet())
     assert list(seconds) == [60.0, 60.0, 3600.0]
     assert cost[0] == pytest.approx(60 * 4.608 / 3600)
     assert cost[2] == pytest.approx(1.613)  # an hour of spot
+
+
+def test_spot_hosts_taken_back_in_their_first_hour_are_not_charged() -> None:
+    """EC2 charges nothing for a Linux spot host it interrupts within an hour of its
+    start, and the seconds used after that; a host ended by the fleet itself pays its
+    time whenever it ends."""
+    resolved = _m5_metal_fleet()
+    assert resolved.table.billing.spot_interrupted_free_s == 3600.0
+    record = _hosts_record(
+        ("spot", "spot", "spot", "on_demand"),
+        [0.0, 100.0, 200.0, 0.0],
+        [1800.0, 3699.0, 3900.0, 600.0],
+        interruptions=3,
+        span_s=7200.0,
+        interrupted_s=np.array([1800.0, 3699.0, 3900.0, math.nan]),
+    )
+    seconds, cost = host_costs(record, resolved)
+    spot_per_s = 1.613 / 3600
+    assert list(cost[:2]) == [0.0, 0.0]  # taken back within an hour of starting
+    assert list(seconds[:2]) == [1800.0, 3599.0]  # (their time still counts, at no price)
+    assert seconds[2] == 3700.0  # taken back after its first hour: the seconds used
+    assert cost[2] == pytest.approx(3700.0 * spot_per_s)
+    assert cost[3] == pytest.approx(600.0 * 4.608 / 3600)
+
+
+def test_holds_lost_with_a_spot_host_are_shown_back() -> None:
+    """Sandboxes pay for the room they held on a spot host until it was taken back, as
+    well as for their last run: what the line items show back equals the room the
+    engine integrated (all work ends within the horizon, so no tail is billed)."""
+    data = scenario_dict(
+        horizon="6h",
+        replications=1,
+        seed=3,
+        workloads=[
+            workload(
+                arrivals={"kind": "burst", "count": 400, "at": "10m", "window": "1h"},
+                duration={"kind": "fixed", "value": "20m"},
+                shape={"vcpu": 8, "memory": "16GiB"},
+            )
+        ],
+        platforms=[
+            {
+                "profile": "firecracker",
+                "id": "fleet",
+                "fleet": {
+                    "host_prices": "aws-ec2-us-east-1",
+                    "host_type": "m5.metal",
+                    "spot_share": 1.0,
+                    "spot_interruptions_per_hour": 3.0,
+                    "autoscaling": {"min_hosts": 0, "max_hosts": 40},
+                },
+            }
+        ],
+    )
+    result = simulate(scenario_from_dict(data), keep_usage=True)
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    assert usage.fleet is not None
+    record = usage.fleet
+    assert record.lost_sandboxes > 0
+    assert record.lost_holds is not None
+    assert np.nanmax(usage.end_s) < 6 * 3600  # all done within the horizon
+    items = result.line_items()
+    shown_vcpu_s = items.loc[items["item"] == "host:vcpu", "quantity"].sum()
+    assert shown_vcpu_s == pytest.approx(record.allocated_integral[0], rel=1e-9)
+    lost_s = float((record.lost_holds.end_s - record.lost_holds.start_s).sum())
+    assert lost_s > 0.01 * shown_vcpu_s / 8  # the lost holds are a real part of it
+    resolved = result.platform("fleet").fleet
+    assert resolved is not None
+    _seconds, cost = host_costs(record, resolved)
+    assert (cost == 0).any()  # hosts taken back in their first hour: free
+    assert items["cost_usd"].sum() == pytest.approx(cost.sum(), rel=1e-9)  # lines add up
+    assert (items.loc[items["component"] == "idle", "cost_usd"] > 0).all()
+
+
+def test_fleet_by_purchase_adds_up_to_the_discounted_bill() -> None:
+    """summary.json's hosts.by_purchase costs are after the platform's discount, so they
+    add up to its monthly cost."""
+    data = _fleet_scenario(committed_hosts=1, autoscaling={"min_hosts": 1, "max_hosts": 3})
+    data["platforms"][0]["discount"] = 0.1
+    fleet = simulate(scenario_from_dict(data)).summary()["platforms"]["fleet"]
+    parts = sum(p["cost_usd_per_month"] for p in fleet["hosts"]["by_purchase"].values())
+    assert parts == pytest.approx(fleet["cost_usd"]["per_month"]["mean"], rel=1e-9)
+    assert fleet["hosts"]["by_purchase"]["committed"]["cost_usd_per_month"] == pytest.approx(
+        2.765 * 0.9 * 24 * 30, rel=1e-9
+    )
 
 
 @pytest.mark.parametrize(

@@ -212,6 +212,42 @@ def test_mixed_inventory_bills_each_kind_at_its_rate() -> None:
     assert (held["quantity"] * held["rate_usd"]).sum() == pytest.approx(held["gross_usd"].sum())
 
 
+def test_inventory_work_after_the_horizon_costs_nothing_more() -> None:
+    """An inventory's hosts are paid for the whole horizon: jobs still running at its end
+    add no tail, the bill is hosts x horizon x rate, and the sandboxes are shown back
+    what they held within it (the engine's integral), the idle line the rest."""
+    data = _inventory_scenario(
+        inventory={"groups": [{"host_type": "m5.metal", "count": 2}]}, purchase="reserved_1y"
+    )
+    data["workloads"][0]["arrivals"] = {"kind": "burst", "count": 40, "at": "90m", "window": "20m"}
+    data["workloads"][0]["duration"] = {"kind": "fixed", "value": "1h"}
+    result = simulate(scenario_from_dict(data), keep_usage=True)
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    assert usage.fleet is not None
+    assert np.nanmax(usage.end_s) > 2 * 3600  # work runs on after the horizon
+    assert not usage.fleet.grows
+    assert not usage.fleet.tail_seconds().any()
+    items = result.line_items()
+    assert items["cost_usd"].sum() == pytest.approx(2 * 2 * 2.765, rel=1e-12)  # reserved_1y
+    shown_vcpu_s = items.loc[items["item"] == "host:vcpu", "quantity"].sum()
+    assert shown_vcpu_s == pytest.approx(usage.fleet.allocated_integral[0], rel=1e-9)
+    assert items.loc[items["component"] == "idle", "cost_usd"].sum() > 0
+    by_purchase = result.summary()["platforms"]["fleet"]["hosts"]["by_purchase"]
+    assert list(by_purchase) == ["reserved_1y"]  # named by the price it was bought at
+
+
+def test_inventory_scenarios_take_a_seed_and_replications() -> None:
+    """A scenario validated again with a field changed (--seed, --replications, sweeps)
+    gives every field, defaults included: an inventory must not take them as set."""
+    scenario = scenario_from_dict(
+        _inventory_scenario(inventory={"groups": [{"host_type": "m5.metal", "count": 2}]})
+    )
+    changed = scenario.with_overrides({"seed": 7, "replications": 2})
+    assert (changed.seed, changed.replications) == (7, 2)
+    assert len(simulate(changed).runs["fleet"]) == 2
+
+
 def _trace_csv(tmp_path: Path) -> Path:
     path = tmp_path / "tasks.csv"
     path.write_text(

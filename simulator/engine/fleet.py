@@ -165,11 +165,24 @@ class Host:
     last_release_s: float = 0.0
     gates: tuple[float, ...] = ()
     """Its GPU gates for placement when it last ran (see FleetEngine._gates_of)."""
+    interrupted_s: float = math.nan
+    """When the provider took it back (a spot host; NaN: never)."""
 
     @property
     def used(self) -> tuple[float, float, float]:
         """vCPU, GiB and GPUs its sandboxes hold."""
         return self.load.used
+
+
+@dataclass(frozen=True)
+class LostHolds:
+    """Room held by sandboxes on hosts the provider took back, until it did: each row
+    one such hold (the sandbox then queued again, and its last hold is its own)."""
+
+    activation: npt.NDArray[np.int64]
+    start_s: FloatArray
+    end_s: FloatArray
+    host: npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,14 @@ class FleetRecord:
     the host's own life after the horizon."""
     dropped_sandboxes: int = 0
     """Sandboxes given up after losing their host to spot interruptions too often."""
+    interrupted_s: FloatArray | None = None
+    """Per host: when the provider took it back (NaN: never; None: no host was)."""
+    lost_holds: LostHolds | None = None
+    """The room sandboxes held on hosts taken back, before they were lost (None: none)."""
+    grows: bool = True
+    """Whether the fleet could add hosts (not a fixed inventory, nor as many hosts at
+    least as at most). One that cannot has its hosts paid for the whole horizon: no tail
+    is billed after it, and sandboxes are shown back what they held within it."""
 
     def billed_ends(self) -> FloatArray:
         """Per host: where its billed life ends."""
@@ -331,7 +352,7 @@ class FleetEngine(DynamicEngine):
         self._host_of = [-1] * acts.size
         self._hold_start = [math.nan] * acts.size
         """When each activation's sandbox took its place on a host (NaN: holds none)."""
-        self._early_holds: list[tuple[int, float, float, int]] = []
+        self._early_holds: list[tuple[int, float, float, int, int]] = []
         """Class, start, end and host of holds cut short by a lost host."""
         self._running_changes: list[tuple[float, int, int]] = []
         """Time, host and +1 or -1 as hosts start and stop taking sandboxes: for the
@@ -753,7 +774,7 @@ class FleetEngine(DynamicEngine):
         now = self.env._now
         for index in lost:
             self._early_holds.append(
-                (self._class_of[index], self._hold_start[index], now, host.index)
+                (self._class_of[index], self._hold_start[index], now, host.index, index)
             )
             self._hold_start[index] = math.nan
             self.lost += 1
@@ -763,7 +784,7 @@ class FleetEngine(DynamicEngine):
             else:
                 self.restart(index)
         self._set_state(host, "gone")
-        host.ended_s = self.env._now
+        host.ended_s = host.interrupted_s = self.env._now
         self._process()
 
     # ------------------------------------------------------------------ results
@@ -771,9 +792,9 @@ class FleetEngine(DynamicEngine):
         """Close the fleet. Time integrals cover the horizon. A host is paid for its life
         within the horizon; the work its sandboxes (requested within the horizon) do after
         it is paid by volume, as host-seconds at their share of the host, standing in for
-        the work already running when the horizon began (a steady state). Paying each
-        host's own life after the horizon instead would charge a whole host for one
-        straggler."""
+        the hosts the work already running when the horizon began would have added (a
+        steady state; nothing for a fleet that cannot grow). Paying each host's own life
+        after the horizon instead would charge a whole host for one straggler."""
         end = self._horizon
         self.env._now = max(self.env._now, end)
         self._account()
@@ -829,6 +850,27 @@ class FleetEngine(DynamicEngine):
             billed_end_s=billed_end,
             tail_host_s=self._tail_host_seconds(end),
             dropped_sandboxes=self.dropped,
+            interrupted_s=np.array([h.interrupted_s for h in self._hosts])
+            if self.interruptions
+            else None,
+            lost_holds=self._lost_holds(),
+            grows=self._grows(),
+        )
+
+    def _grows(self) -> bool:
+        """Whether the fleet could add hosts (see ``FleetRecord.grows``)."""
+        return not self.fleet.fixed and self.fleet.min_hosts < self.fleet.max_hosts
+
+    def _lost_holds(self) -> LostHolds | None:
+        """The holds of sandboxes lost with a host taken back (None: none)."""
+        if not self._early_holds:
+            return None
+        early = np.array(self._early_holds, dtype=np.float64).reshape(-1, 5)
+        return LostHolds(
+            activation=early[:, 4].astype(np.int64),
+            start_s=early[:, 1],
+            end_s=early[:, 2],
+            host=early[:, 3].astype(np.int64),
         )
 
     def _holds(
@@ -842,7 +884,7 @@ class FleetEngine(DynamicEngine):
         starts = start[held]
         hosts = np.asarray(self._host_of, dtype=np.int64)[held]
         if self._early_holds:
-            early = np.array(self._early_holds, dtype=np.float64).reshape(-1, 4)
+            early = np.array(self._early_holds, dtype=np.float64).reshape(-1, 5)
             classes = np.concatenate([classes, early[:, 0].astype(np.int64)])
             starts = np.concatenate([starts, early[:, 1]])
             ends = np.concatenate([ends, early[:, 2]])
@@ -882,8 +924,12 @@ class FleetEngine(DynamicEngine):
 
     def _tail_host_seconds(self, horizon_s: float) -> FloatArray:
         """Per host: its sandboxes' time after the horizon times the largest share of the
-        host (vCPU, memory or GPUs) each held."""
+        host (vCPU, memory or GPUs) each held. None for a fleet that cannot grow (a fixed
+        inventory, or as many hosts at least as at most): its hosts are paid for the whole
+        horizon, so the work running as the horizon began costs nothing more."""
         tail = np.zeros(len(self._hosts))
+        if not self._grows():
+            return tail
         end = np.asarray(self.end_s, dtype=np.float64)
         admit = np.asarray(self.admit_s, dtype=np.float64)
         host_of = np.asarray(self._host_of, dtype=np.int64)
