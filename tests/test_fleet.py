@@ -3,8 +3,11 @@ looked up), autoscaler invariants, host billing by hand."""
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 
 from simulator.distributions import Fixed
 from simulator.engine.activations import Activations
-from simulator.engine.fleet import FleetEngine, FleetModel, FleetRecord
+from simulator.engine.fleet import FleetEngine, FleetModel, FleetRecord, arrived_and_next
 from simulator.errors import InputError, InputErrors
 from simulator.fleet_billing import host_costs
 from simulator.gpus import GpuNeed, mig_profile
@@ -153,8 +156,33 @@ def run_fleet(
     engine = engine_type(
         acts, run_s, np.zeros(request_s.size), model, np.random.default_rng(seed), horizon_s
     )
-    result = engine.run()
+    with deadline(RUN_DEADLINE_S):  # a livelock (events at one instant forever) fails
+        result = engine.run()
     return engine, result, engine.record()
+
+
+RUN_DEADLINE_S = 120
+"""Longest a test's fleet run may take (these take well under a second)."""
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail with TimeoutError if the block runs longer than ``seconds`` (where the
+    platform has SIGALRM; elsewhere, no limit)."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def overrun(_signum: int, _frame: object) -> None:
+        raise TimeoutError(f"fleet run took over {seconds} s: the engine is stuck")
+
+    previous = signal.signal(signal.SIGALRM, overrun)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def assert_same_run(first: tuple[Any, FleetRecord], other: tuple[Any, FleetRecord]) -> None:
@@ -727,3 +755,177 @@ def test_gpu_fleet_line_items_name_the_slice() -> None:
         held_s * 3 / 7 / (8 * 3600),
         rel_tol=1e-12,
     )
+
+
+class StateLog(CheckedFleetEngine):
+    """The checked fleet engine, logging each host's changes of state and counting the
+    looks at empty hosts (whether to release them)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.states: list[tuple[float, int, str]] = []
+        self.looks = 0
+        super().__init__(*args, **kwargs)
+
+    def _set_state(self, host: Any, state: Any) -> None:
+        super()._set_state(host, state)
+        self.states.append((self.env.now, host.index, state))
+
+    def _maybe_release(self, host: Any) -> None:
+        self.looks += 1
+        super()._maybe_release(host)
+
+
+def test_work_arriving_while_hosts_boot_gets_hosts_of_its_own() -> None:
+    """Ten whole-host sandboxes, one every 10 s, on an empty fleet whose hosts take 600 s
+    to boot: each boots a host as it comes and is ready one boot time after its request
+    (not after the first host's boot, when the queue behind it was first looked at)."""
+    model = fleet_model(
+        [CAPACITY], boot_time=Fixed(value=600.0), target_utilisation=1.0, max_hosts=20
+    )
+    request = np.arange(10) * 10.0
+    _, result, record = run_fleet(request, np.full(10, 1000.0), np.zeros(10, int), model, 7200.0)
+    np.testing.assert_allclose(result.admit_s, request + 600.0)
+    np.testing.assert_allclose(np.sort(record.started_s), request)
+
+
+@pytest.mark.parametrize("cooldown_s", [1e-3, 1.0])
+def test_empty_headroom_host_is_looked_at_no_more_than_the_autoscaler_runs(
+    cooldown_s: float,
+) -> None:
+    """One sandbox holding 0.6 of a host at a target of 0.5: the autoscaler boots a second
+    host, kept empty as headroom. However short the cooldown, whether to release it is
+    asked about once an autoscaler interval (30 s), not once a cooldown."""
+    model = fleet_model(
+        [(57.6, 100.0)],
+        target_utilisation=0.5,
+        max_hosts=5,
+        idle_cooldown_s=cooldown_s,
+    )
+    horizon = 3600.0
+    engine, result, record = run_fleet(
+        np.zeros(1), np.array([3600.0]), np.zeros(1, int), model, horizon, engine_type=StateLog
+    )
+    assert record.started_s.size == 2
+    assert isinstance(engine, StateLog)
+    assert engine.looks <= horizon / model.interval_s + 5
+    assert result.admit_s[0] == pytest.approx(60.0)
+
+
+def test_draining_host_needed_for_the_minimum_takes_work_again() -> None:
+    """Three 32-vCPU hosts at most, two at least, worst fit: a third host boots for a
+    burst and the autoscaler drains one when the burst ends. When a long-lived sandbox
+    leaves, the fleet is at its minimum with the draining host one of the two: it runs
+    again and takes the sandboxes that come later without their waiting for a boot."""
+    host = (32.0, 128.0)
+    shares = [0.9, 0.10, 0.05, 0.02, 0.6]
+    model = fleet_model(
+        [(host[0] * s, host[1] * s) for s in shares],
+        capacity=host,
+        placement="worst_fit",
+        min_hosts=2,
+        max_hosts=3,
+        target_utilisation=0.8,
+    )
+    request = np.array([0, 0, 0, 170, 170.1, 170.2, 2000, 2000.1])
+    run = np.array([100, 100, 100, 130, 3000, 1330, 1000, 1000], float)
+    shape = np.array([0, 0, 0, 1, 2, 3, 4, 4])
+    engine, result, record = run_fleet(request, run, shape, model, 6000.0, engine_type=StateLog)
+    assert isinstance(engine, StateLog)
+    drained = [(t, i) for t, i, s in engine.states if s == "draining"]
+    assert drained, "the burst's extra host was never drained"
+    drained_at, victim = drained[0]
+    back = [t for t, i, s in engine.states if i == victim and s == "running" and t > drained_at]
+    # it runs again as soon as it is one of the minimum (one cooldown after it emptied),
+    # not only when work that finds no room on the other host comes (at 2000.1 s)
+    assert back, "the draining host never ran again"
+    assert back[0] < request[6], "the draining host was left draining"
+    # so the first late sandbox goes, by worst fit, onto it: the emptier of the two
+    assert record.host_of[6] == victim
+    # and the late sandboxes go straight onto the two live hosts: no wait, no new host
+    np.testing.assert_allclose(result.admit_s[-2:], request[-2:])
+    assert record.started_s.size == 3
+    live_at_end = np.count_nonzero(record.ended_s >= 6000.0)
+    assert live_at_end == 2
+
+
+@pytest.mark.parametrize("when_waiting", [False, True])
+def test_gpu_fleet_scales_on_its_gpus(when_waiting: bool) -> None:
+    """One-GPU hosts (32 vCPU): six sandboxes of a whole GPU and 4 vCPU each are a GPU-
+    bound load, an eighth of a host's vCPU. The autoscaler sees the GPUs full and boots a
+    host an interval (60 s, after each boot) even without scale-out on waiting, and never
+    drains a host whose GPU is busy; with scale-out on waiting all six start at once."""
+    model = fleet_model(
+        [(4.0, 16.0)],
+        [GpuNeed(whole=1)],
+        gpus=1,
+        capacity=(32.0, 128.0),
+        min_hosts=1,
+        max_hosts=10,
+        target_utilisation=0.8,
+        scale_out_when_waiting=when_waiting,
+        interval_s=60.0,
+    )
+    n = 6
+    engine, result, record = run_fleet(
+        np.zeros(n), np.full(n, 600.0), np.zeros(n, int), model, 3600.0, engine_type=StateLog
+    )
+    assert isinstance(engine, StateLog)
+    admitted = np.sort(result.admit_s)
+    if when_waiting:
+        assert admitted.max() <= 60.0
+    else:
+        np.testing.assert_allclose(admitted, 60.0 * np.arange(n))
+    # no host drains while all six GPUs are busy (the last sandbox ends after 600 s more)
+    drains = [t for t, _, s in engine.states if s == "draining"]
+    assert all(t >= admitted.max() + 600.0 - 1e-9 for t in drains)
+    # six busy GPUs at a target of 0.8 keep ceil(6 / 0.8) = 8 hosts: two of headroom
+    assert record.peak_hosts == math.ceil(n / 0.8)
+
+
+def test_waiting_work_sized_again_a_second_later_whatever_the_rounding() -> None:
+    """Scale-out looks at the queue again one second after it last did. At 1.417 s,
+    (1.417 + 1) - 1.417 is just under 1 in floating point: the look due then must still
+    happen (not be put off to the same instant again and again, which hung the run)."""
+    assert (1.417 + 1.0) - 1.417 < 1.0  # the rounding this test is about
+    model = fleet_model([CAPACITY], target_utilisation=1.0, max_hosts=5)
+    request = np.array([1.417, 1.917])
+    _, result, record = run_fleet(request, np.full(2, 100.0), np.zeros(2, int), model, 3600.0)
+    # the first boots a host at once; the second is sized again at 2.417 s
+    np.testing.assert_allclose(record.started_s, [1.417, 2.417])
+    np.testing.assert_allclose(result.admit_s, record.started_s + 60.0)
+
+
+@pytest.mark.parametrize("when_waiting", [True, False])
+def test_fleet_scaled_to_zero_boots_no_host_before_work_comes(when_waiting: bool) -> None:
+    """Two sandboxes 10,000 s apart on a fleet of at least no hosts: each boots a host
+    when it comes (on waiting, or at the autoscaler's next look), which goes one cooldown
+    after it empties. Nothing runs in the gap: the requests still to come are not waiting
+    work (they were, and a host was booted and released every 360 s through the gap)."""
+    model = fleet_model(
+        [(48.0, 100.0)], target_utilisation=1.0, max_hosts=5, scale_out_when_waiting=when_waiting
+    )
+    request = np.array([0.0, 10_000.0])
+    _, result, record = run_fleet(request, np.full(2, 100.0), np.zeros(2, int), model, 20_000.0)
+    # the autoscaler looks every 30 s, from 0 s: 10,000 s is not a look (10,020 s is)
+    boot_s = request if when_waiting else np.array([0.0, 10_020.0])
+    np.testing.assert_allclose(record.started_s, boot_s)
+    np.testing.assert_allclose(result.admit_s, boot_s + 60.0)
+    np.testing.assert_allclose(record.ended_s, boot_s + 60.0 + 100.0 + 300.0)
+    assert record.host_seconds == pytest.approx(2 * 460.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    times=st.lists(st.floats(0.0, 100.0), max_size=60),
+    now=st.floats(-1.0, 101.0),
+)
+def test_arrived_and_next_walks_the_heap_as_a_full_scan_would(
+    times: list[float], now: float
+) -> None:
+    """The requests come by ``now`` and the next time to come, found by walking down the
+    heap, are those of a pass over every entry."""
+    queue = [(at, index) for index, at in enumerate(times)]
+    heapq.heapify(queue)
+    come, next_s = arrived_and_next(queue, now)
+    assert sorted(come) == sorted(index for at, index in queue if at <= now)
+    assert next_s == min((at for at, _ in queue if at > now), default=math.inf)

@@ -46,7 +46,32 @@ INDEXED_SHAPES_AT_MOST = 8
 30,000 sandboxes on 200 hosts: with 3 to 8 shapes the index took 0.5 to 0.9 of a scan's
 time; with 16 or more it took longer (each host's change is pushed to every shape)."""
 SCALE_OUT_EVERY_S = 1.0
-"""While hosts boot, the waiting queue is sized again at most this often."""
+"""While sandboxes wait, the waiting queue is sized again at most this often (and, while
+hosts boot, again as requests join it)."""
+
+
+def arrived_and_next(queue: list[tuple[float, int]], now: float) -> tuple[list[int], float]:
+    """The requests of a heap queue of (time, request) that have come by ``now``, and the
+    time of the next one to come (infinity: none). A walk down the heap that stops at
+    entries still to come (their subtrees come later still): it costs the requests come,
+    not the whole queue, which holds every request known ahead."""
+    come: list[int] = []
+    next_s = math.inf
+    size = len(queue)
+    stack = [0] if size else []
+    while stack:
+        node = stack.pop()
+        at, request = queue[node]
+        if at <= now:
+            come.append(request)
+            child = 2 * node + 1
+            if child < size:
+                stack.append(child)
+                if child + 1 < size:
+                    stack.append(child + 1)
+        elif at < next_s:
+            next_s = at
+    return come, next_s
 
 
 @dataclass(frozen=True)
@@ -679,10 +704,12 @@ class FleetEngine(DynamicEngine):
         if self._live() >= self.fleet.max_hosts:
             return  # nothing to boot: sandboxes wait for room to free up
         booting = self._count["booting"]
-        if now - self._last_scale_out_s < SCALE_OUT_EVERY_S:
+        next_look_s = self._last_scale_out_s + SCALE_OUT_EVERY_S
+        if now < next_look_s:  # (not now - last < 1: at the wake-up that can still hold)
+            self._wake(next_look_s)  # sized again then
             return
         self._last_scale_out_s = now
-        waiting = [index for at, index in self._queue if at <= now]
+        waiting, later = arrived_and_next(self._queue, now)
         if not waiting:
             return
         classes = self._class_array[waiting]
@@ -691,14 +718,17 @@ class FleetEngine(DynamicEngine):
         needed = max(1, math.ceil(max(*volume, gpus) - 1e-9))
         for _ in range(needed - booting):
             self._start_host()
+        # requests queued behind a head that waits are not looked at until something
+        # happens; while hosts boot nothing may, so look again when the next one comes
+        if self._count["booting"] and later < math.inf:
+            self._wake(max(later, now + SCALE_OUT_EVERY_S))
 
     def _autoscale(self) -> None:
         """Every interval: boot a host above the target utilisation; drain one well below it."""
         if not self.has_work():
             return
         if self._running:
-            held = self._held()
-            utilisation = max(held[r] / (self._capacity3[r] * self._running) for r in range(2))
+            utilisation = self._utilisation()
             booting = self._count["booting"] > 0
             if utilisation > self.fleet.target_utilisation and not booting:
                 self._start_host()
@@ -710,29 +740,50 @@ class FleetEngine(DynamicEngine):
                 running = [h for h in self._hosts if h.state == "running"]
                 busy = [h for h in running if h.sandboxes and h.purchase != "committed"]
                 if busy and len(busy) == len(running):
+                    capacity = self._capacity3
                     victim = min(
                         busy,
-                        key=lambda h: (
-                            h.used[0] / self._capacity3[0] + h.used[1] / self._capacity3[1]
-                        ),
+                        key=lambda h: sum(h.used[r] / capacity[r] for r in range(3) if capacity[r]),
                     )
                     self._set_state(victim, "draining")
         elif not self._count["booting"] and self._waiting_work():
             self._start_host()
         self.at(self.env._now + self.fleet.interval_s, [lambda _event: self._autoscale()], 0)
 
-    def _held(self) -> tuple[float, float]:
-        """vCPU and GiB held by sandboxes (all on running or draining hosts), from the
-        count held of each class: a count per placement, not a sum per resource."""
-        vcpu = gib = 0.0
-        for count, (need_vcpu, need_gib, _) in zip(self._held_by_class, self._demand3, strict=True):
+    def _utilisation(self, fewer: int = 0) -> float:
+        """What the sandboxes on running hosts hold over what those hosts offer (less
+        ``fewer`` hosts), the largest over vCPU, memory and GPUs. Draining hosts and
+        their sandboxes are left out: a drained host must not make the rest look emptier
+        (and another host be drained). Infinity with no host left."""
+        running = self._count["running"] - fewer
+        if running <= 0:
+            return math.inf
+        held = self._held()
+        if self._count["draining"]:
+            for host in self._hosts:
+                if host.state == "draining":
+                    held = [held[r] - host.used[r] for r in range(3)]
+        capacity = self._capacity3
+        return max(held[r] / (capacity[r] * running) for r in range(3) if capacity[r])
+
+    def _held(self) -> list[float]:
+        """vCPU, GiB and GPUs held by sandboxes (all on running or draining hosts), from
+        the count held of each class: a count per placement, not a sum per resource."""
+        vcpu = gib = gpus = 0.0
+        for count, (need_vcpu, need_gib, need_gpus) in zip(
+            self._held_by_class, self._demand3, strict=True
+        ):
             if count:
                 vcpu += count * need_vcpu
                 gib += count * need_gib
-        return vcpu, gib
+                gpus += count * need_gpus
+        return [vcpu, gib, gpus]
 
     def _waiting_work(self) -> bool:
-        return bool(self._queue)
+        """Whether a request has come and waits (the queue also holds requests still to
+        come: a fleet scaled to zero must not boot a host for those)."""
+        queue = self._queue
+        return bool(queue) and queue[0][0] <= self.env._now
 
     def _release_after_cooldown(self, host: Host) -> None:
         """Look again at ``host`` once the idle cooldown has passed."""
@@ -741,6 +792,17 @@ class FleetEngine(DynamicEngine):
             self._maybe_release(host)
 
         self.at(self.env._now + self.fleet.idle_cooldown_s, [look], 0)
+
+    def _look_again_later(self, host: Host) -> None:
+        """Look at an empty host kept as headroom again after the cooldown or the
+        autoscaler's interval, whichever is longer (a cooldown of a millisecond must not
+        mean a look every millisecond)."""
+
+        def look(_event: object) -> None:
+            self._maybe_release(host)
+
+        wait = max(self.fleet.idle_cooldown_s, self.fleet.interval_s)
+        self.at(self.env._now + wait, [look], 0)
 
     def _maybe_release(self, host: Host) -> None:
         """Release a host that has stayed empty for the cooldown (never below the minimum)."""
@@ -751,17 +813,18 @@ class FleetEngine(DynamicEngine):
         if self.env._now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9:
             return
         if self._live() <= self.fleet.min_hosts:
+            if host.state == "draining":  # needed for the minimum: it takes work again
+                self._set_state(host, "running")
+                self._wake_now()
             return
-        if host.state == "running" and self._running > 1:
-            # an empty host kept as headroom stays while the rest would be above target
-            rest = (
-                self._capacity3[0] * (self._running - 1),
-                self._capacity3[1] * (self._running - 1),
-            )
-            held = self._held()
-            if max(held[0] / rest[0], held[1] / rest[1]) > self.fleet.target_utilisation:
-                self._release_after_cooldown(host)
-                return
+        # an empty host kept as headroom stays while the rest would be above target
+        if (
+            host.state == "running"
+            and self._count["running"] > 1
+            and self._utilisation(fewer=1) > self.fleet.target_utilisation
+        ):
+            self._look_again_later(host)
+            return
         self._set_state(host, "gone")
         host.ended_s = self.env._now
 
