@@ -929,3 +929,162 @@ def test_arrived_and_next_walks_the_heap_as_a_full_scan_would(
     come, next_s = arrived_and_next(queue, now)
     assert sorted(come) == sorted(index for at, index in queue if at <= now)
     assert next_s == min((at for at, _ in queue if at > now), default=math.inf)
+
+
+def _share_of_host(share: float) -> tuple[float, float]:
+    return (CAPACITY[0] * share, CAPACITY[1] * share)
+
+
+def test_draining_host_taken_back_before_a_host_is_booted() -> None:
+    """Two hosts, worst fit: host 1 is drained while a small sandbox stays on it, then
+    host 0 empties and goes. With only the draining host left nothing waits, so nothing
+    boots (it booted one host every 360 s till the sandbox ended: utilisation of no
+    running host was taken as infinite); and when the running hosts are above target,
+    the draining host is taken back rather than a host booted."""
+    model = fleet_model(
+        [_share_of_host(0.6), _share_of_host(0.1), _share_of_host(0.05)],
+        placement="worst_fit",
+        max_hosts=5,
+        target_utilisation=0.8,
+    )
+    request = np.array([0.0, 0.0, 70.0, 70.0])
+    _, _, record = run_fleet(
+        request, np.array([100.0, 100.0, 1000.0, 5000.0]), np.array([0, 0, 1, 2]), model, 6000.0
+    )
+    assert record.started_s.size == 2  # no host booted after the first two
+    # host 1 goes one cooldown (300 s) after its last sandbox ends at 5,070 s
+    assert record.ended_s.max() == pytest.approx(5070.0 + 300.0)
+
+    model = fleet_model(
+        [_share_of_host(s) for s in (0.6, 0.1, 0.05, 0.2)],
+        placement="worst_fit",
+        max_hosts=5,
+        target_utilisation=0.8,
+    )
+    request = np.array([0.0, 0.0, 70.0, 70.0, 400.0, 400.0, 400.0, 400.0])
+    run = np.array([100.0, 100.0, 3000.0, 5000.0] + [2000.0] * 4)
+    engine, result, record = run_fleet(
+        request, run, np.array([0, 0, 1, 2, 3, 3, 3, 3]), model, 6000.0, engine_type=StateLog
+    )
+    assert isinstance(engine, StateLog)
+    assert record.started_s.size == 2
+    assert (420.0, 1, "running") in engine.states  # taken back at the autoscaler's look
+    np.testing.assert_allclose(result.admit_s[4:], 400.0)
+
+
+@pytest.mark.parametrize("committed", [0, 1])
+def test_committed_host_does_not_stop_the_rest_draining(committed: int) -> None:
+    """A burst needs five hosts; a trickle of tiny sandboxes then keeps every host a
+    little busy. The autoscaler drains the on-demand hosts down whether or not a
+    committed host runs among them (with one, it never drained: the committed host was
+    counted as running but not as a candidate)."""
+    model = fleet_model(
+        [_share_of_host(0.45), _share_of_host(0.01)],
+        placement="worst_fit",
+        max_hosts=10,
+        target_utilisation=0.8,
+        committed_hosts=committed,
+    )
+    trickle = np.arange(0.0, 5000.0, 5.0)
+    request = np.concatenate([np.zeros(8), trickle])
+    run = np.concatenate([np.full(8, 300.0), np.full(trickle.size, 100.0)])
+    shape = np.concatenate([np.zeros(8, int), np.ones(trickle.size, int)])
+    engine, _, record = run_fleet(request, run, shape, model, 6000.0, engine_type=StateLog)
+    assert isinstance(engine, StateLog)
+    drained = {i for _, i, s in engine.states if s == "draining"}
+    assert len(drained) >= 3
+    assert all(record.purchase[i] != "committed" for i in drained)
+    # the trickle (20 sandboxes of 1% at once) needs one host: all but one on-demand
+    # host is gone well before the end
+    on_demand = np.array([p != "committed" for p in record.purchase])
+    assert np.count_nonzero(on_demand & (record.ended_s >= 6000.0)) <= 1 - committed
+
+
+def test_spot_hosts_taken_back_are_replaced_up_to_the_minimum() -> None:
+    """All spot, at least two hosts: each host the provider takes back is replaced at
+    once (an autoscaling group), so after the burst the fleet stays at two hosts but
+    for the replacements' boot times (it fell to none, for good)."""
+    model = fleet_model(
+        [_share_of_host(0.6)],
+        min_hosts=2,
+        max_hosts=4,
+        spot_share=1.0,
+        spot_interruptions_per_s=1 / 3600,
+    )
+    horizon = 40_000.0
+    engine, _, record = run_fleet(
+        np.zeros(4), np.array([100.0, 100.0, 3000.0, 3000.0]), np.zeros(4, int), model, horizon, 2
+    )
+    assert engine.interruptions >= 5
+    assert np.all(record.started_s[record.started_s > 0] < horizon)
+    changes = np.unique(np.concatenate([record.started_s, record.ended_s]))
+    for t in changes[changes < horizon]:
+        assert np.count_nonzero((record.started_s <= t) & (record.ended_s > t)) >= 2
+    # below two running only while a replacement boots (60 s each)
+    assert record.mean_hosts > 2 - engine.interruptions * 60.0 / horizon - 1e-9
+
+
+@pytest.mark.parametrize("cooldown_s", [1e-3, 5.0])
+def test_looks_at_a_headroom_host_do_not_pile_up(cooldown_s: float) -> None:
+    """One sandbox holds 0.6 of a host at a target of 0.5, so a second host is kept as
+    headroom; 240 tiny sandboxes pass through it one by one. Each starts the looks at
+    it afresh and voids the older ones: about one look per sandbox plus one per
+    interval (each sandbox started a chain of its own that went on: 38,837 looks)."""
+    model = fleet_model(
+        [_share_of_host(0.6), _share_of_host(0.01)],
+        placement="worst_fit",
+        target_utilisation=0.5,
+        max_hosts=5,
+        idle_cooldown_s=cooldown_s,
+    )
+    n = 240
+    trickle = 100.0 + np.arange(n) * 10.0
+    horizon = float(trickle[-1] + 3600.0)
+    request = np.concatenate([[0.0], trickle])
+    run = np.concatenate([[horizon], np.ones(n)])
+    shape = np.concatenate([[0], np.ones(n, int)])
+    engine, _, record = run_fleet(request, run, shape, model, horizon, engine_type=StateLog)
+    assert isinstance(engine, StateLog)
+    assert record.started_s.size == 2
+    assert engine.looks <= n + horizon / model.interval_s + 10
+
+
+@pytest.mark.parametrize(("start_s", "cooldown_s"), [(100.0, 299.9), (2e7, 299.9), (3.4e7, 45.3)])
+def test_empty_host_goes_after_its_cooldown_late_in_a_long_run(
+    start_s: float, cooldown_s: float
+) -> None:
+    """Past 2**24 s (194 days) the idle time plus the cooldown rounds by more than a
+    nanosecond; the host still goes when the cooldown is up (it was kept, and billed,
+    to the end of the horizon)."""
+    model = fleet_model([_share_of_host(0.5)], target_utilisation=1.0, idle_cooldown_s=cooldown_s)
+    _, result, record = run_fleet(
+        np.array([start_s]), np.array([100.0]), np.zeros(1, int), model, start_s + 100_000.0
+    )
+    assert record.ended_s[0] == pytest.approx(result.end_s[0] + cooldown_s, abs=1e-6)
+
+
+def test_no_wake_up_every_second_while_hosts_boot() -> None:
+    """Two whole-host sandboxes 500 s apart, hosts booting 600 s: the queue is sized when
+    each comes (two boots), not once a second through the boots."""
+
+    class Sizings(CheckedFleetEngine):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.sizings = 0
+            super().__init__(*args, **kwargs)
+
+        def _scale_out(self) -> None:
+            before = self._last_scale_out_s
+            super()._scale_out()
+            self.sizings += self._last_scale_out_s != before
+
+    model = fleet_model(
+        [CAPACITY], boot_time=Fixed(value=600.0), target_utilisation=1.0, max_hosts=20
+    )
+    engine, result, record = run_fleet(
+        np.array([0.0, 500.0]), np.full(2, 100.0), np.zeros(2, int), model, 3600.0, 1, Sizings
+    )
+    assert isinstance(engine, Sizings)
+    np.testing.assert_allclose(record.started_s, [0.0, 500.0])
+    # (the first host frees at 700 s, before the second boots: the second goes there)
+    np.testing.assert_allclose(result.admit_s, [600.0, 700.0])
+    assert engine.sizings <= 4  # (it was 700)

@@ -192,6 +192,8 @@ class Host:
     """Its GPU gates for placement when it last ran (see FleetEngine._gates_of)."""
     interrupted_s: float = math.nan
     """When the provider took it back (a spot host; NaN: never)."""
+    look: int = 0
+    """Number of the latest look scheduled at it while empty (older looks do nothing)."""
 
     @property
     def used(self) -> tuple[float, float, float]:
@@ -396,6 +398,9 @@ class FleetEngine(DynamicEngine):
         """Committed hosts started (a count: a fleet of thousands starts host by host)."""
         self._boot_block: list[float] = []
         self._last_scale_out_s = -math.inf
+        self._not_gone: dict[int, Host] = {}
+        """Hosts booting, running or draining, in the order started: what the autoscaler
+        looks over (``_hosts`` keeps every host ever started)."""
         # running totals of the hosts' state, and their integrals over the horizon (the
         # allocations' integrals are taken from the sandboxes' holds at the end)
         self._last_s = 0.0
@@ -537,6 +542,8 @@ class FleetEngine(DynamicEngine):
         self._count[host.state] -= 1
         self._count[state] += 1
         host.state = state
+        if state == "gone":
+            del self._not_gone[host.index]
         is_up = state in ("running", "draining")
         if was_up != is_up:
             self._running += 1 if is_up else -1
@@ -669,6 +676,7 @@ class FleetEngine(DynamicEngine):
             capacity=room,
         )
         self._hosts.append(host)
+        self._not_gone[host.index] = host
         self._count["booting"] += 1
         self._index.add_host()
         if host.index >= self._gpu_room.shape[0]:  # twice the rows: hosts start one by one
@@ -696,17 +704,17 @@ class FleetEngine(DynamicEngine):
         needs by volume (less those already booting), as a cluster autoscaler does. Looked
         at once per second of waiting at most, as the queue may be long."""
         now = self.env._now
-        if self._count["draining"]:
-            draining = [h for h in self._hosts if h.state == "draining"]
-            self._set_state(max(draining, key=lambda h: len(h.sandboxes)), "running")
-            self._wake(now)
+        if self._take_back_draining():
             return
         if self._live() >= self.fleet.max_hosts:
             return  # nothing to boot: sandboxes wait for room to free up
         booting = self._count["booting"]
         next_look_s = self._last_scale_out_s + SCALE_OUT_EVERY_S
         if now < next_look_s:  # (not now - last < 1: at the wake-up that can still hold)
-            self._wake(next_look_s)  # sized again then
+            # sized again then, unless hosts boot: requests that come meanwhile have a
+            # wake-up of their own (below), and a boot that ends looks at the queue
+            if not booting:
+                self._wake(next_look_s)
             return
         self._last_scale_out_s = now
         waiting, later = arrived_and_next(self._queue, now)
@@ -724,31 +732,51 @@ class FleetEngine(DynamicEngine):
             self._wake(max(later, now + SCALE_OUT_EVERY_S))
 
     def _autoscale(self) -> None:
-        """Every interval: boot a host above the target utilisation; drain one well below it."""
+        """Every interval: add a host above the target utilisation (a draining one taken
+        back, else one booted); drain one well below it. With no host running, only work
+        that has come and waits adds one."""
         if not self.has_work():
             return
-        if self._running:
+        booting = self._count["booting"] > 0
+        if self._count["running"]:
             utilisation = self._utilisation()
-            booting = self._count["booting"] > 0
             if utilisation > self.fleet.target_utilisation and not booting:
-                self._start_host()
+                if not self._take_back_draining():
+                    self._start_host()
             elif utilisation < self.fleet.target_utilisation / 2 and self._count["running"] > max(
                 self.fleet.min_hosts, self.fleet.committed_hosts, 1
             ):
-                # an empty host goes by itself after the cooldown; else drain the emptiest
-                # (the hosts are looked over only here: a fleet may have thousands)
-                running = [h for h in self._hosts if h.state == "running"]
-                busy = [h for h in running if h.sandboxes and h.purchase != "committed"]
-                if busy and len(busy) == len(running):
-                    capacity = self._capacity3
-                    victim = min(
-                        busy,
-                        key=lambda h: sum(h.used[r] / capacity[r] for r in range(3) if capacity[r]),
-                    )
-                    self._set_state(victim, "draining")
-        elif not self._count["booting"] and self._waiting_work():
+                self._drain_emptiest()
+        elif not booting and self._waiting_work() and not self._take_back_draining():
             self._start_host()
         self.at(self.env._now + self.fleet.interval_s, [lambda _event: self._autoscale()], 0)
+
+    def _take_back_draining(self) -> bool:
+        """Put the draining host with the most sandboxes back to work (and look at the
+        queue again); False if none drains."""
+        if not self._count["draining"]:
+            return False
+        draining = [h for h in self._not_gone.values() if h.state == "draining"]
+        self._set_state(max(draining, key=lambda h: len(h.sandboxes)), "running")
+        self._wake(self.env._now)
+        return True
+
+    def _drain_emptiest(self) -> None:
+        """Drain the running host (not committed) whose sandboxes hold the least, by the
+        sum of their shares of its vCPU, memory and GPUs; none while a running host is
+        empty (it goes by itself after the cooldown). The hosts are looked over only
+        here: a fleet may have thousands."""
+        running = [h for h in self._not_gone.values() if h.state == "running"]
+        if not all(h.sandboxes for h in running):
+            return
+        candidates = [h for h in running if h.purchase != "committed"]
+        if candidates:
+            capacity = self._capacity3
+            victim = min(
+                candidates,
+                key=lambda h: sum(h.used[r] / capacity[r] for r in range(3) if capacity[r]),
+            )
+            self._set_state(victim, "draining")
 
     def _utilisation(self, fewer: int = 0) -> float:
         """What the sandboxes on running hosts hold over what those hosts offer (less
@@ -760,7 +788,7 @@ class FleetEngine(DynamicEngine):
             return math.inf
         held = self._held()
         if self._count["draining"]:
-            for host in self._hosts:
+            for host in self._not_gone.values():
                 if host.state == "draining":
                     held = [held[r] - host.used[r] for r in range(3)]
         capacity = self._capacity3
@@ -787,22 +815,26 @@ class FleetEngine(DynamicEngine):
 
     def _release_after_cooldown(self, host: Host) -> None:
         """Look again at ``host`` once the idle cooldown has passed."""
-
-        def look(_event: object) -> None:
-            self._maybe_release(host)
-
-        self.at(self.env._now + self.fleet.idle_cooldown_s, [look], 0)
+        self._look_later(host, self.fleet.idle_cooldown_s)
 
     def _look_again_later(self, host: Host) -> None:
         """Look at an empty host kept as headroom again after the cooldown or the
         autoscaler's interval, whichever is longer (a cooldown of a millisecond must not
         mean a look every millisecond)."""
+        self._look_later(host, max(self.fleet.idle_cooldown_s, self.fleet.interval_s))
+
+    def _look_later(self, host: Host, wait_s: float) -> None:
+        """Look at ``host`` (whether to release it) in ``wait_s``; the looks scheduled
+        before are void (else each sandbox passing through a host kept as headroom would
+        start another chain of looks)."""
+        host.look += 1
+        token = host.look
 
         def look(_event: object) -> None:
-            self._maybe_release(host)
+            if host.look == token:
+                self._maybe_release(host)
 
-        wait = max(self.fleet.idle_cooldown_s, self.fleet.interval_s)
-        self.at(self.env._now + wait, [look], 0)
+        self.at(self.env._now + wait_s, [look], 0)
 
     def _maybe_release(self, host: Host) -> None:
         """Release a host that has stayed empty for the cooldown (never below the minimum)."""
@@ -810,7 +842,8 @@ class FleetEngine(DynamicEngine):
             return
         if host.purchase == "committed" or self.fleet.fixed:
             return
-        if self.env._now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9:
+        now = self.env._now  # (slack relative to the clock: times past 2**24 s round by more)
+        if now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9 - 4 * math.ulp(now):
             return
         if self._live() <= self.fleet.min_hosts:
             if host.state == "draining":  # needed for the minimum: it takes work again
@@ -848,6 +881,11 @@ class FleetEngine(DynamicEngine):
                 self.restart(index)
         self._set_state(host, "gone")
         host.ended_s = host.interrupted_s = self.env._now
+        # replaced, as an autoscaling group does (within the horizon: the chain of spot
+        # hosts taken back and replaced must end)
+        while self._live() < self.fleet.min_hosts and self.env._now < self._horizon:
+            self._start_host()
+        self._last_scale_out_s = -math.inf  # the lost work is sized at once
         self._process()
 
     # ------------------------------------------------------------------ results
