@@ -64,10 +64,22 @@ def scale_volume(scenario: Scenario, factor: float) -> Scenario:
     return scenario.with_overrides({"workloads": workloads}, flag="--factors")
 
 
-def daily_volume(scenario: Scenario) -> float:
-    """Sandbox requests (or sessions) per day the scenario asks for, on average."""
-    total = sum(w.arrivals.expected_count(scenario.horizon) for w in scenario.workloads)
+def daily_volume(scenario: Scenario, workloads: frozenset[str] | None = None) -> float:
+    """Sandbox requests (or sessions) per day the scenario asks for, on average (of
+    ``workloads`` alone, if given)."""
+    total = sum(
+        w.arrivals.expected_count(scenario.horizon)
+        for w in scenario.workloads
+        if workloads is None or w.name in workloads
+    )
     return total * DAY_S / scenario.horizon
+
+
+def served_workloads(scenario: Scenario, platform_id: str) -> frozenset[str]:
+    """The workloads a platform of the scenario runs (all, unless it names some)."""
+    platform = next(p for p in scenario.platforms if p.id == platform_id)
+    names = [w.name for w in scenario.workloads]
+    return frozenset(platform.workloads) if platform.workloads else frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -208,14 +220,34 @@ def breakeven(
             source="--platform",
             fix=f"use one of: {', '.join(fleets)}" if fleets else "add a platform with a fleet",
         )
-    others = [v for v in versus if v != self_platform]
+    scenario.only_platforms(list(dict.fromkeys(versus)), source="--vs")  # (known ids)
+    others = list(dict.fromkeys(v for v in versus if v != self_platform))
     if not others:
         raise InputError(
-            "name at least one platform to compare with",
+            "name at least one platform to compare with, other than --platform",
             source="--vs",
             fix=f"use some of: {', '.join(p for p in by_id if p != self_platform)}",
         )
+    # the same work on both sides, else the cheaper one may just do less of it
+    own_work = served_workloads(scenario, self_platform)
+    for other in others:
+        their_work = served_workloads(scenario, other)
+        if their_work != own_work:
+            raise InputError(
+                f"{self_platform} runs workloads {', '.join(sorted(own_work))} but {other} "
+                f"runs {', '.join(sorted(their_work))}: their costs are of different work",
+                source="--vs",
+                fix=f"give platform {other!r} the same workloads as {self_platform!r} in the "
+                "scenario (platforms[].workloads), or compare another platform",
+            )
     ordered = sorted({float(f) for f in factors})
+    if len(ordered) < 2 or not all(math.isfinite(f) and f > 0 for f in ordered):
+        raise InputError(
+            f"factors {', '.join(f'{f:g}' for f in factors)}: give at least two different "
+            "finite factors above 0",
+            source="--factors",
+            fix="e.g. 0.25,1,4 (multiples of the scenario's volume)",
+        )
     rows: list[dict[str, Any]] = []
     for step, factor in enumerate(ordered):
         scaled = scale_volume(scenario, factor)
@@ -227,7 +259,7 @@ def breakeven(
             catalog=catalog,
             keep_usage=False,
         )
-        volume = daily_volume(scaled)
+        volume = daily_volume(scaled, own_work)
         costs = result.costs()
         for platform in [self_platform, *others]:
             monthly = costs.loc[costs["platform"] == platform, "per_month_usd"].to_numpy()

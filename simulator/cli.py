@@ -762,10 +762,14 @@ def breakeven_command(
             json.dumps(
                 {
                     "self_platform": result.self_platform,
-                    "costs": result.costs.to_dict("records"),
+                    # (NaN, e.g. the wait of a platform that launched nothing, as null)
+                    "costs": result.costs.astype(object)
+                    .where(result.costs.notna(), None)
+                    .to_dict("records"),
                     "crossings": [c.__dict__ for c in result.crossings],
                 },
                 indent=2,
+                allow_nan=False,
             )
         )
         return

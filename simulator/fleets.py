@@ -390,9 +390,11 @@ def _kind(
     error: Callable[[str, str, str], InputError],
 ) -> HostKind:
     """A kind of host with its room for sandboxes, checked to leave some."""
+    # the reserve is the host's own (physical) vCPU and memory; overcommit multiplies
+    # what is left for sandboxes
     capacity = (
-        vcpu * spec.overcommit.vcpu - spec.reserved_for_system.vcpu,
-        memory_gib * spec.overcommit.memory - spec.reserved_for_system.memory,
+        (vcpu - spec.reserved_for_system.vcpu) * spec.overcommit.vcpu,
+        (memory_gib - spec.reserved_for_system.memory) * spec.overcommit.memory,
     )
     if min(capacity) <= 0:
         raise error(

@@ -36,7 +36,10 @@ class BurstMetrics:
 
     @property
     def bottleneck(self) -> str:
-        """The wait that held the burst back most, or "launch latency" if waits were minor."""
+        """The wait that held the burst back most, "launch latency" if waits were minor,
+        or "none ready" if no sandbox of it was ever ready (e.g. all given up)."""
+        if not self.waits_s:
+            return "none ready"
         name, total = max(self.waits_s.items(), key=lambda item: item[1])
         return name if total > 0 else "launch latency"
 

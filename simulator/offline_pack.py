@@ -77,6 +77,13 @@ class PackReport:
         }
 
 
+MAX_SANDBOXES = 1_000_000
+"""Sandboxes a shapes file may expand to: first-fit decreasing packs a million in about
+20 s; beyond, memory and time grow for no new insight."""
+MAX_OVERCOMMIT = 100.0
+"""Largest overcommit ratio taken (as in a scenario's fleet.overcommit)."""
+
+
 def read_shapes(path: str | Path) -> pd.DataFrame:
     """Shapes from a CSV, one row per sandbox (``count`` expanded), checked row by row."""
     source = str(path)
@@ -109,6 +116,7 @@ def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFra
     if frame.empty:
         raise InputError("no shapes in the file", source=source, fix="add at least one row")
     rows = []
+    total = 0
     records: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
     ]
@@ -139,6 +147,14 @@ def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFra
                 source=source,
                 field=f"{where}.gpus",
                 fix="write a whole count such as 2, or a share such as 0.25",
+            )
+        total += int(count)
+        if total > MAX_SANDBOXES:
+            raise InputError(
+                f"more than {MAX_SANDBOXES:,} sandboxes in all by line {line}",
+                source=source,
+                field=f"{where}.count",
+                fix="pack a sample (the hosts needed scale with the count), or split the file",
             )
         name = str(row.get("name") or f"row{line}")
         rows += [(line, name, vcpu, memory, gpus)] * int(count)
@@ -205,20 +221,41 @@ def pack_shapes(
             source="--method",
             fix=f"use one of {', '.join(PACK_METHODS)}",
         )
-    if overcommit_vcpu < 1:
+    if not 1 <= overcommit_vcpu <= MAX_OVERCOMMIT:  # (NaN fails both)
         raise InputError(
-            "overcommit below 1 wastes the host", source="--overcommit-vcpu", fix="use 1 or more"
+            f"overcommit ratio {overcommit_vcpu:g}: below 1 wastes the host, and above "
+            f"{MAX_OVERCOMMIT:g} no sandbox would get a share of a vCPU worth having",
+            source="--overcommit-vcpu",
+            fix=f"use a ratio from 1 to {MAX_OVERCOMMIT:g}, e.g. 2",
         )
-    capacity = (
-        host.vcpu * overcommit_vcpu - reserve_vcpu,
+    for option, reserve in (
+        ("--reserve-vcpu", reserve_vcpu),
+        ("--reserve-memory", reserve_memory_gib),
+    ):
+        if not (math.isfinite(reserve) and reserve >= 0):
+            raise InputError(
+                f"reserve {reserve:g}: must be a finite amount of 0 or more",
+                source=option,
+                fix="give what each host keeps for its system, e.g. 2 (vCPU) or 8GiB",
+            )
+    if exact_time_limit_s is not None and not (
+        math.isfinite(exact_time_limit_s) and exact_time_limit_s > 0
+    ):
+        raise InputError(
+            f"time limit {exact_time_limit_s:g} s: must be a finite number of seconds above 0",
+            source="--exact",
+            fix="give the seconds the exact solver may take, e.g. 60",
+        )
+    capacity = (  # the reserve is of the host's own vCPU; overcommit multiplies the rest
+        (host.vcpu - reserve_vcpu) * overcommit_vcpu,
         host.memory - reserve_memory_gib,
         float(host.gpus),
     )
     if capacity[0] <= 0 or capacity[1] <= 0:
         raise InputError(
-            "the reserve leaves no room on the host",
-            source="--reserve-vcpu/--reserve-memory",
-            fix="reserve less",
+            f"the reserve leaves no room on a {host_type}",
+            source="--reserve-vcpu" if capacity[0] <= 0 else "--reserve-memory",
+            fix=f"reserve less than its {host.vcpu:g} vCPU and {host.memory:g} GiB",
         )
     demands = np.column_stack(
         [frame["vcpu"], frame["memory_gib"] + overhead_memory_gib, frame["gpus"]]

@@ -220,6 +220,10 @@ class PoolSpec(FrozenModel):
         return self
 
 
+MIN_AUTOSCALER_INTERVAL_S = 1.0
+"""Shortest autoscaler interval taken."""
+
+
 class Autoscaling(FrozenModel):
     """How a self-hosted fleet grows and shrinks."""
 
@@ -228,7 +232,7 @@ class Autoscaling(FrozenModel):
     max_hosts: int = Field(default=1000, ge=1)
     """Never more hosts than this."""
     target_utilisation: float = Field(default=0.8, gt=0, le=1)
-    """Add a host when allocated vCPU or memory exceeds this share of what is running."""
+    """Add a host when allocated vCPU, memory or GPUs exceed this share of what is running."""
     scale_out_when_waiting: bool = True
     """Add hosts as soon as a sandbox waits for room."""
     boot_time: DistributionSpec = Field(default_factory=lambda: _default_boot())
@@ -236,7 +240,18 @@ class Autoscaling(FrozenModel):
     idle_cooldown: PositiveDurationS = 600.0
     """A host left empty this long is released (never below min_hosts)."""
     interval: PositiveDurationS = 30.0
-    """How often the autoscaler looks at utilisation."""
+    """How often the autoscaler looks at utilisation (at least a second; cluster
+    autoscalers look every 10 s or so)."""
+
+    @model_validator(mode="after")
+    def _plausible(self) -> Autoscaling:
+        self.boot_time.check_plausible("host boot time")
+        if self.interval < MIN_AUTOSCALER_INTERVAL_S:
+            raise ValueError(
+                f"interval {self.interval:g} s: the autoscaler looks at most once a second "
+                "(a shorter interval only slows the run); give 1s or more, e.g. 30s"
+            )
+        return self
 
 
 def _default_boot() -> Any:
@@ -248,14 +263,16 @@ def _default_boot() -> Any:
 class Overcommit(FrozenModel):
     """How much more than a host has may be handed out, per resource."""
 
-    vcpu: float = Field(default=1.0, ge=1)
-    """vCPU overcommit ratio, e.g. 2.0 lets sandboxes be given twice the host's vCPU."""
-    memory: float = Field(default=1.0, ge=1)
+    vcpu: float = Field(default=1.0, ge=1, le=100)
+    """vCPU overcommit ratio, e.g. 2.0 lets sandboxes be given twice the vCPU the host
+    has left after the system's reserve."""
+    memory: float = Field(default=1.0, ge=1, le=100)
     """Memory overcommit ratio (above 1 risks sandboxes killed when memory runs out)."""
 
 
 class SystemReserve(FrozenModel):
-    """What each host keeps for its own system (kernel, agent, VMM manager)."""
+    """What each host keeps for its own system (kernel, agent, VMM manager): taken off
+    its physical vCPU and memory before overcommit."""
 
     vcpu: float = Field(default=0.0, ge=0)
     """vCPU kept per host."""
@@ -663,17 +680,18 @@ class Scenario(FrozenModel):
         updated._base_dir, updated._source = self._base_dir, self._source
         return updated.cross_check(flag)
 
-    def only_platforms(self, ids: list[str]) -> Scenario:
-        """A copy keeping only the named platforms, in the order given."""
+    def only_platforms(self, ids: list[str], source: str = "--platform") -> Scenario:
+        """A copy keeping only the named platforms, in the order given (an unknown one is
+        an error of ``source``, the option that named it)."""
         by_id = {p.id: p for p in self.platforms}
         unknown = [i for i in ids if i not in by_id]
         if unknown:
             raise InputError(
                 f"unknown platform {unknown[0]!r} in this scenario",
-                source="--platform",
+                source=source,
                 fix=f"use one of: {', '.join(by_id)}",
             )
-        return self.with_overrides({"platforms": [by_id[i] for i in ids]}, flag="--platform")
+        return self.with_overrides({"platforms": [by_id[i] for i in ids]}, flag=source)
 
 
 def _walk_distributions(dist: Any) -> list[Any]:

@@ -304,9 +304,8 @@ def _bursts(metrics: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in names:
         runs = [m.bursts[name] for m in metrics if m.bursts and name in m.bursts]
-        waits = {
-            key: float(np.mean([r.waits_s.get(key, 0.0) for r in runs])) for key in runs[0].waits_s
-        }
+        keys = dict.fromkeys(key for r in runs for key in r.waits_s)  # (none if none ready)
+        waits = {key: float(np.mean([r.waits_s.get(key, 0.0) for r in runs])) for key in keys}
         bottlenecks = sorted({r.bottleneck for r in runs})
         out[name] = {
             "requested": float(np.mean([r.requested for r in runs])),
@@ -523,11 +522,22 @@ def _warnings(result: SimulationResult) -> list[str]:
                 f"of requested) and cut {cut:.3g} of the run time they asked for: "
                 "that work is neither done nor billed here"
             )
-        for _name, attribute, what in (
-            ("rejected", "rejected", "were rejected at the quota"),
-            ("abandoned", "abandoned", "gave up waiting in the queue"),
+        # sandboxes given up after losing spot hosts are counted as abandoned too: say
+        # which is which
+        given_up = sum(
+            run.metrics.fleet.given_up_sandboxes for run in runs if run.metrics.fleet is not None
+        )
+        spot_cause = (
+            f"were given up after losing their spot host more than "
+            f"{resolved.fleet.spec.spot_max_restarts} times"
+            if resolved.fleet is not None
+            else ""
+        )
+        for total, what in (
+            (sum(run.metrics.rejected for run in runs), "were rejected at the quota"),
+            (sum(run.metrics.abandoned for run in runs) - given_up, "gave up waiting in the queue"),
+            (given_up, spot_cause),
         ):
-            total = sum(getattr(run.metrics, attribute) for run in runs)
             if total:
                 base = sum(run.metrics.requested for run in runs)
                 notes.append(

@@ -140,6 +140,62 @@ def test_breakeven_command_writes_table_csv_and_plot(
     assert "firecracker-m5-metal" in err
 
 
+@pytest.mark.parametrize(
+    ("scenario", "args", "text"),
+    [
+        # an unknown --vs is named as such (it was reported against --platform)
+        ("self-hosted-fleet", ["--platform", "firecracker-m5-metal", "--vs", "nosuch"], "--vs"),
+        # kata-p4d runs two of gpu-fleet's workloads, modal all three: it was compared
+        # anyway, and self-hosting came out cheaper above 2,489 a day on a third less work
+        ("gpu-fleet", ["--platform", "kata-p4d", "--vs", "modal"], "different work"),
+        (
+            "self-hosted-fleet",
+            ["--platform", "firecracker-m5-metal", "--vs", "e2b", "--factors", "inf,1"],
+            "--factors",
+        ),
+        (
+            "self-hosted-fleet",
+            ["--platform", "firecracker-m5-metal", "--vs", "e2b", "--factors", "1,1"],
+            "two different",
+        ),
+    ],
+)
+def test_breakeven_refuses_what_it_cannot_compare(
+    capsys: pytest.CaptureFixture[str], scenario: str, args: list[str], text: str
+) -> None:
+    code, _, err = run_cli(capsys, "breakeven", scenario, *args)
+    assert code == EXIT_INPUT
+    assert text in err
+    assert "fix:" in err
+
+
+def test_breakeven_json_is_valid_json_when_nothing_launched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At a vanishing volume no sandbox launches and the mean wait is undefined: it is
+    null in the JSON (it was a bare NaN, which JSON does not have)."""
+    code, text, err = run_cli(
+        capsys,
+        "breakeven",
+        "self-hosted-fleet",
+        "--platform",
+        "firecracker-m5-metal",
+        "--vs",
+        "e2b",
+        "--factors",
+        "1e-9,0.01",
+        "--replications",
+        "1",
+        "--json",
+        "--out",
+        str(tmp_path / "be"),
+    )
+    assert code == EXIT_OK, err
+    assert "NaN" not in text
+    costs = json.loads(text)["costs"]
+    assert any(row["queue_wait_mean_s"] is None for row in costs)
+
+
 def test_pack_command_and_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shapes = tmp_path / "shapes.csv"
     shapes.write_text("name,vcpu,memory,count\nagent,2,4GiB,120\nbuild,8,16,30\nbig,32,128GiB,4\n")
@@ -171,6 +227,20 @@ def test_pack_command_and_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         ("vcpu,memory,gpus\n1,2,1\n", [], "has none"),
         ("vcpu,memory\n1,2\n", ["--host", "m9.huge"], "no host price table has"),
         ("vcpu,memory\n1,2\n", ["--profile", "e2b"], "not a self-hosted isolation profile"),
+        # non-finite or senseless options are refused (NaN overcommit hung the packer)
+        ("vcpu,memory\n1,2\n", ["--overcommit-vcpu", "nan"], "--overcommit-vcpu"),
+        ("vcpu,memory\n1,2\n", ["--overcommit-vcpu", "inf"], "--overcommit-vcpu"),
+        ("vcpu,memory\n1,2\n", ["--reserve-vcpu", "nan"], "--reserve-vcpu"),
+        ("vcpu,memory\n1,2\n", ["--reserve-vcpu", "-5"], "--reserve-vcpu"),
+        ("vcpu,memory\n1,2\n", ["--exact", "nan"], "--exact"),
+        # the reserve is of the host's own 96 vCPU, whatever the overcommit
+        (
+            "vcpu,memory\n1,2\n",
+            ["--reserve-vcpu", "150", "--overcommit-vcpu", "2"],
+            "reserve less than its 96 vCPU",
+        ),
+        # a count the packer cannot take in is refused before it is expanded
+        ("vcpu,memory,count\n1,2,1000000000000\n", [], "line 2.count"),
     ],
 )
 def test_pack_errors_name_the_line_and_fix(

@@ -519,12 +519,13 @@ def test_committed_and_overcommitted_fleet_cost_by_hand() -> None:
     items = result.line_items()
     assert items["cost_usd"].sum() == pytest.approx(2.765, rel=1e-12)  # reserved_1y, 1 h
     vcpu_weight, gib_weight = 96 * 0.031611, 384 * 0.004237
-    vcpu_rate = 2.765 / 3600 * vcpu_weight / (vcpu_weight + gib_weight) / (96 * 2 - 2)
+    # the reserve comes off the host's own 96 vCPU, then overcommit doubles the rest
+    vcpu_rate = 2.765 / 3600 * vcpu_weight / (vcpu_weight + gib_weight) / ((96 - 2) * 2)
     vcpu = items[items["item"] == "host:vcpu"].iloc[0]
     assert vcpu["rate_usd"] == pytest.approx(vcpu_rate, rel=1e-12)
     fleet = result.summary()["platforms"]["fleet"]
     assert fleet["hosts"]["by_purchase"]["committed"]["price"] == "reserved_1y"
-    assert fleet["fleet"]["capacity_per_host"] == {"vcpu": 190.0, "memory_gib": 376.0, "gpus": 0}
+    assert fleet["fleet"]["capacity_per_host"] == {"vcpu": 188.0, "memory_gib": 376.0, "gpus": 0}
 
 
 def _hosts_record(
@@ -694,6 +695,23 @@ def test_fleet_by_purchase_adds_up_to_the_discounted_bill() -> None:
         ({"fleet": {"purchase": "reserved_1y"}}, "purchase", "committed_hosts"),
         ({"fleet": {"autoscaling": {"idle_cooldown": 0}}}, "idle_cooldown", "positive"),
         ({"fleet": {"autoscaling": {"interval": 0}}}, "interval", "positive"),
+        ({"fleet": {"autoscaling": {"interval": "1ms"}}}, "autoscaling", "once a second"),
+        (
+            {
+                "fleet": {
+                    "autoscaling": {"boot_time": {"kind": "lognormal", "mu": 1000, "sigma": 5}}
+                }
+            },
+            "autoscaling",
+            "host boot time is infinite",
+        ),
+        # the reserve is of the host's own 96 vCPU: with overcommit 2 it was taken off 192
+        (
+            {"fleet": {"overcommit": {"vcpu": 2}, "reserved_for_system": {"vcpu": 120}}},
+            "reserved_for_system",
+            "no room",
+        ),
+        ({"fleet": {"overcommit": {"vcpu": 1e9}}}, "overcommit.vcpu", "100"),
     ],
 )
 def test_fleet_input_errors(change: dict[str, Any], field: str, text: str) -> None:
@@ -1088,3 +1106,20 @@ def test_no_wake_up_every_second_while_hosts_boot() -> None:
     # (the first host frees at 700 s, before the second boots: the second goes there)
     np.testing.assert_allclose(result.admit_s, [600.0, 700.0])
     assert engine.sizings <= 4  # (it was 700)
+
+
+def test_warning_says_sandboxes_lost_to_spot_were_given_up_not_tired_of_waiting() -> None:
+    """Sandboxes given up after losing spot hosts are counted as abandoned; the warning
+    names that cause (it said they gave up waiting in the queue, with no queue timeout).
+    At 60 interruptions an hour no 10-minute sandbox survives its host."""
+    data = _fleet_scenario(spot_share=1.0, spot_interruptions_per_hour=60, spot_max_restarts=0)
+    result = simulate(scenario_from_dict(data))
+    fleet = result.summary()["platforms"]["fleet"]["fleet"]
+    assert fleet["given_up_sandboxes"] > 0
+    warnings = " ".join(result.summary()["warnings"])
+    assert "given up after losing their spot host more than 0 times" in warnings
+    assert "gave up waiting in the queue" not in warnings
+    # none of the burst was ever ready: its summary says so (it raised on max() of nothing)
+    (burst,) = result.summary()["platforms"]["fleet"]["burst"].values()
+    assert burst["ready"] == 0
+    assert burst["bottleneck"] == "none ready"
