@@ -143,6 +143,9 @@ def resolve_fleet(
     where = f"{field}.fleet"
 
     def error(message: str, at: str, fix: str) -> InputError:
+        # an error at a workload names the platform too: each fleet checks the workloads
+        if not at.startswith(field):
+            message = f"on platform {choice.id}: {message}"
         return InputError(message, source=source, field=at, fix=fix)
 
     if not profile.self_hosted:
@@ -487,10 +490,15 @@ def _gpu_need(
     matching = [k for k in with_gpus if k.gpu_type == request.type]
     if not matching:
         offered = sorted({str(k.gpu_type) for k in with_gpus})
+        same_but_case = [o for o in offered if o.lower() == request.type.lower()]
         raise error(
-            f"workload asks for {request.type} but the fleet's hosts have {', '.join(offered)}",
+            f"workload asks for {request.type} but the fleet's hosts have {', '.join(offered)}"
+            + (" (GPU types match letter for letter, case included)" if same_but_case else ""),
             f"{at}.gpu.type",
-            f"ask for {' or '.join(offered)}, or choose a host type with {request.type}",
+            f"spell the type the same in the inventory and the workload (price tables and MIG "
+            f"profiles use {request.type.lower()})"
+            if same_but_case
+            else f"ask for {' or '.join(offered)}, or choose a host type with {request.type}",
         )
     gpu_type = request.type
     parts = profile.gpu_partitioning

@@ -54,11 +54,18 @@ class InventoryFile(FrozenModel):
     @model_validator(mode="after")
     def _load(self, info: ValidationInfo) -> InventoryFile:
         resolved = resolve_data_path(self.path, info)
+        if resolved.is_dir():
+            raise ValueError(f"{resolved} is a folder; point path at the inventory CSV file")
         if not resolved.is_file():
             raise ValueError(
                 f"cannot find the inventory file {resolved}; the path is relative to the scenario"
             )
-        frame = pd.read_csv(resolved)
+        try:
+            frame = pd.read_csv(resolved)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise ValueError(
+                f"{resolved} is not a readable CSV ({error}); write a header row and a row per host"
+            ) from None
         if frame.empty:
             raise ValueError(f"{resolved} lists no hosts")
         if len(frame) > MAX_INVENTORY_HOSTS:

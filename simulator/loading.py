@@ -33,7 +33,17 @@ _FIXES = {
     "string_pattern_mismatch": "use letters, digits, '.', '_' and '-', starting with a letter or digit",
     "finite_number": "write a finite number",
     "tuple_type": "write a list (lines starting with '- ')",
+    "model_type": "write a mapping (key: value lines)",
+    "model_attributes_type": "write a mapping (key: value lines)",
+    "bool_parsing": "write true or false",
+    "bool_type": "write true or false",
+    "int_type": "write a whole number",
+    "float_type": "write a number",
+    "string_too_short": "write some text",
+    "too_long": "give fewer entries",
 }
+DEFAULT_FIX = "see what the field takes with `sandsim schema` or in docs/scenarios.md"
+"""The fix of a validation error with none of its own: every error names one."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -98,7 +108,7 @@ def errors_from_validation(error: ValidationError, source: str | Path | None) ->
         ):
             continue  # a list is "too short" only because its entries failed; report those
         message = item["msg"].removeprefix("Value error, ")
-        fix = _FIXES.get(item["type"])
+        fix = _FIXES.get(item["type"], DEFAULT_FIX)
         ctx = item.get("ctx") or {}
         if item["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}" if loc else "unknown key"

@@ -88,7 +88,10 @@ def read_shapes(path: str | Path) -> pd.DataFrame:
     """Shapes from a CSV, one row per sandbox (``count`` expanded), checked row by row."""
     source = str(path)
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        # only empty cells are missing: "nan" is a value, refused as not finite
+        frame = pd.read_csv(
+            path, dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""]
+        )
     except FileNotFoundError:
         raise InputError("shapes file not found", source=source, fix="check the path") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -156,7 +159,8 @@ def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFra
                 field=f"{where}.count",
                 fix="pack a sample (the hosts needed scale with the count), or split the file",
             )
-        name = str(row.get("name") or f"row{line}")
+        given = row.get("name")  # (an empty cell reads as NaN, which is truthy)
+        name = given.strip() if isinstance(given, str) and given.strip() else f"row{line}"
         rows += [(line, name, vcpu, memory, gpus)] * int(count)
     return pd.DataFrame(rows, columns=["line", "name", "vcpu", "memory_gib", "gpus"])
 
@@ -186,7 +190,9 @@ def _cell(
             f"{column} must be a finite, non-negative number, not {raw!r}",
             source=source,
             field=f"{where}.{column}",
-            fix="write a number of 0 or more",
+            fix={"vcpu": "write a number above 0", "memory": "write a size above 0"}.get(
+                column, "write a number of 0 or more" if column == "gpus" else "write 1 or more"
+            ),
         )
     return value
 

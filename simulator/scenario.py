@@ -377,8 +377,9 @@ class PlatformChoice(FrozenModel):
     discount: str | float | None = None
     """A named discount from the price table (e.g. "savings_plan_1y"), or a fraction such
     as 0.15 for a negotiated discount on vCPU, memory and GPU."""
-    workloads: tuple[str, ...] | None = None
-    """Run only these workloads on this platform (default: all)."""
+    workloads: tuple[str, ...] | None = Field(default=None, min_length=1)
+    """Run only these workloads on this platform (default: all; an empty list is refused,
+    as it would run nothing)."""
     hosts: int | None = Field(default=None, ge=1, le=MAX_LAUNCH_HOSTS)
     """Launch hosts (or cells) of the platform's launch pipeline, replacing the profile's."""
     fleet: Fleet | None = None

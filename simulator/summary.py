@@ -52,12 +52,17 @@ def _sketch_quantiles(sketch: LogSketch, names: dict[str, float]) -> dict[str, f
 
 
 def cost_band(values: np.ndarray) -> dict[str, Any]:
-    """Mean, P5, P50, P95 across replications and a 95% confidence interval of the mean."""
+    """Mean, P5, P50, P95 across replications and a 95% confidence interval of the mean
+    (Student's t; cut at 0 when no replication cost less, as with few replications the
+    interval of a cost can reach below it)."""
     band: dict[str, Any] = {"mean": _number(float(values.mean()))}
     band.update(_quantiles(values, {"p5": 0.05, "p50": 0.5, "p95": 0.95}))
     if values.size > 1:
         half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
-        band["mean_ci95"] = [_number(band["mean"] - half), _number(band["mean"] + half)]
+        low = band["mean"] - half
+        if values.min() >= 0:
+            low = max(low, 0.0)
+        band["mean_ci95"] = [_number(low), _number(band["mean"] + half)]
     else:
         band["mean_ci95"] = None
     return band
@@ -390,12 +395,16 @@ def _inventory(fleet: Any) -> dict[str, int] | None:
 def _assumed_host_prices(resolved: Any) -> list[str]:
     """Host prices and figures of a fleet that are assumptions."""
     fleet = resolved.fleet
-    used = {purchase_of(fleet, p) for p in ("committed", "on_demand", "spot")}
     spec = fleet.spec
-    if not spec.committed_hosts:
-        used.discard(spec.commitment)
-    if spec.spot_share == 0:
-        used.discard("spot")
+    # the prices the hosts are bought at: how the fleet buys them, plus its commitment
+    # and spot if it has such hosts (an inventory bought reserved_1y, the default
+    # commitment, was dropped with the commitment it does not have)
+    bought = ["on_demand"]
+    if spec.committed_hosts:
+        bought.append("committed")
+    if spec.spot_share > 0:
+        bought.append("spot")
+    used = {purchase_of(fleet, p) for p in bought}
     items = [f"{kind.name}:{p}" for kind in fleet.kinds for p in sorted(used & kind.assumed_prices)]
     if fleet.table.cost_split.assumed:
         items.append("cost_split")

@@ -239,6 +239,9 @@ def test_pack_command_and_api(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             ["--reserve-vcpu", "150", "--overcommit-vcpu", "2"],
             "reserve less than its 96 vCPU",
         ),
+        # "nan" is a value, not an empty cell; a negative vCPU's fix asks for above 0
+        ("vcpu,memory\nnan,2\n", [], "finite"),
+        ("vcpu,memory\n-1,2\n", [], "above 0"),
         # a count the packer cannot take in is refused before it is expanded
         ("vcpu,memory,count\n1,2,1000000000000\n", [], "line 2.count"),
     ],
@@ -312,3 +315,11 @@ def test_pricing_hosts_lists_every_host_type(capsys: pytest.CaptureFixture[str])
         "a2-highgpu-8g",
     ):
         assert name in text
+
+
+def test_shapes_with_an_empty_name_are_named_by_their_line(tmp_path: Path) -> None:
+    """An empty name cell reads as NaN, which is truthy: it named the shape "nan"."""
+    shapes = tmp_path / "shapes.csv"
+    shapes.write_text("vcpu,memory,name\n1,2,\n2,4, big \n")
+    frame = read_shapes(shapes)
+    assert list(frame["name"]) == ["row2", "big"]

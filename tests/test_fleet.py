@@ -1123,3 +1123,29 @@ def test_warning_says_sandboxes_lost_to_spot_were_given_up_not_tired_of_waiting(
     (burst,) = result.summary()["platforms"]["fleet"]["burst"].values()
     assert burst["ready"] == 0
     assert burst["bottleneck"] == "none ready"
+
+
+@pytest.mark.parametrize(
+    ("change", "fix"),
+    [
+        ({"autoscaling": "lots"}, "write a mapping"),
+        ({"overcommit": [2]}, "write a mapping"),
+        ({"autoscaling": {"scale_out_when_waiting": "maybe"}}, "write true or false"),
+    ],
+)
+def test_wrong_types_in_a_fleet_name_a_fix(change: dict[str, Any], fix: str) -> None:
+    """A mapping or a boolean of the wrong type names the fix (it gave none)."""
+    data = _fleet_scenario(**change)
+    with pytest.raises((InputError, InputErrors)) as caught:
+        scenario_from_dict(data)
+    assert f"fix: {fix}" in str(caught.value)
+
+
+def test_an_empty_workload_list_on_a_platform_is_refused() -> None:
+    """`workloads: []` ran every workload (it was taken as not given)."""
+    data = _fleet_scenario()
+    data["platforms"][0]["workloads"] = []
+    with pytest.raises((InputError, InputErrors)) as caught:
+        scenario_from_dict(data)
+    assert "platforms[0].workloads" in str(caught.value)
+    assert "fix:" in str(caught.value)

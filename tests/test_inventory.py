@@ -162,6 +162,19 @@ def _inventory_scenario(**fleet: Any) -> dict[str, Any]:
     )
 
 
+def _node_file(nodes: Path, gpus: bool) -> dict[str, Any]:
+    """An inventory file spec for a node list with cpu_milli and memory_mib columns (and
+    gpu and model columns, with ``gpus``)."""
+    spec: dict[str, Any] = {
+        "path": str(nodes),
+        "vcpu": {"column": "cpu_milli", "scale": 0.001},
+        "memory": {"column": "memory_mib", "scale": 1 / 1024},
+    }
+    if gpus:
+        spec.update(gpus={"column": "gpu"}, gpu_type_column="model")
+    return spec
+
+
 def test_inventory_of_one_type_equals_a_fixed_autoscaled_fleet() -> None:
     """Three m5.metal hosts as an inventory, or an autoscaled fleet held at three hosts:
     the same placements, hosts and bill (metamorphic)."""
@@ -381,18 +394,52 @@ def test_bad_inventories_and_trace_shapes_name_the_field(
 def test_inventory_file_errors_name_the_line(tmp_path: Path) -> None:
     nodes = tmp_path / "nodes.csv"
     nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,32000,65536,0,\nn1,64000,x,2,T4\n")
-    data = _inventory_scenario(
-        inventory={
-            "file": {
-                "path": str(nodes),
-                "vcpu": {"column": "cpu_milli", "scale": 0.001},
-                "memory": {"column": "memory_mib", "scale": 1 / 1024},
-                "gpus": {"column": "gpu"},
-                "gpu_type_column": "model",
-            }
-        }
-    )
+    data = _inventory_scenario(inventory={"file": _node_file(nodes, gpus=True)})
     with pytest.raises(InputError) as caught:
         scenario_from_dict(data)
     assert "line 3" in str(caught.value)
     assert "memory_mib" in str(caught.value)
+
+
+def test_gpu_type_spelt_in_another_case_is_named_as_such(tmp_path: Path) -> None:
+    """An inventory of A100-40GB hosts and a workload asking for a100-40gb: the error says
+    the case differs and to spell both alike (its fix was to ask for A100-40GB, which
+    then failed as a GPU without MIG profiles)."""
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,96000,786432,8,A100-40GB\n")
+    data = _inventory_scenario(inventory={"file": _node_file(nodes, gpus=True)})
+    data["platforms"][0]["profile"] = "gvisor"
+    data["workloads"][0]["shape"]["gpu"] = {"type": "a100-40gb", "count": 1}
+    with pytest.raises((InputError, InputErrors)) as caught:
+        simulate(scenario_from_dict(data))
+    message = str(caught.value)
+    assert "case included" in message
+    assert "spell the type the same" in message
+
+
+@pytest.mark.parametrize(("content", "text"), [("", "not a readable CSV"), (None, "is a folder")])
+def test_inventory_file_that_is_empty_or_a_folder_is_named(
+    tmp_path: Path, content: str | None, text: str
+) -> None:
+    """An empty inventory CSV named no file; a folder was reported as not found."""
+    nodes = tmp_path / "nodes.csv"
+    if content is None:
+        nodes.mkdir()
+    else:
+        nodes.write_text(content)
+    data = _inventory_scenario(inventory={"file": _node_file(nodes, gpus=False)})
+    with pytest.raises((InputError, InputErrors)) as caught:
+        scenario_from_dict(data)
+    assert text in str(caught.value)
+    assert str(nodes) in str(caught.value)
+
+
+def test_an_inventory_bought_reserved_flags_its_assumed_price() -> None:
+    """Three m5.metal hosts bought reserved_1y (an assumed 40% discount): the warning
+    names that price as assumed (it was dropped with the default commitment, reserved_1y,
+    of committed hosts the fleet does not have)."""
+    data = _inventory_scenario(
+        inventory={"groups": [{"host_type": "m5.metal", "count": 3}]}, purchase="reserved_1y"
+    )
+    warnings = " ".join(simulate(scenario_from_dict(data)).summary()["warnings"])
+    assert "m5.metal:reserved_1y" in warnings
