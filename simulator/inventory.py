@@ -19,6 +19,13 @@ from .arrivals import TraceColumn
 from .distributions import FloatArray
 from .model_base import FrozenModel, resolve_data_path
 
+MAX_HOST_VCPU = 4096
+"""More vCPU than this on one host is a unit mistake, as in millicores read as cores
+(an assumed bound, several times the largest machines listed: Azure Large Instances'
+S224Se has 448 CPU threads, per its SDK's size list)."""
+MAX_HOST_GIB = 65536
+"""Likewise for memory, 64 TiB (EC2's high-memory u-24tb1 has 24 TiB, per the AWS CDK
+change that added it)."""
 MAX_INVENTORY_HOSTS = 100_000
 """The most hosts an inventory may list."""
 
@@ -95,6 +102,17 @@ class InventoryFile(FrozenModel):
         vcpu = numbers(self.vcpu, "vCPU")
         memory = numbers(self.memory, "memory")
         gpus = numbers(self.gpus, "GPUs")
+        for values, what, largest, column in (
+            (vcpu, "vCPU", MAX_HOST_VCPU, self.vcpu.column),
+            (memory, "GiB of memory", MAX_HOST_GIB, self.memory.column),
+        ):
+            if (values > largest).any():
+                line = int(np.flatnonzero(values > largest)[0]) + 2
+                raise ValueError(
+                    f"{resolved} line {line}: {values[line - 2]:,.4g} {what} on one host, more "
+                    f"than any machine has ({largest:,}); give {column!r} its scale (e.g. "
+                    "0.001 for millicores, 1/1024 for MiB)"
+                )
         empty = (vcpu <= 0) | (memory <= 0)
         if empty.any():
             line = int(np.flatnonzero(empty)[0]) + 2

@@ -38,8 +38,8 @@ class GpuRequest(FrozenModel):
     """How many whole GPUs of that type."""
     mig: str | None = None
     """A MIG instance instead of whole GPUs (self-hosted A100/H100), e.g. "3g.40gb"."""
-    share: float | None = Field(default=None, gt=0, lt=1)
-    """A time-sliced share of one GPU instead (self-hosted), e.g. 0.25."""
+    share: float | None = Field(default=None, ge=0.001, lt=1)
+    """A time-sliced share of one GPU instead (self-hosted), e.g. 0.25 (at least 0.001)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> GpuRequest:

@@ -945,7 +945,7 @@ def test_arrived_and_next_walks_the_heap_as_a_full_scan_would(
     queue = [(at, index) for index, at in enumerate(times)]
     heapq.heapify(queue)
     come, next_s = arrived_and_next(queue, now)
-    assert sorted(come) == sorted(index for at, index in queue if at <= now)
+    assert sorted(come) == sorted(entry for entry in queue if entry[0] <= now)
     assert next_s == min((at for at, _ in queue if at > now), default=math.inf)
 
 
@@ -1149,3 +1149,29 @@ def test_an_empty_workload_list_on_a_platform_is_refused() -> None:
         scenario_from_dict(data)
     assert "platforms[0].workloads" in str(caught.value)
     assert "fix:" in str(caught.value)
+
+
+def test_a_gpu_share_below_a_thousandth_is_refused() -> None:
+    """A share of 1e-12 of a GPU is below the placement's own slack (1e-9): refused."""
+    data = _fleet_scenario(host_type="p4d.24xlarge")
+    data["workloads"][0]["shape"]["gpu"] = {"type": "a100-40gb", "share": 1e-12}
+    with pytest.raises((InputError, InputErrors)) as caught:
+        scenario_from_dict(data)
+    assert "shape.gpu.share" in str(caught.value)
+
+
+def test_scale_out_leaves_out_work_that_fits_the_running_hosts() -> None:
+    """Host 0 holds half of itself; then a 0.9-host sandbox and five 0.1-host ones come
+    at once. The big one needs a new host; the small ones wait behind it (first in,
+    first out) but fit host 0's free half, so one host boots, not two (by volume alone,
+    1.4 hosts: the second was never used and billed 360 s)."""
+    model = fleet_model(
+        [_share_of_host(0.5), _share_of_host(0.9), _share_of_host(0.1)],
+        target_utilisation=1.0,
+        max_hosts=10,
+    )
+    request = np.array([0.0] + [100.0] * 6)
+    run = np.array([5000.0] + [1000.0] * 6)
+    _, result, record = run_fleet(request, run, np.array([0, 1, 2, 2, 2, 2, 2]), model, 6000.0)
+    np.testing.assert_allclose(record.started_s, [0.0, 100.0])
+    np.testing.assert_allclose(result.admit_s[1:], 160.0)  # all once the new host is up

@@ -443,3 +443,23 @@ def test_an_inventory_bought_reserved_flags_its_assumed_price() -> None:
     )
     warnings = " ".join(simulate(scenario_from_dict(data)).summary()["warnings"])
     assert "m5.metal:reserved_1y" in warnings
+
+
+def test_inventory_in_millicores_without_its_scale_is_refused(tmp_path: Path) -> None:
+    """cpu_milli read as cores made 96,000-vCPU hosts without a word; the error names
+    the line and asks for the column's scale."""
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib\nn0,96000,393216\n")
+    data = _inventory_scenario(
+        inventory={
+            "file": {
+                "path": str(nodes),
+                "vcpu": {"column": "cpu_milli"},
+                "memory": {"column": "memory_mib", "scale": 1 / 1024},
+            }
+        }
+    )
+    with pytest.raises((InputError, InputErrors)) as caught:
+        scenario_from_dict(data)
+    assert "line 2" in str(caught.value)
+    assert "scale" in str(caught.value)
