@@ -175,7 +175,13 @@ class BreakevenResult:
 
 
 def _crossing(volumes: np.ndarray, own: np.ndarray, other: np.ndarray, platform: str) -> Crossing:
-    difference = np.log(own) - np.log(other)  # below zero: self-hosting is cheaper
+    # below zero: self-hosting is cheaper. Costs cross along the ratio of the two (log
+    # difference), or along their difference where a cost is zero (a plan's credit, an
+    # unpriced fleet), whose log is infinite
+    if np.all(own > 0) and np.all(other > 0):
+        difference = np.log(own) - np.log(other)
+    else:
+        difference = own - other
     signs = np.sign(difference)
     for i in range(len(volumes) - 1):
         if signs[i] != signs[i + 1] and signs[i] != 0:

@@ -7,6 +7,7 @@ Exit codes: 0 ok; 2 bad input (the message names the file, the field and the fix
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -766,7 +767,13 @@ def breakeven_command(
                     "costs": result.costs.astype(object)
                     .where(result.costs.notna(), None)
                     .to_dict("records"),
-                    "crossings": [c.__dict__ for c in result.crossings],
+                    "crossings": [
+                        {
+                            k: None if isinstance(v, float) and not math.isfinite(v) else v
+                            for k, v in c.__dict__.items()
+                        }
+                        for c in result.crossings
+                    ],
                 },
                 indent=2,
                 allow_nan=False,

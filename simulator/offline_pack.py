@@ -88,9 +88,14 @@ def read_shapes(path: str | Path) -> pd.DataFrame:
     """Shapes from a CSV, one row per sandbox (``count`` expanded), checked row by row."""
     source = str(path)
     try:
-        # only empty cells are missing: "nan" is a value, refused as not finite
+        # empty cells and NA (R's missing value) are missing; "nan" is a value, refused
+        # as not finite
         frame = pd.read_csv(
-            path, dtype=str, skipinitialspace=True, keep_default_na=False, na_values=[""]
+            path,
+            dtype=str,
+            skipinitialspace=True,
+            keep_default_na=False,
+            na_values=["", "NA", "N/A"],
         )
     except FileNotFoundError:
         raise InputError("shapes file not found", source=source, fix="check the path") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -323,3 +324,25 @@ def test_shapes_with_an_empty_name_are_named_by_their_line(tmp_path: Path) -> No
     shapes.write_text("vcpu,memory,name\n1,2,\n2,4, big \n")
     frame = read_shapes(shapes)
     assert list(frame["name"]) == ["row2", "big"]
+
+
+def test_crossing_with_a_platform_that_costs_nothing() -> None:
+    """A platform free at low volume (a plan's credit covers it): the log of its cost is
+    -inf, and the crossing came out NaN ("cheaper above nan a day"; --json then failed).
+    It is found along the cost difference instead."""
+    from simulator.breakeven import _crossing
+
+    volumes = np.array([20.0, 80_000.0])
+    crossing = _crossing(volumes, np.array([1_000.0, 2_000.0]), np.array([0.0, 9_000.0]), "x")
+    assert crossing.self_hosting_cheaper_above is True
+    assert crossing.daily_volume is not None
+    # linear in the cost difference (-1,000 to +7,000) along log volume: 1/8 of the way
+    expected = math.exp(math.log(20) + (math.log(80_000) - math.log(20)) / 8)
+    assert crossing.daily_volume == pytest.approx(expected, rel=1e-12)
+
+
+def test_shapes_na_cells_are_missing(tmp_path: Path) -> None:
+    """NA (as R writes a missing value) in the gpus column is missing, so 0."""
+    shapes = tmp_path / "shapes.csv"
+    shapes.write_text("vcpu,memory,gpus\n1,2,NA\n")
+    assert read_shapes(shapes)["gpus"].tolist() == [0.0]

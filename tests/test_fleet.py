@@ -1175,3 +1175,26 @@ def test_scale_out_leaves_out_work_that_fits_the_running_hosts() -> None:
     _, result, record = run_fleet(request, run, np.array([0, 1, 2, 2, 2, 2, 2]), model, 6000.0)
     np.testing.assert_allclose(record.started_s, [0.0, 100.0])
     np.testing.assert_allclose(result.admit_s[1:], 160.0)  # all once the new host is up
+
+
+def test_an_empty_committed_host_does_not_stop_the_rest_draining() -> None:
+    """Best fit, one committed host: after a start-up burst the trickle of tiny sandboxes
+    lands on an on-demand host while the committed one sits empty. Committed hosts never
+    go, so the empty one must not hold back draining the on-demand host (it did: 20,360
+    on-demand host-s over the horizon instead of about 1,200)."""
+    horizon = 20_000.0
+    model = fleet_model(
+        [_share_of_host(0.9), _share_of_host(0.7), _share_of_host(0.01)],
+        max_hosts=10,
+        committed_hosts=1,
+    )
+    trickle = np.arange(70.0, horizon, 5.0)
+    request = np.concatenate([[0.0, 0.0], trickle])
+    run = np.concatenate([[300.0, 300.0], np.full(trickle.size, 100.0)])
+    shape = np.concatenate([[0, 1], np.full(trickle.size, 2)])
+    engine, _, record = run_fleet(request, run, shape, model, horizon, engine_type=StateLog)
+    assert isinstance(engine, StateLog)
+    assert any(s == "draining" for _, _, s in engine.states)
+    on_demand = np.array([p != "committed" for p in record.purchase])
+    life = np.minimum(record.ended_s, horizon) - record.started_s
+    assert life[on_demand].sum() < 2_000.0

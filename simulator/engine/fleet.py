@@ -794,14 +794,13 @@ class FleetEngine(DynamicEngine):
 
     def _drain_emptiest(self) -> None:
         """Drain the running host (not committed) whose sandboxes hold the least, by the
-        sum of their shares of its vCPU, memory and GPUs; none while a running host is
+        sum of their shares of its vCPU, memory and GPUs; none while such a host is
         empty (it goes by itself after the cooldown). The hosts are looked over only
         here: a fleet may have thousands."""
         running = [h for h in self._not_gone.values() if h.state == "running"]
-        if not all(h.sandboxes for h in running):
-            return
         candidates = [h for h in running if h.purchase != "committed"]
-        if candidates:
+        # (an empty committed host stays for good: it must not stop the rest draining)
+        if candidates and all(h.sandboxes for h in candidates):
             capacity = self._capacity3
             victim = min(
                 candidates,
