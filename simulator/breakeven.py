@@ -174,7 +174,13 @@ class BreakevenResult:
         return target
 
 
-def _crossing(volumes: np.ndarray, own: np.ndarray, other: np.ndarray, platform: str) -> Crossing:
+def _crossing(
+    volumes: np.ndarray,
+    own: np.ndarray,
+    other: np.ndarray,
+    platform: str,
+    own_name: str = "self-hosting",
+) -> Crossing:
     # below zero: self-hosting is cheaper. Costs cross along the ratio of the two (log
     # difference), or along their difference where a cost is zero (a plan's credit, an
     # unpriced fleet), whose log is infinite
@@ -191,14 +197,14 @@ def _crossing(volumes: np.ndarray, own: np.ndarray, other: np.ndarray, platform:
             cheaper_above = bool(d1 < 0)
             side = "above" if cheaper_above else "below"
             return Crossing(
-                platform, at, cheaper_above, f"self-hosting is cheaper {side} {at:,.0f} a day"
+                platform, at, cheaper_above, f"{own_name} is cheaper {side} {at:,.0f} a day"
             )
         if signs[i] == 0:
             return Crossing(
                 platform, float(volumes[i]), bool(np.all(signs[i + 1 :] < 0)), "equal cost"
             )
     if np.all(signs < 0):
-        note = f"self-hosting is cheaper at every volume tried ({volumes[0]:,.0f}-{volumes[-1]:,.0f} a day)"
+        note = f"{own_name} is cheaper at every volume tried ({volumes[0]:,.0f}-{volumes[-1]:,.0f} a day)"
         return Crossing(platform, None, None, note)
     note = (
         f"{platform} is cheaper at every volume tried ({volumes[0]:,.0f}-{volumes[-1]:,.0f} a day)"
@@ -299,6 +305,8 @@ def breakeven(
             own["per_month_usd"].to_numpy(),
             theirs["per_month_usd"].to_numpy(),
             platform,
+            # (against another fleet, both are self-hosting: name the one)
+            self_platform if by_id[platform].fleet is not None else "self-hosting",
         )
         behind = theirs.loc[~theirs["keeps_up"], "daily_volume"]
         if not behind.empty:

@@ -346,3 +346,28 @@ def test_shapes_na_cells_are_missing(tmp_path: Path) -> None:
     shapes = tmp_path / "shapes.csv"
     shapes.write_text("vcpu,memory,gpus\n1,2,NA\n")
     assert read_shapes(shapes)["gpus"].tolist() == [0.0]
+
+
+def test_breakeven_against_another_fleet_names_the_fleet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against another fleet both sides are self-hosting: the note names the fleet that
+    wins (it said "self-hosting is cheaper")."""
+    code, text, err = run_cli(
+        capsys,
+        "breakeven",
+        "self-hosted-fleet",
+        "--platform",
+        "firecracker-m5-metal",
+        "--vs",
+        "gvisor-m5-metal",
+        "--factors",
+        "0.25,1",
+        "--replications",
+        "1",
+        "--out",
+        str(tmp_path / "be"),
+    )
+    assert code == EXIT_OK, err
+    assert "gvisor-m5-metal: firecracker-m5-metal is cheaper" in text
+    assert "self-hosting" not in text
