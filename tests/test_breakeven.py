@@ -110,25 +110,34 @@ def test_scale_volume_scales_every_kind_and_refuses_traces(tmp_path: Path) -> No
         scale_volume(base, 0)
 
 
-def test_breakeven_command_writes_table_csv_and_plot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "be"
-    code, text, err = run_cli(
+def quick_breakeven(
+    capsys: pytest.CaptureFixture[str], out: Path, versus: str, factors: str, *more: str
+) -> tuple[int, str, str]:
+    """`sandsim breakeven self-hosted-fleet` for its Firecracker fleet against one
+    platform, one replication per volume."""
+    return run_cli(
         capsys,
         "breakeven",
         "self-hosted-fleet",
         "--platform",
         "firecracker-m5-metal",
         "--vs",
-        "e2b",
+        versus,
         "--factors",
-        "0.25,1",
+        factors,
         "--replications",
         "1",
         "--out",
         str(out),
+        *more,
     )
+
+
+def test_breakeven_command_writes_table_csv_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "be"
+    code, text, err = quick_breakeven(capsys, out, "e2b", "0.25,1")
     assert code == EXIT_OK, err
     assert "e2b:" in text
     assert (out / "breakeven.csv").read_text().startswith("factor,daily_volume,platform")
@@ -175,22 +184,7 @@ def test_breakeven_json_is_valid_json_when_nothing_launched(
 ) -> None:
     """At a vanishing volume no sandbox launches and the mean wait is undefined: it is
     null in the JSON (it was a bare NaN, which JSON does not have)."""
-    code, text, err = run_cli(
-        capsys,
-        "breakeven",
-        "self-hosted-fleet",
-        "--platform",
-        "firecracker-m5-metal",
-        "--vs",
-        "e2b",
-        "--factors",
-        "1e-9,0.01",
-        "--replications",
-        "1",
-        "--json",
-        "--out",
-        str(tmp_path / "be"),
-    )
+    code, text, err = quick_breakeven(capsys, tmp_path / "be", "e2b", "1e-9,0.01", "--json")
     assert code == EXIT_OK, err
     assert "NaN" not in text
     costs = json.loads(text)["costs"]
@@ -353,21 +347,7 @@ def test_breakeven_against_another_fleet_names_the_fleet(
 ) -> None:
     """Against another fleet both sides are self-hosting: the note names the fleet that
     wins (it said "self-hosting is cheaper")."""
-    code, text, err = run_cli(
-        capsys,
-        "breakeven",
-        "self-hosted-fleet",
-        "--platform",
-        "firecracker-m5-metal",
-        "--vs",
-        "gvisor-m5-metal",
-        "--factors",
-        "0.25,1",
-        "--replications",
-        "1",
-        "--out",
-        str(tmp_path / "be"),
-    )
+    code, text, err = quick_breakeven(capsys, tmp_path / "be", "gvisor-m5-metal", "0.25,1")
     assert code == EXIT_OK, err
     assert "gvisor-m5-metal: firecracker-m5-metal is cheaper" in text
     assert "self-hosting" not in text
