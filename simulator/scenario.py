@@ -11,9 +11,16 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .arrivals import ArrivalSpec, TraceArrivals
 from .catalog import bundled_dir
@@ -29,12 +36,23 @@ from .units import DurationS, PositiveDurationS, SizeGiB
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
+def _not_a_boolean(value: Any) -> Any:
+    """Refuse true/false where a count goes (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a count: write a whole number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+"""A whole number of things (hosts, GPUs, restarts), not a yes/no."""
+
+
 class GpuRequest(FrozenModel):
     """GPUs a sandbox asks for: whole GPUs, one MIG instance, or a time-sliced share."""
 
     type: str
     """GPU type as price tables name it, e.g. "l4", "h100", "a100-80gb"."""
-    count: int = Field(default=1, ge=1)
+    count: Count = Field(default=1, ge=1)
     """How many whole GPUs of that type."""
     mig: str | None = None
     """A MIG instance instead of whole GPUs (self-hosted A100/H100), e.g. "3g.40gb"."""
@@ -227,9 +245,9 @@ MIN_AUTOSCALER_INTERVAL_S = 1.0
 class Autoscaling(FrozenModel):
     """How a self-hosted fleet grows and shrinks."""
 
-    min_hosts: int = Field(default=0, ge=0)
+    min_hosts: Count = Field(default=0, ge=0)
     """Never fewer hosts than this (they run from the start)."""
-    max_hosts: int = Field(default=1000, ge=1)
+    max_hosts: Count = Field(default=1000, ge=1)
     """Never more hosts than this."""
     target_utilisation: float = Field(default=0.8, gt=0, le=1)
     """Add a host when allocated vCPU, memory or GPUs exceed this share of what is running."""
@@ -297,7 +315,7 @@ class Fleet(FrozenModel):
     """How hosts beyond the committed ones are bought: on_demand for an autoscaled fleet
     (commit with committed_hosts, buy spot with spot_share); an inventory, whose hosts run
     the whole horizon, may be reserved or on a savings plan."""
-    committed_hosts: int = Field(default=0, ge=0)
+    committed_hosts: Count = Field(default=0, ge=0)
     """Hosts bought on a commitment (``commitment``), paid for the whole horizon, busy or not."""
     commitment: Literal["reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y"] = (
         "reserved_1y"
@@ -307,7 +325,7 @@ class Fleet(FrozenModel):
     """Share of the hosts added by autoscaling that are spot (interruptible) hosts."""
     spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
     """Rate at which a spot host is taken back; its sandboxes are lost and retried."""
-    spot_max_restarts: int = Field(default=3, ge=0, le=100)
+    spot_max_restarts: Count = Field(default=3, ge=0, le=100)
     """A sandbox lost to spot interruptions more often than this is given up (counted as
     abandoned, and in fleet.given_up_sandboxes)."""
     overcommit: Overcommit = Field(default_factory=Overcommit)

@@ -712,6 +712,8 @@ def test_fleet_by_purchase_adds_up_to_the_discounted_bill() -> None:
             "no room",
         ),
         ({"fleet": {"overcommit": {"vcpu": 1e9}}}, "overcommit.vcpu", "100"),
+        # true is not a count (it was read as one committed host)
+        ({"fleet": {"committed_hosts": True}}, "committed_hosts", "not a count"),
     ],
 )
 def test_fleet_input_errors(change: dict[str, Any], field: str, text: str) -> None:
