@@ -75,13 +75,6 @@ def daily_volume(scenario: Scenario, workloads: frozenset[str] | None = None) ->
     return total * DAY_S / scenario.horizon
 
 
-def served_workloads(scenario: Scenario, platform_id: str) -> frozenset[str]:
-    """The workloads a platform of the scenario runs (all, unless it names some)."""
-    platform = next(p for p in scenario.platforms if p.id == platform_id)
-    names = [w.name for w in scenario.workloads]
-    return frozenset(platform.workloads) if platform.workloads else frozenset(names)
-
-
 @dataclass(frozen=True)
 class Crossing:
     """Where a self-hosted fleet and one managed platform cost the same."""
@@ -241,9 +234,9 @@ def breakeven(
             fix=f"use some of: {', '.join(p for p in by_id if p != self_platform)}",
         )
     # the same work on both sides, else the cheaper one may just do less of it
-    own_work = served_workloads(scenario, self_platform)
+    own_work = frozenset(w.name for w in scenario.served_by(self_platform))
     for other in others:
-        their_work = served_workloads(scenario, other)
+        their_work = frozenset(w.name for w in scenario.served_by(other))
         if their_work != own_work:
             raise InputError(
                 f"{self_platform} runs workloads {', '.join(sorted(own_work))} but {other} "

@@ -273,9 +273,7 @@ def scope_workloads(scenario: Scenario, budget: Budget, platform_id: str) -> lis
     return [
         w.name
         for w in scenario.workloads
-        if (choice.workloads is None or w.name in choice.workloads)
-        and scope.team in (None, w.team)
-        and scope.workload in (None, w.name)
+        if choice.runs(w.name) and scope.team in (None, w.team) and scope.workload in (None, w.name)
     ]
 
 

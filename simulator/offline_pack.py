@@ -22,6 +22,7 @@ from .errors import InputError
 from .gpus import GpuNeed, HostGpus
 from .hosts import HostType
 from .packing import Packing, exact, lower_bound, pack
+from .scenario import MAX_OVERCOMMIT
 from .units import HOUR_S, MONTH_S, parse_size_gib
 
 PACK_METHODS = ("portfolio", "ffd", "bfd", "bin_centric")
@@ -80,8 +81,6 @@ class PackReport:
 MAX_SANDBOXES = 1_000_000
 """Sandboxes a shapes file may expand to: first-fit decreasing packs a million in about
 20 s; beyond, memory and time grow for no new insight."""
-MAX_OVERCOMMIT = 100.0
-"""Largest overcommit ratio taken (as in a scenario's fleet.overcommit)."""
 
 
 def read_shapes(path: str | Path) -> pd.DataFrame:

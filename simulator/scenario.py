@@ -278,13 +278,18 @@ def _default_boot() -> Any:
     return LogNormal(median=300.0, p95=600.0)
 
 
+MAX_OVERCOMMIT = 100.0
+"""Largest overcommit ratio taken: past it no sandbox gets a share of a vCPU worth having
+(a fleet's overcommit, and `sandsim pack --overcommit-vcpu`)."""
+
+
 class Overcommit(FrozenModel):
     """How much more than a host has may be handed out, per resource."""
 
-    vcpu: float = Field(default=1.0, ge=1, le=100)
+    vcpu: float = Field(default=1.0, ge=1, le=MAX_OVERCOMMIT)
     """vCPU overcommit ratio, e.g. 2.0 lets sandboxes be given twice the vCPU the host
     has left after the system's reserve."""
-    memory: float = Field(default=1.0, ge=1, le=100)
+    memory: float = Field(default=1.0, ge=1, le=MAX_OVERCOMMIT)
     """Memory overcommit ratio (above 1 risks sandboxes killed when memory runs out)."""
 
 
@@ -407,6 +412,10 @@ class PlatformChoice(FrozenModel):
     pools: tuple[PoolSpec, ...] = ()
     """Warm pools of pre-started sandboxes, by template; launches that find one idle are
     warm hits, the rest launch by ``launch_mode``."""
+
+    def runs(self, workload: str) -> bool:
+        """Whether this platform runs the named workload (all, unless it names some)."""
+        return self.workloads is None or workload in self.workloads
 
     @model_validator(mode="before")
     @classmethod
@@ -698,6 +707,11 @@ class Scenario(FrozenModel):
             raise errors_from_validation(error, flag) from None
         updated._base_dir, updated._source = self._base_dir, self._source
         return updated.cross_check(flag)
+
+    def served_by(self, platform_id: str) -> list[Workload]:
+        """The workloads the platform ``platform_id`` runs, in the scenario's order."""
+        choice = next(p for p in self.platforms if p.id == platform_id)
+        return [w for w in self.workloads if choice.runs(w.name)]
 
     def only_platforms(self, ids: list[str], source: str = "--platform") -> Scenario:
         """A copy keeping only the named platforms, in the order given (an unknown one is

@@ -171,10 +171,7 @@ def size(
             source="--workload",
             fix=f"use one of: {', '.join(names)}",
         )
-    chosen = next(p for p in scenario.platforms if p.id == platform_id)
-    served = [
-        w for w in scenario.workloads if chosen.workloads is None or w.name in chosen.workloads
-    ]
+    served = scenario.served_by(platform_id)
     target = (
         next((w for w in served if w.name == workload), served[0])
         if served

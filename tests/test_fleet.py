@@ -955,6 +955,18 @@ def _share_of_host(share: float) -> tuple[float, float]:
     return (CAPACITY[0] * share, CAPACITY[1] * share)
 
 
+def then_a_trickle(
+    request_s: Any, run_s: Any, shape: Any, trickle_s: np.ndarray, trickle_run_s: float, kind: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Request times, run times and shapes of some sandboxes followed by a trickle of
+    sandboxes of one shape (``kind``), each running ``trickle_run_s``."""
+    return (
+        np.concatenate([np.asarray(request_s, float), trickle_s]),
+        np.concatenate([np.asarray(run_s, float), np.full(trickle_s.size, trickle_run_s)]),
+        np.concatenate([np.asarray(shape, int), np.full(trickle_s.size, kind)]),
+    )
+
+
 def test_draining_host_taken_back_before_a_host_is_booted() -> None:
     """Two hosts, worst fit: host 1 is drained while a small sandbox stays on it, then
     host 0 empties and goes. With only the draining host left nothing waits, so nothing
@@ -1006,9 +1018,7 @@ def test_committed_host_does_not_stop_the_rest_draining(committed: int) -> None:
         committed_hosts=committed,
     )
     trickle = np.arange(0.0, 5000.0, 5.0)
-    request = np.concatenate([np.zeros(8), trickle])
-    run = np.concatenate([np.full(8, 300.0), np.full(trickle.size, 100.0)])
-    shape = np.concatenate([np.zeros(8, int), np.ones(trickle.size, int)])
+    request, run, shape = then_a_trickle(np.zeros(8), np.full(8, 300.0), [0] * 8, trickle, 100.0, 1)
     engine, _, record = run_fleet(request, run, shape, model, 6000.0, engine_type=StateLog)
     assert isinstance(engine, StateLog)
     drained = {i for _, i, s in engine.states if s == "draining"}
@@ -1060,9 +1070,7 @@ def test_looks_at_a_headroom_host_do_not_pile_up(cooldown_s: float) -> None:
     n = 240
     trickle = 100.0 + np.arange(n) * 10.0
     horizon = float(trickle[-1] + 3600.0)
-    request = np.concatenate([[0.0], trickle])
-    run = np.concatenate([[horizon], np.ones(n)])
-    shape = np.concatenate([[0], np.ones(n, int)])
+    request, run, shape = then_a_trickle([0.0], [horizon], [0], trickle, 1.0, 1)
     engine, _, record = run_fleet(request, run, shape, model, horizon, engine_type=StateLog)
     assert isinstance(engine, StateLog)
     assert record.started_s.size == 2
@@ -1191,9 +1199,7 @@ def test_an_empty_committed_host_does_not_stop_the_rest_draining() -> None:
         committed_hosts=1,
     )
     trickle = np.arange(70.0, horizon, 5.0)
-    request = np.concatenate([[0.0, 0.0], trickle])
-    run = np.concatenate([[300.0, 300.0], np.full(trickle.size, 100.0)])
-    shape = np.concatenate([[0, 1], np.full(trickle.size, 2)])
+    request, run, shape = then_a_trickle([0.0, 0.0], [300.0, 300.0], [0, 1], trickle, 100.0, 2)
     engine, _, record = run_fleet(request, run, shape, model, horizon, engine_type=StateLog)
     assert isinstance(engine, StateLog)
     assert any(s == "draining" for _, _, s in engine.states)

@@ -788,9 +788,13 @@ class FleetEngine(DynamicEngine):
         if not self._count["draining"]:
             return False
         draining = [h for h in self._not_gone.values() if h.state == "draining"]
-        self._set_state(max(draining, key=lambda h: len(h.sandboxes)), "running")
-        self._wake(self.env._now)
+        self._resume(max(draining, key=lambda h: len(h.sandboxes)))
         return True
+
+    def _resume(self, host: Host) -> None:
+        """A draining host takes work again: the queue is looked at now."""
+        self._set_state(host, "running")
+        self._wake_now()
 
     def _drain_emptiest(self) -> None:
         """Drain the running host (not committed) whose sandboxes hold the least, by the
@@ -877,8 +881,7 @@ class FleetEngine(DynamicEngine):
             return
         if self._live() <= self.fleet.min_hosts:
             if host.state == "draining":  # needed for the minimum: it takes work again
-                self._set_state(host, "running")
-                self._wake_now()
+                self._resume(host)
             return
         # an empty host kept as headroom stays while the rest would be above target
         if (
