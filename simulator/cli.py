@@ -24,7 +24,7 @@ from . import __version__
 from .catalog import Catalog, bundled_dir, load_catalog
 from .errors import InputError
 from .executors import ProgressCallback
-from .hosts import Purchase
+from .hosts import HostPriceTable, Purchase
 from .platforms import PlatformProfile
 from .pricing import PriceTable
 from .resolve import resolve_platforms, scenario_catalog
@@ -1467,15 +1467,17 @@ def scenarios() -> None:
 @cli.command()
 @click.option(
     "--kind",
-    type=click.Choice(["scenario", "pricing", "platform"]),
+    type=click.Choice(["scenario", "pricing", "hosts", "platform"]),
     default="scenario",
     show_default=True,
 )
 def schema(kind: str) -> None:
-    """Print the JSON schema of scenario files (or price tables, or platform profiles)."""
+    """Print the JSON schema of scenario files (or price tables, host price tables, or
+    platform profiles)."""
     models: dict[str, type[BaseModel]] = {
         "scenario": Scenario,
         "pricing": PriceTable,
+        "hosts": HostPriceTable,
         "platform": PlatformProfile,
     }
     model = models[kind]

@@ -29,7 +29,7 @@ _FIXES = {
     "string_type": "write text (quote it if it looks like a number)",
     "dict_type": "write a mapping (key: value lines)",
     "list_type": "write a list (lines starting with '- ')",
-    "value_error": "change the value as the message says (fields are described in docs/scenarios.md)",
+    "value_error": "change the value as the message says (fields are described in {reference})",
     "string_pattern_mismatch": "use letters, digits, '.', '_' and '-', starting with a letter or digit",
     "finite_number": "write a finite number",
     "tuple_type": "write a list (lines starting with '- ')",
@@ -42,8 +42,15 @@ _FIXES = {
     "string_too_short": "write some text",
     "too_long": "give fewer entries",
 }
-DEFAULT_FIX = "see what the field takes with `sandsim schema` or in docs/scenarios.md"
+DEFAULT_FIX = "see what the field takes in {reference}"
 """The fix of a validation error with none of its own: every error names one."""
+SCENARIO_REFERENCE = "docs/scenarios.md (or `sandsim schema`)"
+REFERENCES = {
+    "PriceTable": "`sandsim schema --kind pricing`",
+    "HostPriceTable": "`sandsim schema --kind hosts`",
+    "PlatformProfile": "`sandsim schema --kind platform`",
+}
+"""Where the fields of each kind of file are described (by model; scenarios otherwise)."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -95,8 +102,11 @@ def read_yaml(path: Path) -> Any:
         ) from None
 
 
-def errors_from_validation(error: ValidationError, source: str | Path | None) -> InputErrors:
-    """One InputError per pydantic error, with the field path and a fix."""
+def errors_from_validation(
+    error: ValidationError, source: str | Path | None, reference: str = SCENARIO_REFERENCE
+) -> InputErrors:
+    """One InputError per pydantic error, with the field path and a fix (pointing at
+    ``reference``, where the file's fields are described, when it has none of its own)."""
     found = []
     items = error.errors(include_url=False)
     inner = [tuple(item["loc"]) for item in items]
@@ -108,7 +118,7 @@ def errors_from_validation(error: ValidationError, source: str | Path | None) ->
         ):
             continue  # a list is "too short" only because its entries failed; report those
         message = item["msg"].removeprefix("Value error, ")
-        fix = _FIXES.get(item["type"], DEFAULT_FIX)
+        fix = _FIXES.get(item["type"], DEFAULT_FIX).format(reference=reference)
         ctx = item.get("ctx") or {}
         if item["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
@@ -145,16 +155,17 @@ _UNION_TAGS = {
 
 def validate_file(model: type[ModelT], data: Any, path: Path) -> ModelT:
     """Validate parsed YAML against ``model``; relative paths inside resolve against the file."""
+    reference = REFERENCES.get(model.__name__, SCENARIO_REFERENCE)
     if not isinstance(data, dict):
         raise InputError(
             "the file must hold a mapping of fields (key: value lines)",
             source=path,
-            fix="see `sandsim schema` for the expected fields",
+            fix=f"see {reference} for the expected fields",
         )
     try:
         return model.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as error:
-        raise errors_from_validation(error, path) from None
+        raise errors_from_validation(error, path, reference) from None
 
 
 def load_model(model: type[ModelT], path: Path) -> ModelT:

@@ -168,6 +168,29 @@ def test_bad_user_price_table_names_its_file(
     assert "request" in err
 
 
+def test_bad_host_price_table_points_at_the_host_table_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A host price table's errors name its file and field, and point at where host
+    tables' fields are described (they pointed at docs/scenarios.md, which does not)."""
+    hosts = tmp_path / "prices" / "hosts"
+    hosts.mkdir(parents=True)
+    write(
+        hosts / "mine.yaml",
+        "id: mine\nname: x\nprovider: p\nregion: r\nas_of: '2026'\n"
+        "billing: {increment: 1s, minimum: -5s, source: s, as_of: '2026'}\nhosts: {}\n",
+    )
+    code, _, err = run_cli(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path / "prices"))
+    assert code == EXIT_INPUT
+    assert "mine.yaml" in err
+    assert "billing.minimum" in err
+    assert "sandsim schema --kind hosts" in err
+    assert "scenarios.md" not in err
+    code, out, _ = run_cli(capsys, "schema", "--kind", "hosts")
+    assert code == EXIT_OK
+    assert "spot_interrupted_free_s" in out
+
+
 def test_validate_pricing_platforms_schema(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "validate", "coding-agent-fleet")
     assert code == EXIT_OK
