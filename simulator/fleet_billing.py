@@ -191,6 +191,8 @@ def bill_fleet(usage: Usage, inputs: FleetBillingInputs) -> pd.DataFrame:
         ]
         for code, suffix in enumerate(suffixes):
             item = f"gpu:{fleet.kinds[kind].gpu_type}{suffix}"
+            if several:  # kinds with one GPU type may differ in price
+                item = f"host:{name}:{item}"
             items.append(("gpu", item, "GPU-s", gpu_s[g * n_suffixes + code]))
         for component, item, unit, quantity in items:
             if quantity <= 0:

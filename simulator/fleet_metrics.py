@@ -30,11 +30,14 @@ class FleetMetrics:
     utilisation: dict[str, float | None]
     """Allocated over offered, time-weighted, per resource (None: the hosts have none)."""
     stranded: dict[str, float | None]
-    """Free room no sandbox of the platform fits in, as a share of what hosts offer."""
+    """Free room no shape the platform ran fits in, as a share of what hosts offer."""
+    stranded_while_waiting: dict[str, float | None]
+    """Free room no waiting sandbox fits in while sandboxes waited for capacity (GPUs:
+    no waiting sandbox with GPUs), as a share of what hosts offer over the horizon."""
     packing_efficiency: float | None
     """Hosts the volume lower bound needs over hosts running, time-weighted (1 is ideal)."""
     boots: int
-    """Hosts started during the run (beyond those there from the start)."""
+    """Hosts booted within the horizon (beyond those there from the start)."""
     interruptions: int
     lost_sandboxes: int
     given_up_sandboxes: int = 0
@@ -68,8 +71,9 @@ def fleet_metrics(record: FleetRecord) -> FleetMetrics:
         host_hours_by_purchase=dict(sorted(by_purchase.items())),
         utilisation=ratio(record.allocated_integral),
         stranded=ratio(record.stranded_integral),
+        stranded_while_waiting=ratio(record.stranded_while_waiting_integral),
         packing_efficiency=record.lower_bound_integral / host_time if host_time > 0 else None,
-        boots=int(np.count_nonzero(record.started_s > 0)),
+        boots=record.boots,
         interruptions=record.interruptions,
         lost_sandboxes=record.lost_sandboxes,
         given_up_sandboxes=record.dropped_sandboxes,
@@ -78,21 +82,45 @@ def fleet_metrics(record: FleetRecord) -> FleetMetrics:
 
 
 def hosts_over_time(record: FleetRecord) -> pd.DataFrame:
-    """Hosts alive (booting or running) by purchase, at every change: a step function."""
-    events = [(float(s), p, 1) for s, p in zip(record.started_s, record.purchase, strict=True)]
-    events += [(float(e), p, -1) for e, p in zip(record.ended_s, record.purchase, strict=True)]
-    events.sort(key=lambda event: (event[0], event[2]))
-    kinds = sorted(set(record.purchase))
-    alive = dict.fromkeys(kinds, 0)
+    """Hosts alive (booting or running) over the horizon, by how they were bought
+    (``hosts_<purchase>``) and by type (``type_<host type>``), at every change: a step
+    function. Hosts started after the horizon are left out, and those alive at its end
+    stay in the last row (a life past it is not kept as it was: ``FleetEngine.record``)."""
+    horizon = record.span_s
+    purchases = sorted(
+        {p for p, s in zip(record.purchase, record.started_s, strict=True) if s < horizon}
+    )
+    if record.kind_names and record.kind_of.size:
+        type_of = [record.kind_names[k] for k in record.kind_of.tolist()]
+    else:  # (a record made without its kinds: one type, unnamed)
+        type_of = ["host"] * len(record.purchase)
+    types = sorted({t for t, s in zip(type_of, record.started_s, strict=True) if s < horizon})
+    events: list[tuple[float, int, str, str]] = []
+    for start, end, purchase, kind in zip(
+        record.started_s.tolist(), record.ended_s.tolist(), record.purchase, type_of, strict=True
+    ):
+        if start >= horizon:
+            continue
+        events.append((start, 1, purchase, kind))
+        if end < horizon:
+            events.append((end, -1, purchase, kind))
+    events.sort(key=lambda event: (event[0], event[1]))
+    alive = dict.fromkeys(purchases, 0)
+    alive_by_type = dict.fromkeys(types, 0)
     rows: list[dict[str, float]] = []
-    for time_s, purchase, change in events:
+    for time_s, change, purchase, kind in events:
         alive[purchase] += change
-        row = {"time_s": time_s, **{f"hosts_{k}": alive[k] for k in kinds}}
+        alive_by_type[kind] += change
+        row = {
+            "time_s": time_s,
+            **{f"hosts_{k}": alive[k] for k in purchases},
+            **{f"type_{k}": alive_by_type[k] for k in types},
+        }
         if rows and rows[-1]["time_s"] == time_s:
             rows[-1] = row
         else:
             rows.append(row)
     frame = pd.DataFrame(rows)
     if not frame.empty:
-        frame["hosts"] = frame[[f"hosts_{k}" for k in kinds]].sum(axis=1)
+        frame["hosts"] = frame[[f"hosts_{k}" for k in purchases]].sum(axis=1)
     return frame

@@ -4,8 +4,9 @@ sandbox takes, and every check that a fleet can run the workloads it is given.""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 
 import numpy as np
@@ -348,11 +349,14 @@ def _host_kinds(
     kinds: list[HostKind] = []
     hosts: list[int] = []
     if inventory.groups:
+        kind_of_type: dict[str, int] = {}  # groups of one host type are one kind
         for g_index, group in enumerate(inventory.groups):
-            kinds.append(
-                from_table(group.host_type, f"{where}.inventory.groups[{g_index}].host_type")
-            )
-            hosts += [g_index] * group.count
+            if group.host_type not in kind_of_type:
+                kind_of_type[group.host_type] = len(kinds)
+                kinds.append(
+                    from_table(group.host_type, f"{where}.inventory.groups[{g_index}].host_type")
+                )
+            hosts += [kind_of_type[group.host_type]] * group.count
         return tuple(kinds), tuple(hosts)
     assert inventory.file is not None
     index: dict[tuple[float, float, int, str | None, float], int] = {}
@@ -377,7 +381,23 @@ def _host_kinds(
                 )
             )
         hosts.append(index[key])
-    return tuple(kinds), tuple(hosts)
+    return _named_apart(kinds), tuple(hosts)
+
+
+def _named_apart(kinds: list[HostKind]) -> tuple[HostKind, ...]:
+    """An inventory file's kinds, those that share a name (hosts alike but for their
+    price) named with their price too, so that counts and line items keep them apart."""
+    names = Counter(kind.name for kind in kinds)
+    return tuple(
+        kind if names[kind.name] == 1 else replace(kind, name=f"{kind.name}-{_price_label(kind)}")
+        for kind in kinds
+    )
+
+
+def _price_label(kind: HostKind) -> str:
+    """A kind's price as part of its name: USD an hour, or that it has none."""
+    prices = list(kind.usd_per_hour.values())
+    return f"{prices[0]:g}usd-per-hour" if prices else "unpriced"
 
 
 def _kind(

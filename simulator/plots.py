@@ -193,18 +193,34 @@ def concurrency_over_day(result: SimulationResult, platforms: list[str] | None =
 
 
 def fleet_hosts(result: SimulationResult, platform_id: str, replication: int = 0) -> Figure:
-    """Hosts alive over time by how they were bought, for a self-hosted platform."""
+    """Hosts alive over the horizon by how they were bought (and, for a fleet of several
+    types of host, by type, dashed), for a self-hosted platform."""
+    import pandas as pd
+
     from .fleet_metrics import hosts_over_time
 
     runs = [r for r in result.runs.get(platform_id, []) if r.replication == replication]
     if not runs or runs[0].metrics.fleet is None:
         raise ValueError(f"{platform_id!r} is not a self-hosted fleet")
-    frame = hosts_over_time(runs[0].metrics.fleet.record)
+    record = runs[0].metrics.fleet.record
+    frame = hosts_over_time(record)
+    if not frame.empty:  # the last counts hold to the horizon
+        frame = pd.concat([frame, frame.iloc[[-1]].assign(time_s=record.span_s)])
     figure, axes = _new_figure()
     kinds = [c for c in frame.columns if c.startswith("hosts_")]
+    types = [c for c in frame.columns if c.startswith("type_")]
     hours = frame["time_s"].to_numpy() / 3600.0
     for column in kinds:
         axes.step(hours, frame[column], where="post", label=column.removeprefix("hosts_"))
+    if len(types) > 1:
+        for column in types:
+            axes.step(
+                hours,
+                frame[column],
+                where="post",
+                linestyle="--",
+                label=column.replace("_", " ", 1),
+            )
     if len(kinds) > 1:
         axes.step(hours, frame["hosts"], where="post", label="all", color="black", linewidth=1)
     metrics = runs[0].metrics.fleet
@@ -214,7 +230,7 @@ def fleet_hosts(result: SimulationResult, platform_id: str, replication: int = 0
     axes.set_xlabel("hours from the scenario start")
     axes.set_ylabel("hosts (booting or running)")
     axes.set_title(f"{platform_id}: hosts over time (utilisation {used})")
-    axes.legend(fontsize=8, title="bought as")
+    axes.legend(fontsize=8, title="bought as (or type)" if len(types) > 1 else "bought as")
     axes.grid(True, alpha=0.3)
     return figure
 

@@ -476,6 +476,10 @@ def _fleet_section(result: SimulationResult, summary: dict[str, Any], ids: list[
                 "peak hosts": entry["hosts"]["peak"],
                 **{f"utilisation {k}": v for k, v in entry["utilisation"].items()},
                 **{f"stranded {k}": v for k, v in entry["stranded"].items()},
+                **{
+                    f"stranded while waiting {k}": v
+                    for k, v in entry["stranded_while_waiting"].items()
+                },
                 "packing efficiency": entry["fleet"]["packing_efficiency"],
             }
         )
@@ -483,8 +487,9 @@ def _fleet_section(result: SimulationResult, summary: dict[str, Any], ids: list[
         "Self-hosted fleets",
         [
             "Utilisation is allocated over offered, time-weighted; stranded is free room no "
-            "sandbox shape fits in; packing efficiency is the hosts the volume lower bound "
-            "needs over the hosts running."
+            "sandbox shape fits in; stranded while waiting is free room no waiting sandbox "
+            "fits in, while sandboxes waited for capacity; packing efficiency is the hosts "
+            "the volume lower bound needs over the hosts running."
         ],
     )
     section.tables.append(("Hosts and utilisation", pd.DataFrame(rows)))

@@ -105,7 +105,12 @@ class SimulationResult:
         values = AMOUNT_COLUMNS
         replications = self.scenario.replications
         summed = items.groupby(keys, sort=False)[values].sum() / replications
-        rates = items.groupby(keys, sort=False)["rate_usd"].first()
+        # a rate that differs between replications (a fleet's, from each one's mean price
+        # per host-second) is given as the mean the amounts were priced at
+        grouped = items.groupby(keys, sort=False)["rate_usd"]
+        rates = grouped.first()
+        varies = (grouped.max() > grouped.min()) & (summed["quantity"] > 0)
+        rates[varies] = summed["gross_usd"][varies] / summed["quantity"][varies]
         frame = summed.join(rates).reset_index()
         frame["cost_usd_per_month"] = frame["cost_usd"] * MONTH_S / self.scenario.horizon
         frame["currency"] = self.scenario.currency

@@ -203,11 +203,18 @@ def _mean_of(values: list[float | None]) -> float | None:
 def _fleet_summary(
     resolved: Any, metrics: list[Any], per_month: float, items: pd.DataFrame, replications: int
 ) -> dict[str, Any]:
-    """``hosts``, ``utilisation``, ``stranded`` and ``fleet`` of a self-hosted platform
-    (all None for a managed one), averaged over replications."""
+    """``hosts``, ``utilisation``, ``stranded``, ``stranded_while_waiting`` and ``fleet``
+    of a self-hosted platform (all None for a managed one): each replication's figure
+    (ratios included) averaged over replications, but the peak, the largest in any."""
     fleets = [m.fleet for m in metrics if m.fleet is not None]
     if resolved.fleet is None or not fleets:
-        return {"hosts": None, "utilisation": None, "stranded": None, "fleet": None}
+        return {
+            "hosts": None,
+            "utilisation": None,
+            "stranded": None,
+            "stranded_while_waiting": None,
+            "fleet": None,
+        }
     spec = resolved.fleet.spec
     wait = reduce(LogSketch.merge, [m.queue_wait_s for m in metrics])
     launched = dict.fromkeys(items["workload"].unique(), 0.0)
@@ -252,6 +259,9 @@ def _fleet_summary(
         },
         "utilisation": {r: _mean_of([f.utilisation[r] for f in fleets]) for r in RESOURCES},
         "stranded": {r: _mean_of([f.stranded[r] for f in fleets]) for r in RESOURCES},
+        "stranded_while_waiting": {
+            r: _mean_of([f.stranded_while_waiting[r] for f in fleets]) for r in RESOURCES
+        },
         "fleet": {
             "host_prices": resolved.fleet.table.id,
             "placement": spec.placement,

@@ -4,6 +4,7 @@ looked up), autoscaler invariants, host billing by hand."""
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import signal
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from simulator.engine.activations import Activations
 from simulator.engine.fleet import FleetEngine, FleetModel, FleetRecord, arrived_and_next
 from simulator.errors import InputError, InputErrors
 from simulator.fleet_billing import host_costs
+from simulator.fleet_metrics import fleet_metrics, hosts_over_time
 from simulator.gpus import GpuNeed, mig_profile
 from simulator.runner import simulate
 from simulator.scenario import scenario_from_dict
@@ -71,6 +73,9 @@ class CheckedFleetEngine(FleetEngine):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._stepped: dict[int, tuple[float, float, float]] = {}
         self._stepped_integral = np.zeros(3)
+        self.host_log: list[tuple[float, int, list[float], bool, list[bool]]] = []
+        """Each host's free room, whether it runs and which classes fit it, at every
+        change (time order), for ``brute_stranded_while_waiting``."""
         super().__init__(*args, **kwargs)
 
     def _host_changed(self, host: Any) -> None:
@@ -98,6 +103,7 @@ class CheckedFleetEngine(FleetEngine):
                 free[2] if any(gpu_shapes) and not gpu_fits else 0.0,
             )
         now = min(self.env.now, self._horizon)
+        self.host_log.append((now, host.index, free, host.state == "running", fits))
         before = self._stepped.get(host.index, (0.0, 0.0, 0.0))
         self._stepped_integral -= now * (np.array(after) - np.array(before))
         self._stepped[host.index] = after
@@ -197,11 +203,50 @@ def assert_same_run(first: tuple[Any, FleetRecord], other: tuple[Any, FleetRecor
         "allocated_integral",
         "capacity_integral",
         "stranded_integral",
+        "stranded_while_waiting_integral",
         "lower_bound_integral",
     ):
         np.testing.assert_allclose(
             getattr(record, integral), getattr(other_record, integral), rtol=1e-12
         )
+
+
+def brute_stranded_while_waiting(engine: CheckedFleetEngine, result: Any) -> np.ndarray:
+    """Stranded room while sandboxes wait, worked out instant by instant from the checked
+    engine's log of its hosts and the requests' waits (none lost to spot hosts): between
+    any two changes, every running host whose free room no waiting class fits (by the
+    log's own fit rule) adds its free vCPU and GiB; its free GPUs, if no waiting class
+    with GPUs fits while one waits."""
+    horizon = engine._horizon
+    gpu_class = [not need.none for need in engine.fleet.gpu_need_per_class]
+    classes = engine._class_array
+    waits = [
+        (int(classes[i]), float(result.request_s[i]), float(result.admit_s[i]))
+        for i in range(classes.size)
+        if result.admit_s[i] > result.request_s[i]
+    ]
+    cuts = {0.0, horizon}
+    cuts |= {t for t, *_ in engine.host_log if t < horizon}
+    cuts |= {t for _, start, end in waits for t in (start, end) if t < horizon}
+    total = np.zeros(3)
+    for a, b in itertools.pairwise(sorted(cuts)):
+        waiting = {c for c, start, end in waits if start <= a < end}
+        if not waiting:
+            continue
+        state: dict[int, tuple[list[float], bool, list[bool]]] = {}
+        for t, host, free, running, fits in engine.host_log:
+            if t > a:
+                break
+            state[host] = (free, running, fits)
+        for free, running, fits in state.values():
+            if not running:
+                continue
+            if not any(fits[c] for c in waiting):
+                total[:2] += np.array(free[:2]) * (b - a)
+            gpu_waiting = [c for c in waiting if gpu_class[c]]
+            if gpu_waiting and not any(fits[c] for c in gpu_waiting):
+                total[2] += free[2] * (b - a)
+    return total
 
 
 def peak_load(start: np.ndarray, end: np.ndarray, amount: np.ndarray) -> float:
@@ -295,7 +340,13 @@ def test_no_host_is_ever_over_capacity(
     np.testing.assert_allclose(
         record.stranded_integral, engine.stepped_stranded(), rtol=1e-9, atol=1e-6
     )
-    if not spot:
+    if not spot:  # (the brute force takes waits from request to placement)
+        np.testing.assert_allclose(
+            record.stranded_while_waiting_integral,
+            brute_stranded_while_waiting(engine, result),
+            rtol=1e-9,
+            atol=1e-6,
+        )
         assert engine.lost == 0
         assert engine.interruptions == 0
     assert sum(engine.retries) + engine.dropped == engine.lost
@@ -347,12 +398,95 @@ def test_stranded_room_replayed_from_holds_equals_it_integrated_stepwise(
     )
     request, run, which = poisson_requests(rng, n, rate, mean_run, len(shapes))
     horizon = float(request[-1]) * 0.9  # some changes come after the horizon
-    engine, _, record = run_fleet(request, run, which, model, horizon, seed)
+    engine, result, record = run_fleet(request, run, which, model, horizon, seed)
     assert isinstance(engine, CheckedFleetEngine)
     np.testing.assert_allclose(
         record.stranded_integral, engine.stepped_stranded(), rtol=1e-9, atol=1e-6
     )
     assert record.stranded_integral[2] == 0.0
+    if not spot:
+        np.testing.assert_allclose(
+            record.stranded_while_waiting_integral,
+            brute_stranded_while_waiting(engine, result),
+            rtol=1e-9,
+            atol=1e-6,
+        )
+
+
+def test_stranded_while_waiting_by_hand() -> None:
+    """One host of 96 vCPU and 384 GiB, shapes A (60 vCPU, 10 GiB) and B (30, 10): A at
+    0 s and B at 0 s (for 1 s) run, a second A comes at 0.5 s and waits past the horizon
+    (1,000 s). Free room no waiting sandbox fits: 6 vCPU from 0.5 s to 1 s, then 36 until
+    the horizon (and 364 then 374 GiB). Against the shape mix, the 36 vCPU fit B, so
+    only B's second (6 vCPU free, waiting or not) counts there: a shape that no longer
+    comes hid the room the waiting A could not use."""
+    model = fleet_model([(60.0, 10.0), (30.0, 10.0)], min_hosts=1, max_hosts=1)
+    request = np.array([0.0, 0.0, 0.5])
+    run = np.array([2000.0, 1.0, 2000.0])
+    _, _, record = run_fleet(request, run, np.array([0, 1, 0]), model, 1000.0)
+    waiting = record.stranded_while_waiting_integral
+    assert waiting[0] == pytest.approx(6 * 0.5 + 36 * 999.0, rel=1e-12)
+    assert waiting[1] == pytest.approx(364 * 0.5 + 374 * 999.0, rel=1e-12)
+    assert waiting[2] == 0.0
+    assert record.stranded_integral[0] == pytest.approx(6 * 1.0, rel=1e-12)
+    metrics = fleet_metrics(record)
+    assert metrics.stranded_while_waiting["vcpu"] == pytest.approx(35_967 / 96_000, rel=1e-12)
+
+
+def test_stranded_while_waiting_counts_gpus_by_the_waiting_gpu_shapes() -> None:
+    """One host with one GPU; two sandboxes of 8 vCPU, 32 GiB and a whole GPU, at 0 s and
+    0.5 s, each running past the horizon (1,000 s): the second waits from 0.5 s, with
+    88 vCPU and 352 GiB free that it cannot use (no GPU) and no GPU free."""
+    model = fleet_model([(8.0, 32.0)], [GpuNeed(whole=1)], gpus=1, min_hosts=1, max_hosts=1)
+    _, _, record = run_fleet(
+        np.array([0.0, 0.5]), np.array([2000.0, 2000.0]), np.array([0, 0]), model, 1000.0
+    )
+    waiting = record.stranded_while_waiting_integral
+    assert waiting == pytest.approx([88 * 999.5, 352 * 999.5, 0.0], rel=1e-12)
+    assert record.stranded_integral == pytest.approx([88 * 1000.0, 352 * 1000.0, 0.0])
+
+
+def _boot_scenario(at: str) -> dict[str, Any]:
+    """Eight 40-vCPU sandboxes for 10 minutes at ``at`` on an m5.metal fleet that starts
+    empty and boots hosts in 5 minutes (two sandboxes a host), over an hour."""
+    data = _fleet_scenario(
+        autoscaling={
+            "min_hosts": 0,
+            "max_hosts": 10,
+            "boot_time": {"kind": "fixed", "value": "5m"},
+        }
+    )
+    data["workloads"] = [
+        workload(
+            arrivals={"kind": "burst", "count": 8, "at": at},
+            duration={"kind": "fixed", "value": "10m"},
+            shape={"vcpu": 40, "memory": "100GiB"},
+        )
+    ]
+    data["platforms"][0]["profile"] = "gvisor"  # (Firecracker takes 32 vCPU at most)
+    return data
+
+
+def test_boots_and_peak_count_within_the_horizon() -> None:
+    """Hosts booted at 0 s count as boots (they were left out: 1 boot for 4 hosts booted
+    at once and a 5th later); hosts booted at 58 minutes are ready after the horizon, so
+    none runs within it: peak 0 as the mean (it was 5), 4 boots (the 5th, started after
+    the horizon, counted too)."""
+    early = simulate(scenario_from_dict(_boot_scenario("0s")))
+    record = early.runs["fleet"][0].metrics.fleet
+    assert record is not None
+    # four at 0 s for the burst, a fifth at 300 s as they run above the target of 80%
+    assert sorted(record.record.started_s) == [0.0, 0.0, 0.0, 0.0, 300.0]
+    assert record.boots == 5
+    late = simulate(scenario_from_dict(_boot_scenario("58m")))
+    fleet = late.summary()["platforms"]["fleet"]
+    assert fleet["hosts"]["mean"] == 0.0
+    assert fleet["hosts"]["peak"] == 0
+    assert fleet["fleet"]["boots"] == 4.0  # booted at 3,480 s; ready at 3,780 s
+    timeline = hosts_over_time(late.runs["fleet"][0].metrics.fleet.record)
+    assert list(timeline["time_s"]) == [3480.0]  # alive at the horizon: in the last row
+    assert list(timeline["hosts"]) == [4]
+    assert list(timeline["type_m5.metal"]) == [4]
 
 
 def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:
@@ -526,6 +660,60 @@ def test_committed_and_overcommitted_fleet_cost_by_hand() -> None:
     fleet = result.summary()["platforms"]["fleet"]
     assert fleet["hosts"]["by_purchase"]["committed"]["price"] == "reserved_1y"
     assert fleet["fleet"]["capacity_per_host"] == {"vcpu": 188.0, "memory_gib": 376.0, "gpus": 0}
+
+
+def test_fleet_whose_committed_hosts_fill_max_hosts_pays_no_tail() -> None:
+    """One committed host and max_hosts 1 (min_hosts 0) cannot grow, as min_hosts 1 cannot:
+    its host is paid for the horizon and nothing more, though a sandbox runs 2,400 s past
+    it. Before, only min_hosts counted: a tail of 800 host-s was added ($3.38, not
+    $2.765), and the sandbox was shown back what it held after the horizon."""
+    late = workload(
+        arrivals={"kind": "burst", "count": 1, "at": "3000s"},
+        duration={"kind": "fixed", "value": "3000s"},
+        shape={"vcpu": 32, "memory": "128GiB"},
+    )
+    costs = {}
+    for min_hosts in (0, 1):
+        data = _fleet_scenario(
+            committed_hosts=1, autoscaling={"min_hosts": min_hosts, "max_hosts": 1}
+        )
+        data["workloads"] = [late]
+        items = simulate(scenario_from_dict(data)).line_items()
+        costs[min_hosts] = items["cost_usd"].sum()
+        vcpu_s = items[items["item"] == "host:vcpu"]["quantity"].sum()
+        assert vcpu_s == pytest.approx(32 * 600, rel=1e-3)  # held from 3,000 s to the horizon
+    assert costs[0] == pytest.approx(2.765, rel=1e-12)  # reserved_1y for the hour
+    assert costs[1] == pytest.approx(2.765, rel=1e-12)
+
+
+def test_mean_line_items_rate_is_what_the_quantity_was_priced_at() -> None:
+    """A fleet's showback rates come from each replication's mean price per host-second,
+    so they differ between replications (here with spot hosts taken back at random): the
+    averaged line items give gross / quantity as the rate, not replication 0's (which
+    was 4.5% off in the review's repro)."""
+    data = _fleet_scenario(
+        spot_share=0.5,
+        spot_interruptions_per_hour=0.4,
+        committed_hosts=1,
+        autoscaling={"min_hosts": 1, "max_hosts": 40},
+    )
+    data["horizon"] = "12h"
+    data["replications"] = 3
+    data["workloads"] = [
+        workload(
+            arrivals={"kind": "burst", "count": 200, "at": "10m", "window": "1h"},
+            duration={"kind": "fixed", "value": "3h"},
+            shape={"vcpu": 8, "memory": "16GiB"},
+        )
+    ]
+    result = simulate(scenario_from_dict(data))
+    per_replication = result.line_items()
+    vcpu_rates = per_replication[per_replication["item"] == "host:vcpu"]["rate_usd"]
+    assert vcpu_rates.nunique() > 1  # the case at hand: rates differ between replications
+    items = result.mean_line_items()
+    priced = items[items["quantity"] > 0]
+    assert len(priced) >= 3
+    assert np.allclose(priced["quantity"] * priced["rate_usd"], priced["gross_usd"], rtol=1e-9)
 
 
 def _hosts_record(

@@ -19,6 +19,7 @@ from simulator.distributions import Fixed
 from simulator.engine.activations import Activations
 from simulator.engine.fleet import FleetEngine, FleetModel, HostKindModel
 from simulator.errors import InputError, InputErrors
+from simulator.fleet_metrics import hosts_over_time
 from simulator.gpus import GpuNeed
 from simulator.runner import simulate
 from simulator.scenario import scenario_from_dict
@@ -223,6 +224,56 @@ def test_mixed_inventory_bills_each_kind_at_its_rate() -> None:
     held = items[items["component"] != "idle"]
     assert {i.split(":")[1] for i in held["item"]} == {"m5.metal", "c5.metal"}
     assert (held["quantity"] * held["rate_usd"]).sum() == pytest.approx(held["gross_usd"].sum())
+    # hosts over time by type (and by how they were bought): all three from the start
+    metrics = result.runs["fleet"][0].metrics.fleet
+    assert metrics is not None
+    timeline = hosts_over_time(metrics.record)
+    assert timeline.to_dict("records") == [
+        {"time_s": 0.0, "hosts_on_demand": 3, "type_c5.metal": 1, "type_m5.metal": 2, "hosts": 3}
+    ]
+
+
+def test_inventory_groups_of_one_type_count_every_host() -> None:
+    """Two groups of m5.metal are one kind of three hosts: the summary counted 2 (the
+    later group's count overwrote the earlier's) while the bill was for 3."""
+    groups = [{"host_type": "m5.metal", "count": 1}, {"host_type": "m5.metal", "count": 2}]
+    result = simulate(scenario_from_dict(_inventory_scenario(inventory={"groups": groups})))
+    fleet = result.summary()["platforms"]["fleet"]["fleet"]
+    assert fleet["inventory"] == {"m5.metal": 3}
+    assert result.line_items()["cost_usd"].sum() == pytest.approx(3 * 2 * 4.608, rel=1e-12)
+
+
+def test_inventory_hosts_alike_but_for_price_are_kept_apart(tmp_path: Path) -> None:
+    """Three hosts of one size at $4, $2 and $2 an hour: two kinds, named with their
+    prices, counted apart, each billed and shown back at its own rate (the two kinds
+    once shared a name: the count read 2 and the line items merged at one rate)."""
+    nodes = tmp_path / "inventory.csv"
+    nodes.write_text("node,cpu,mem,price\nn1,96,384,4.0\nn2,96,384,2.0\nn3,96,384,2.0\n")
+    file = {
+        "path": str(nodes),
+        "vcpu": {"column": "cpu"},
+        "memory": {"column": "mem"},
+        "usd_per_hour_column": "price",
+    }
+    data = _inventory_scenario(inventory={"file": file}, placement="worst_fit")
+    result = simulate(scenario_from_dict(data))
+    fleet = result.summary()["platforms"]["fleet"]["fleet"]
+    assert fleet["inventory"] == {
+        "96vcpu-384gib-2usd-per-hour": 2,
+        "96vcpu-384gib-4usd-per-hour": 1,
+    }
+    items = result.mean_line_items()
+    assert items["cost_usd"].sum() == pytest.approx(2 * (4.0 + 2.0 + 2.0), rel=1e-12)
+    vcpu = items[items["component"] == "vcpu"].set_index("item")
+    assert set(vcpu.index) == {
+        "host:96vcpu-384gib-4usd-per-hour:vcpu",
+        "host:96vcpu-384gib-2usd-per-hour:vcpu",
+    }
+    rates = vcpu["rate_usd"]
+    assert rates["host:96vcpu-384gib-4usd-per-hour:vcpu"] == pytest.approx(
+        2 * rates["host:96vcpu-384gib-2usd-per-hour:vcpu"], rel=1e-12
+    )
+    assert np.allclose(vcpu["quantity"] * rates, vcpu["gross_usd"], rtol=1e-12)
 
 
 def test_inventory_work_after_the_horizon_costs_nothing_more() -> None:
@@ -273,8 +324,23 @@ def _trace_csv(tmp_path: Path) -> Path:
     return path
 
 
-def _trace_workload(path: Path) -> dict[str, Any]:
-    return workload(
+TRACE_SHAPES = {
+    "vcpu": {"column": "cpu_milli", "scale": 0.001},
+    "memory": {"column": "mem_mib", "scale": 1 / 1024},
+    "gpus": {"column": "gpus"},
+    "gpu_share": {"column": "gpu_milli", "scale": 0.001},
+}
+"""The shape columns of ``_trace_csv``."""
+
+
+def _trace_workload(
+    path: Path,
+    shapes: dict[str, Any] = TRACE_SHAPES,
+    nominal: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A workload of the tasks in a trace file (start and end columns), each with the
+    shape its row gives; ``nominal``: the workload's own shape (1 vCPU, 1 GiB)."""
+    trace = workload(
         name="tasks",
         arrivals={
             "kind": "trace",
@@ -282,16 +348,35 @@ def _trace_workload(path: Path) -> dict[str, Any]:
             "timestamp_column": "start",
             "origin": "0",
             "end_column": "end",
-            "shapes": {
-                "vcpu": {"column": "cpu_milli", "scale": 0.001},
-                "memory": {"column": "mem_mib", "scale": 1 / 1024},
-                "gpus": {"column": "gpus"},
-                "gpu_share": {"column": "gpu_milli", "scale": 0.001},
-            },
+            "shapes": shapes,
         },
         duration=None,
-        shape={"vcpu": 1, "memory": "1GiB"},
+        shape=nominal or {"vcpu": 1, "memory": "1GiB"},
     )
+    trace.pop("duration")
+    return trace
+
+
+def test_a_trace_workloads_nominal_shape_hides_no_stranded_room(tmp_path: Path) -> None:
+    """Two 60-vCPU, 60-GiB requests from a trace for 600 s, one on each of two m5.metal:
+    36 vCPU of each host fit no request, so 2 x 36 x 600 of 192 x 3600 vCPU-s are
+    stranded (1/16). The workload's nominal shape (1 vCPU, 1 GiB), which no request has,
+    made that 0 when it counted as a shape that fits."""
+    path = tmp_path / "tasks.csv"
+    path.write_text("start,end,cpu\n0,600,60\n0,600,60\n")
+    stranded = []
+    for nominal in ({"vcpu": 1, "memory": "1GiB"}, {"vcpu": 60, "memory": "60GiB"}):
+        shapes = {"vcpu": {"column": "cpu"}, "memory": {"column": "cpu"}}
+        data = _inventory_scenario(
+            inventory={"groups": [{"host_type": "m5.metal", "count": 2}]}, placement="worst_fit"
+        )
+        data["horizon"] = "1h"
+        data["workloads"] = [_trace_workload(path, shapes, nominal)]
+        data["platforms"][0]["profile"] = "gvisor"
+        summary = simulate(scenario_from_dict(data)).summary()["platforms"]["fleet"]
+        stranded.append(summary["stranded"]["vcpu"])
+    assert stranded[0] == pytest.approx(2 * 36 * 600 / (192 * 3600), rel=1e-3)  # + launch
+    assert stranded[0] == pytest.approx(stranded[1], rel=1e-12)
 
 
 def _p4d_trace_scenario(tmp_path: Path) -> dict[str, Any]:
@@ -311,7 +396,6 @@ def _p4d_trace_scenario(tmp_path: Path) -> dict[str, Any]:
             }
         ],
     )
-    data["workloads"][0].pop("duration")
     return data
 
 

@@ -36,7 +36,7 @@ from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
 from .loads import HostLoad, HostLoads
-from .stranded import GateLog, stranded_integral
+from .stranded import GateLog, host_rows, stranded_integral, stranded_while_waiting_integral
 
 HostState = Literal["booting", "running", "draining", "gone"]
 CLOSED = -1.0
@@ -233,7 +233,7 @@ class FleetRecord:
     capacity_integral: FloatArray
     """Integral over time of the running hosts' vCPU, GiB and GPUs."""
     stranded_integral: FloatArray
-    """Integral over time of free vCPU, GiB and GPUs that no sandbox of the platform fits in."""
+    """Integral over time of free vCPU, GiB and GPUs that no shape the platform ran fits in."""
     lower_bound_integral: float
     """Integral over time of the volume lower bound on the hosts the allocations need."""
     interruptions: int
@@ -261,9 +261,17 @@ class FleetRecord:
     """Per host: when the provider took it back (NaN: never; None: no host was)."""
     lost_holds: LostHolds | None = None
     """The room sandboxes held on hosts taken back, before they were lost (None: none)."""
+    stranded_while_waiting_integral: FloatArray = field(default_factory=lambda: np.zeros(3))
+    """Integral over time of free vCPU and GiB no waiting sandbox fits in, while sandboxes
+    wait for capacity, and of free GPUs no waiting sandbox with GPUs fits in, while one
+    waits."""
+    boots: int = 0
+    """Hosts booted within the horizon (hosts there from the start are not booted)."""
+    kind_names: tuple[str, ...] = ()
+    """Name of each kind of host (``kind_of`` indexes it; empty: not known)."""
     grows: bool = True
     """Whether the fleet could add hosts (not a fixed inventory, nor as many hosts at
-    least as at most). One that cannot has its hosts paid for the whole horizon: no tail
+    least, or committed, as at most). One that cannot has its hosts paid for the whole horizon: no tail
     is billed after it, and sandboxes are shown back what they held within it."""
 
     def billed_ends(self) -> FloatArray:
@@ -323,19 +331,6 @@ class FleetEngine(DynamicEngine):
         self._share = self._demand / self._capacity
         self._needs = fleet.gpu_need_per_class
         self._gpu_units = np.array([need.units for need in self._needs] or [0.0])
-        self._smallest_cpu_shapes = [
-            (vcpu, gib)
-            for vcpu, gib in _minimal_needs(
-                [
-                    (float(d[0]), float(d[1]))
-                    for d, n in zip(self._demand, self._needs, strict=True)
-                    if n.none and (d[0] > 0 or d[1] > 0)
-                ]
-            )
-        ]
-        """Shapes without GPUs that no other such shape is smaller than on both resources:
-        if none of them fits a host, no shape without GPUs does. Empty shapes (of workloads
-        the platform does not run) are left out: they would fit anywhere."""
         self._gpu_type = fleet.gpu_type_per_class or (None,) * len(self._needs)
         self._gpu_room = np.full((8, 2), CLOSED)
         """Per host (rows by index, room for more hosts below): GPUs nothing runs on, and
@@ -371,21 +366,18 @@ class FleetEngine(DynamicEngine):
         self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
         self._pick: Callable[[int], int] = self._scan_for if self._scan else self._index.choose
         """The host for a class (-1: none fits), by the index or a scan."""
-        self._smallest_gpu_needs = _minimal_needs(
-            [
-                (float(d[0]), float(d[1]), *gates)
-                for d, gates, none in zip(self._demand, gate_needs, self._without_gpu, strict=True)
-                if not none
-            ]
-        )
-        """vCPU, GiB and gates needed (-inf: none) of the classes with a GPU need that no
-        other such class needs less of everything than: if none of them fits a host, no
-        GPU shape does."""
+        self._gate_need_rows = gate_needs
+        """Per class: what it needs of each gate (-inf: nothing; see ``_gate_needs``)."""
         self._gate_count = len(gate_needs[0]) if gate_needs else 0
         self._host_of = [-1] * acts.size
         self._hold_start = [math.nan] * acts.size
         """When each activation's sandbox took its place on a host (NaN: holds none)."""
         self._early_holds: list[tuple[int, float, float, int, int]] = []
+        self._queued_s: dict[int, float] = {}
+        """When sandboxes lost with a spot host queued again (by activation)."""
+        self._earlier_waits: list[tuple[int, float, float]] = []
+        """Class, start and end of waits for capacity before a sandbox's last (those of
+        sandboxes lost with a spot host, which then queued again)."""
         """Class, start, end and host of holds cut short by a lost host."""
         self._running_changes: list[tuple[float, int, int]] = []
         """Time, host and +1 or -1 as hosts start and stop taking sandboxes: for the
@@ -443,6 +435,8 @@ class FleetEngine(DynamicEngine):
         """Sandboxes holding room on a host, per class (see ``_held``)."""
         self._peak = 0
         self.interruptions = 0
+        self.boots = 0
+        """Hosts booted within the horizon."""
         self.lost = 0
         self.dropped = 0
         self._building = True
@@ -690,13 +684,16 @@ class FleetEngine(DynamicEngine):
         if ready_now:
             self._host_ready(host)
         else:
+            if self.env._now < self._horizon:
+                self.boots += 1
             self.at(self.env._now + self._boot_time(), [lambda _event: self._host_ready(host)], 0)
 
     def _host_ready(self, host: Host) -> None:
         self._set_state(host, "running")
         host.ready_s = self.env._now
         host.idle_since = self.env._now
-        self._peak = max(self._peak, self._running)
+        if self.env._now < self._horizon:  # (as the mean: running hosts within the horizon)
+            self._peak = max(self._peak, self._running)
         if host.purchase == "spot" and self.fleet.spot_interruptions_per_s > 0:
             gap = self._rng.exponential(1.0 / self.fleet.spot_interruptions_per_s)
             self.at(self.env._now + gap, [lambda _event: self._interrupt(host)], 0)
@@ -906,6 +903,14 @@ class FleetEngine(DynamicEngine):
                 (self._class_of[index], self._hold_start[index], now, host.index, index)
             )
             self._hold_start[index] = math.nan
+            self._earlier_waits.append(
+                (
+                    self._class_of[index],
+                    self._queued_s.get(index, self.request_s[index]),
+                    self.admit_s[index],
+                )
+            )
+            self._queued_s[index] = now
             self.lost += 1
             if self.retries[index] >= self.fleet.spot_max_restarts:
                 self.dropped += 1
@@ -934,25 +939,40 @@ class FleetEngine(DynamicEngine):
         self._account()
         classes, starts, ends, hosts = self._holds()
         demand = np.array(self._demand3, dtype=np.float64).reshape(-1, 3)[classes]
-        stranded = stranded_integral(
+        rows = host_rows(
             hosts,
             starts,
             ends,
             demand,
             np.array([h.capacity for h in self._hosts], dtype=np.float64).reshape(-1, 3),
             self._running_changes,
-            self._smallest_cpu_shapes,
             end,
             GateLog(
                 np.array(self._gate_log_s, dtype=np.float64),
                 np.array(self._gate_log_host, dtype=np.int64),
                 np.array(self._gate_log, dtype=np.float64).reshape(-1, self._gate_count),
-                np.array(self._smallest_gpu_needs, dtype=np.float64).reshape(
-                    -1, 2 + self._gate_count
-                ),
             )
             if self._gated
             else None,
+        )
+        # the shapes that count: those some request asked for (not a trace workload's
+        # nominal shape, which no request has), and not empty (a workload the platform
+        # does not run: it would fit anywhere)
+        class_needs = self._class_needs()
+        counted = np.zeros(len(class_needs), dtype=bool)
+        requested = ~np.isnan(np.asarray(self.request_s, dtype=np.float64))
+        counted[np.unique(self._class_array[requested])] = True
+        counted &= np.array([need[0] > 0 or need[1] > 0 for need in class_needs])
+        shapes = [need for need, count in zip(class_needs, counted, strict=True) if count]
+        stranded = stranded_integral(
+            rows,
+            _minimal_needs([need for need in shapes if len(need) == 2]),
+            _minimal_needs([need for need in shapes if len(need) > 2]),
+        )
+        wait_class, wait_from, wait_to = self._waits()
+        waited = counted[wait_class]
+        stranded_waiting = stranded_while_waiting_integral(
+            rows, wait_class[waited], wait_from[waited], wait_to[waited], class_needs, end
         )
         allocated, lower_bound = self._allocation_integrals(starts, ends, demand)
         for host in self._hosts:
@@ -974,6 +994,7 @@ class FleetEngine(DynamicEngine):
             allocated_integral=allocated,
             capacity_integral=np.array(self._cap_int),
             stranded_integral=stranded,
+            stranded_while_waiting_integral=stranded_waiting,
             lower_bound_integral=lower_bound,
             interruptions=self.interruptions,
             lost_sandboxes=self.lost,
@@ -988,12 +1009,44 @@ class FleetEngine(DynamicEngine):
             if self.interruptions
             else None,
             lost_holds=self._lost_holds(),
+            boots=self.boots,
+            kind_names=tuple(kind.name for kind in self._kinds),
             grows=self._grows(),
+        )
+
+    def _class_needs(self) -> list[tuple[float, ...]]:
+        """Per class: vCPU and GiB it needs, then (for a class with GPUs) its need of each
+        gate (see ``stranded.fits``)."""
+        return [
+            (float(d[0]), float(d[1]))
+            if none
+            else (float(d[0]), float(d[1]), *(float(x) for x in gates))
+            for d, gates, none in zip(
+                self._demand, self._gate_need_rows, self._without_gpu, strict=True
+            )
+        ]
+
+    def _waits(self) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+        """Class, start and end of every wait for capacity: from a request (or its
+        sandbox's loss with a spot host) to its placement (the fleet has no queue
+        timeout; a sandbox given up after its losses no longer waits)."""
+        request = np.asarray(self.request_s, dtype=np.float64)
+        admit = np.asarray(self.admit_s, dtype=np.float64)
+        start = request.copy()
+        for index, queued in self._queued_s.items():
+            start[index] = queued
+        placed = ~np.isnan(admit)
+        earlier = np.array(self._earlier_waits, dtype=np.float64).reshape(-1, 3)
+        return (
+            np.concatenate([self._class_array[placed], earlier[:, 0].astype(np.int64)]),
+            np.concatenate([start[placed], earlier[:, 1]]),
+            np.concatenate([admit[placed], earlier[:, 2]]),
         )
 
     def _grows(self) -> bool:
         """Whether the fleet could add hosts (see ``FleetRecord.grows``)."""
-        return not self.fleet.fixed and self.fleet.min_hosts < self.fleet.max_hosts
+        fleet = self.fleet
+        return not fleet.fixed and max(fleet.min_hosts, fleet.committed_hosts) < fleet.max_hosts
 
     def _lost_holds(self) -> LostHolds | None:
         """The holds of sandboxes lost with a host taken back (None: none)."""
@@ -1059,8 +1112,9 @@ class FleetEngine(DynamicEngine):
     def _tail_host_seconds(self, horizon_s: float) -> FloatArray:
         """Per host: its sandboxes' time after the horizon times the largest share of the
         host (vCPU, memory or GPUs) each held. None for a fleet that cannot grow (a fixed
-        inventory, or as many hosts at least as at most): its hosts are paid for the whole
-        horizon, so the work running as the horizon began costs nothing more."""
+        inventory, or as many hosts at least, or committed, as at most): its hosts are
+        paid for the whole horizon, so the work running as the horizon began costs nothing
+        more."""
         tail = np.zeros(len(self._hosts))
         if not self._grows():
             return tail

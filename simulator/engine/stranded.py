@@ -1,10 +1,16 @@
 """Stranded room of a fleet, replayed after the run from its sandboxes' holds.
 
-Stranded room is free room of a running host that no sandbox shape fits in: its free
-vCPU and memory when no shape fits, its free GPUs when no shape with GPUs fits. A host's
-free room at any time follows from the holds on it (which sandbox took room there, from
-when to when) and from when it ran, so the integral over time is taken after the run,
-for all holds at once, instead of at every placement (placement is the fleet's hot
+Two measures, both integrals over the horizon of a running host's free room:
+
+- free room that no shape the platform ran fits in (fragmentation against the shape
+  mix): free vCPU and memory when no shape fits, free GPUs when no shape with GPUs fits;
+- free room that no *waiting* sandbox fits in, while sandboxes wait for capacity: free
+  vCPU and memory on a host that no waiting sandbox's shape fits, free GPUs on a host
+  that no waiting sandbox with GPUs fits (while one waits).
+
+A host's free room at any time follows from the holds on it (which sandbox took room
+there, from when to when) and from when it ran, so the integrals are taken after the
+run, for all holds at once, instead of at every placement (placement is the fleet's hot
 path). Whether a shape with GPUs fits also depends on how the GPUs are split (MIG
 slices, shares), so the engine logs each host's GPU gates (GPUs free, best share, MIG
 profiles that can be placed) as they change, and the fit is worked out here.
@@ -20,51 +26,60 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 SLACK = 1e-9
 """Room that fits a shape up to this much too small (float sums at capacity)."""
+WORD_BITS = 64
+"""Waiting classes kept per word of a bit mask."""
 
 
 class GateLog(NamedTuple):
-    """The GPU gates of hosts with GPUs as they changed while the hosts ran, and what the
-    shapes with GPUs need of them (see ``packing.PlacementIndex``: a shape fits where
-    every gate is at least its need)."""
+    """The GPU gates of hosts with GPUs as they changed while the hosts ran (see
+    ``packing.PlacementIndex``: a shape fits where every gate is at least its need)."""
 
     time_s: FloatArray
     host: npt.NDArray[np.int64]
     gates: FloatArray
     """One row per change: the host's gates from then on."""
-    smallest_needs: FloatArray
-    """vCPU, GiB and gates needed (-inf: none) of the shapes with GPUs that no other needs
-    less of everything than, one row each: if none fits a host, no shape with GPUs does."""
 
 
-def stranded_integral(
+class HostRows(NamedTuple):
+    """Every host's state over the horizon, one row per change (sorted by host, then
+    time): each row lasts from ``time_s`` to ``until_s``."""
+
+    time_s: FloatArray
+    until_s: FloatArray
+    free: FloatArray
+    """Free vCPU, GiB and GPUs (rows)."""
+    up: BoolArray
+    """Whether the host takes sandboxes (running)."""
+    gates: FloatArray | None
+    """The host's GPU gates as of its latest gate row (-inf before its first; None: no
+    shape asks for GPUs)."""
+
+
+def host_rows(
     hold_host: npt.NDArray[np.int64],
     hold_start_s: FloatArray,
     hold_end_s: FloatArray,
     hold_demand: FloatArray,
     host_room: FloatArray,
     running_changes: Sequence[tuple[float, int, int]],
-    smallest_shapes: Sequence[tuple[float, float]],
     horizon_s: float,
     gate_log: GateLog | None = None,
-) -> FloatArray:
-    """Integral over [0, horizon] of stranded vCPU, GiB and GPUs, summed over hosts.
+) -> HostRows:
+    """Each host's free room, whether it runs, and its gates over [0, horizon].
 
     ``hold_demand``: vCPU, GiB and GPUs of each hold (rows); ``host_room``: the same that
     each host offers (rows). ``running_changes``: (time, host, +1 or -1) as hosts start
-    and stop taking sandboxes. ``smallest_shapes``: vCPU and GiB of the shapes without
-    GPUs that no other is smaller than (if none of them fits, none does). ``gate_log``:
-    the hosts' GPU gates over time (None: no shape asks for GPUs, and no GPU counts as
-    stranded); a host fits no shape with GPUs before its first row.
+    and stop taking sandboxes. ``gate_log``: the hosts' GPU gates over time (None: no
+    shape asks for GPUs); a host fits no shape with GPUs before its first row.
     """
     runs = np.array(running_changes, dtype=np.float64).reshape(-1, 3)
     gate_hosts = np.zeros(0, np.int64) if gate_log is None else gate_log.host
     gate_times = np.zeros(0) if gate_log is None else gate_log.time_s
     holds = hold_host.size
     hosts = np.concatenate([hold_host, hold_host, runs[:, 1].astype(np.int64), gate_hosts])
-    if hosts.size == 0:
-        return np.zeros(3)
     times = np.minimum(
         np.concatenate([hold_start_s, hold_end_s, runs[:, 0], gate_times]), horizon_s
     )
@@ -82,43 +97,162 @@ def stranded_integral(
     bounds = [*np.flatnonzero(first).tolist(), hosts.size]
     for start, stop in itertools.pairwise(bounds):  # host by host: no residue from
         state[start:stop] = np.cumsum(deltas[start:stop], axis=0)  # other hosts' sums
-    free = host_room[hosts] - state[:, :3]
-    up = state[:, 3] > 0.5
-    cpu_fits = np.zeros(hosts.size, dtype=bool)
-    for vcpu, gib in smallest_shapes:
-        cpu_fits |= (vcpu <= free[:, 0] + SLACK) & (gib <= free[:, 1] + SLACK)
-    gpu_fits = np.zeros(hosts.size, dtype=bool)
-    if gate_log is not None and gate_hosts.size:
-        gpu_fits = _gpu_fits(gate_log, order - (hosts.size - gate_hosts.size), first, free)
-    stranded = np.zeros_like(free)
-    nothing_fits = up & ~(cpu_fits | gpu_fits)
-    stranded[:, :2] = np.where(nothing_fits[:, None], free[:, :2], 0.0)
-    if gate_log is not None:
-        stranded[:, 2] = np.where(up & ~gpu_fits, free[:, 2], 0.0)
     # each row's state lasts until the host's next row, or the horizon
     until = np.full(hosts.size, horizon_s)
     until[:-1] = np.where(first[1:], horizon_s, times[1:])
-    return (stranded * (until - times)[:, None]).sum(0)
+    gates = None
+    if gate_log is not None:
+        gates = _gates_by_row(gate_log, order - (hosts.size - gate_hosts.size), first)
+    return HostRows(times, until, host_room[hosts] - state[:, :3], state[:, 3] > 0.5, gates)
 
 
-def _gpu_fits(
-    gate_log: GateLog,
-    gate_row: npt.NDArray[np.int64],
-    first: npt.NDArray[np.bool_],
-    free: FloatArray,
-) -> npt.NDArray[np.bool_]:
-    """Per row (sorted by host and time): whether a shape with GPUs fits, from the free
-    room and the host's gates as of its latest gate row. ``gate_row``: each row's row in
-    the gate log (negative for other rows); ``first``: rows that start a host's."""
+def _gates_by_row(
+    gate_log: GateLog, gate_row: npt.NDArray[np.int64], first: BoolArray
+) -> FloatArray:
+    """Per row (sorted by host and time): the host's gates as of its latest gate row (-inf
+    before its first). ``gate_row``: each row's row in the gate log (negative for other
+    rows); ``first``: rows that start a host's."""
     rows = np.arange(gate_row.size)
     latest = np.maximum.accumulate(np.where(gate_row >= 0, rows, -1))
     host_start = np.maximum.accumulate(np.where(first, rows, 0))
     known = latest >= host_start  # the host has had a gate row by then
     log_row = np.maximum(gate_row[np.where(known, latest, 0)], 0)
-    fits = np.zeros(gate_row.size, dtype=bool)
-    for need in gate_log.smallest_needs:
-        gates_open = (gate_log.gates >= need[2:]).all(axis=1)  # per row of the log
-        fits |= (
-            gates_open[log_row] & (need[0] <= free[:, 0] + SLACK) & (need[1] <= free[:, 1] + SLACK)
+    width = gate_log.gates.shape[1] if gate_log.gates.ndim == 2 else 0
+    gates = gate_log.gates[log_row] if gate_log.gates.size else np.zeros((gate_row.size, width))
+    return np.where(known[:, None], gates, -np.inf)
+
+
+def fits(rows: HostRows, need: Sequence[float]) -> BoolArray:
+    """Per row: whether a sandbox needing ``need`` (vCPU, GiB, then its need of each gate,
+    -inf for none; no gates for a shape without GPUs) fits the host's free room."""
+    fit = (need[0] <= rows.free[:, 0] + SLACK) & (need[1] <= rows.free[:, 1] + SLACK)
+    if len(need) > 2:
+        if rows.gates is None:
+            return np.zeros(fit.size, dtype=bool)
+        fit &= (rows.gates >= np.asarray(need[2:], dtype=np.float64)).all(axis=1)
+    return fit
+
+
+def stranded_integral(
+    rows: HostRows,
+    smallest_shapes: Sequence[Sequence[float]],
+    smallest_gpu_needs: Sequence[Sequence[float]],
+) -> FloatArray:
+    """Integral of free vCPU, GiB and GPUs that no shape the platform ran fits in, summed
+    over hosts. ``smallest_shapes``: vCPU and GiB of the shapes without GPUs that no other
+    is smaller than (if none of them fits, none does); ``smallest_gpu_needs``: the same of
+    the shapes with GPUs, with their needs of each gate. GPUs count only when some shape
+    asks for them (``rows.gates``)."""
+    if rows.time_s.size == 0:
+        return np.zeros(3)
+    cpu_fits = np.zeros(rows.time_s.size, dtype=bool)
+    for shape in smallest_shapes:
+        cpu_fits |= fits(rows, shape)
+    gpu_fits = np.zeros(rows.time_s.size, dtype=bool)
+    for need in smallest_gpu_needs:
+        gpu_fits |= fits(rows, need)
+    stranded = np.zeros_like(rows.free)
+    nothing_fits = rows.up & ~(cpu_fits | gpu_fits)
+    stranded[:, :2] = np.where(nothing_fits[:, None], rows.free[:, :2], 0.0)
+    if rows.gates is not None:
+        stranded[:, 2] = np.where(rows.up & ~gpu_fits, rows.free[:, 2], 0.0)
+    return (stranded * (rows.until_s - rows.time_s)[:, None]).sum(0)
+
+
+def stranded_while_waiting_integral(
+    rows: HostRows,
+    wait_class: npt.NDArray[np.int64],
+    wait_from_s: FloatArray,
+    wait_to_s: FloatArray,
+    class_needs: Sequence[Sequence[float]],
+    horizon_s: float,
+) -> FloatArray:
+    """Integral of free vCPU and GiB on running hosts that no waiting sandbox fits in,
+    while sandboxes wait for capacity, and of free GPUs on hosts that no waiting sandbox
+    with GPUs fits in, while one waits; summed over hosts.
+
+    ``wait_class``, ``wait_from_s``, ``wait_to_s``: each wait for capacity (a sandbox's
+    class, from when it queued to when it took its place or gave up). ``class_needs``:
+    per class, vCPU, GiB and (for a class with GPUs) its need of each gate (see
+    ``fits``). The classes waiting change at the waits' ends; each host row's time is
+    split by them through one cumulative measure per set of waiting classes the row fits.
+    """
+    start = np.minimum(wait_from_s, horizon_s)
+    stop = np.minimum(wait_to_s, horizon_s)
+    waited = stop > start
+    if rows.time_s.size == 0 or not waited.any():
+        return np.zeros(3)
+    wait_class, start, stop = wait_class[waited], start[waited], stop[waited]
+    classes, bit_of_wait = np.unique(wait_class, return_inverse=True)
+    words = (classes.size + WORD_BITS - 1) // WORD_BITS
+    with_gpus = np.array([len(class_needs[c]) > 2 for c in classes.tolist()])
+    # the set of waiting classes over time: a class's bit flips when its count of waiting
+    # sandboxes leaves or comes back to 0
+    times = np.concatenate([start, stop])
+    bits = np.concatenate([bit_of_wait, bit_of_wait])
+    steps = np.concatenate([np.ones(start.size), -np.ones(stop.size)])
+    by_class = np.lexsort((-steps, times, bits))  # at one time, a start before an end
+    counts = np.empty(by_class.size)
+    class_starts = np.ones(by_class.size, dtype=bool)
+    class_starts[1:] = bits[by_class][1:] != bits[by_class][:-1]
+    bounds = [*np.flatnonzero(class_starts).tolist(), by_class.size]
+    for first, last in itertools.pairwise(bounds):
+        counts[first:last] = np.cumsum(steps[by_class][first:last])
+    before = counts - steps[by_class]
+    flip = np.zeros(times.size, dtype=bool)
+    flip[by_class] = (before == 0) != (counts == 0)
+    in_time = np.argsort(times, kind="stable")
+    flip_bits = bits[in_time]
+    masks = np.zeros((times.size, words), dtype=np.uint64)
+    word, offset = flip_bits // WORD_BITS, (flip_bits % WORD_BITS).astype(np.uint64)
+    masks[np.arange(times.size), word] = np.where(
+        flip[in_time], np.left_shift(np.uint64(1), offset), np.uint64(0)
+    )
+    masks = np.bitwise_xor.accumulate(masks, axis=0)
+    event_s = times[in_time]
+    last_of_time = np.ones(event_s.size, dtype=bool)  # the set once every event at a time
+    last_of_time[:-1] = event_s[1:] != event_s[:-1]
+    event_s, masks = event_s[last_of_time], masks[last_of_time]
+    gpu_mask = _mask(np.flatnonzero(with_gpus), words)
+    any_waits = masks.any(axis=1)
+    gpu_waits = (masks & gpu_mask).any(axis=1)
+    spans = np.diff(event_s)
+    # per row: the waiting classes it fits, as a mask
+    fitted = np.zeros((rows.time_s.size, words), dtype=np.uint64)
+    for bit, shape_class in enumerate(classes.tolist()):
+        fitted[:, bit // WORD_BITS] |= np.where(
+            fits(rows, class_needs[shape_class]),
+            np.left_shift(np.uint64(1), np.uint64(bit % WORD_BITS)),
+            np.uint64(0),
         )
-    return fits & known
+    cpu_time = np.zeros(rows.time_s.size)
+    gpu_time = np.zeros(rows.time_s.size)
+    kinds, kind_of_row = np.unique(fitted, axis=0, return_inverse=True)
+    kind_of_row = kind_of_row.reshape(-1)
+    for kind, row_mask in enumerate(kinds):
+        chosen = kind_of_row == kind
+        none_fits = ~(masks & row_mask).any(axis=1)
+        no_gpu_shape_fits = ~(masks & row_mask & gpu_mask).any(axis=1)
+        for stuck, into in (
+            (any_waits & none_fits, cpu_time),
+            (gpu_waits & no_gpu_shape_fits, gpu_time),
+        ):
+            # time stuck up to each event: piecewise linear, so interpolation is exact
+            stuck_until = np.concatenate([[0.0], np.cumsum(stuck[:-1] * spans)])
+            into[chosen] = np.interp(rows.until_s[chosen], event_s, stuck_until) - np.interp(
+                rows.time_s[chosen], event_s, stuck_until
+            )
+    stranded = np.zeros_like(rows.free)
+    up = rows.up
+    stranded[:, :2] = np.where(up[:, None], rows.free[:, :2] * cpu_time[:, None], 0.0)
+    if rows.gates is not None:
+        stranded[:, 2] = np.where(up, rows.free[:, 2] * gpu_time, 0.0)
+    return stranded.sum(0)
+
+
+def _mask(bits: npt.NDArray[np.int64], words: int) -> npt.NDArray[np.uint64]:
+    """A bit mask (``words`` words) with the given bits set."""
+    mask = np.zeros(words, dtype=np.uint64)
+    for bit in bits.tolist():
+        mask[bit // WORD_BITS] |= np.uint64(1) << np.uint64(bit % WORD_BITS)
+    return mask

@@ -27,6 +27,7 @@ def figures(name: str, replications: int) -> dict[str, object]:
             entry["hosts"] = {k: p["hosts"][k] for k in ("mean", "peak", "host_hours")}
             entry["utilisation"] = p["utilisation"]
             entry["stranded"] = p["stranded"]
+            entry["stranded_while_waiting"] = p["stranded_while_waiting"]
             entry["packing_efficiency"] = p["fleet"]["packing_efficiency"]
         out["platforms"][platform_id] = entry  # type: ignore[index]
     return out
