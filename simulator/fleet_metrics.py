@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .engine.fleet import FleetRecord
+from .distributions import FloatArray
+from .engine.fleet import FleetRecord, LostHolds
 
 RESOURCES = ("vcpu", "memory", "gpu")
 
@@ -124,3 +125,27 @@ def hosts_over_time(record: FleetRecord) -> pd.DataFrame:
     if not frame.empty:
         frame["hosts"] = frame[[f"hosts_{k}" for k in purchases]].sum(axis=1)
     return frame
+
+
+def capacity_waits(
+    request_s: FloatArray, admit_s: FloatArray, lost: LostHolds
+) -> tuple[FloatArray, FloatArray]:
+    """Start and end of every wait for room on a fleet's hosts, when sandboxes were lost
+    with spot hosts and queued again: from its request to its first placement, then from
+    each loss to the next placement (to its last placement, if it ran in the end). A
+    wait from request to last placement would count the runs lost in between."""
+    order = np.lexsort((lost.start_s, lost.activation))
+    activation, start, end = lost.activation[order], lost.start_s[order], lost.end_s[order]
+    first = np.ones(activation.size, dtype=bool)
+    first[1:] = activation[1:] != activation[:-1]
+    # before each lost hold: from the request (its first) or the loss before it
+    before_from = np.where(first, request_s[activation], np.roll(end, 1))
+    last = np.ones(activation.size, dtype=bool)
+    last[:-1] = activation[1:] != activation[:-1]
+    queued_from = request_s.copy()
+    queued_from[activation[last]] = end[last]  # the last wait: from the last loss
+    placed = ~np.isnan(admit_s)
+    return (
+        np.concatenate([before_from, queued_from[placed]]),
+        np.concatenate([start, admit_s[placed]]),
+    )

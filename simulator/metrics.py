@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .distributions import FloatArray
-from .fleet_metrics import FleetMetrics, fleet_metrics
+from .fleet_metrics import FleetMetrics, capacity_waits, fleet_metrics
 from .intervals import peak_overlap, time_weighted_mean
 from .sketch import LogSketch
 from .usage import ABANDONED, HOST_START, MODE_CODES, REJECTED, TIMED_OUT, Usage
@@ -171,7 +171,10 @@ def run_metrics(usage: Usage, bursts: dict[int, float] | None = None) -> RunMetr
     admit = usage.admit_s[launched]
     end = usage.end_s[launched]
     abandoned = usage.outcome == ABANDONED
-    if usage.left_queue_s is not None and abandoned.any():
+    lost = usage.fleet.lost_holds if usage.fleet is not None else None
+    if lost is not None:  # sandboxes lost with spot hosts waited again for each rerun
+        queued_from, queued_until = capacity_waits(usage.request_s, usage.admit_s, lost)
+    elif usage.left_queue_s is not None and abandoned.any():
         queued_from = np.concatenate((arrival, usage.quota_arrival_s[abandoned]))
         queued_until = np.concatenate((admit, usage.left_queue_s[abandoned]))
     else:

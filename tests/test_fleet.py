@@ -22,7 +22,7 @@ from simulator.engine.activations import Activations
 from simulator.engine.fleet import FleetEngine, FleetModel, FleetRecord, arrived_and_next
 from simulator.errors import InputError, InputErrors
 from simulator.fleet_billing import host_costs
-from simulator.fleet_metrics import fleet_metrics, hosts_over_time
+from simulator.fleet_metrics import capacity_waits, fleet_metrics, hosts_over_time
 from simulator.gpus import GpuNeed, mig_profile
 from simulator.runner import simulate
 from simulator.scenario import scenario_from_dict
@@ -487,6 +487,35 @@ def test_boots_and_peak_count_within_the_horizon() -> None:
     assert list(timeline["time_s"]) == [3480.0]  # alive at the horizon: in the last row
     assert list(timeline["hosts"]) == [4]
     assert list(timeline["type_m5.metal"]) == [4]
+
+
+def test_waits_for_capacity_leave_out_the_runs_lost_with_spot_hosts() -> None:
+    """200 sandboxes of 20 minutes on spot hosts taken back every 30 minutes on average:
+    a sandbox lost and queued again waited from its request to its first placement and
+    from each loss to its next placement, not from its request to its last placement
+    (which counted the runs lost in between: the longest 'wait' was 3,497 s, against
+    1,747 s). The waits read back from the lost holds are those the engine logged as
+    they happened."""
+    model = fleet_model(
+        [(8.0, 16.0)], min_hosts=2, max_hosts=4, spot_share=1.0, spot_interruptions_per_s=1 / 1800
+    )
+    rng = np.random.default_rng(3)
+    request = np.sort(rng.uniform(0, 3600, 200))
+    engine, result, record = run_fleet(
+        request, np.full(200, 1200.0), np.zeros(200, dtype=np.int64), model, 3600.0
+    )
+    assert engine.lost > 20
+    assert record.lost_holds is not None
+    read_back = capacity_waits(result.request_s, result.admit_s, record.lost_holds)
+    _, logged_from, logged_to = engine._waits()
+
+    def waits(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        pairs = np.stack([start, end], axis=1)[end > start]
+        return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+    np.testing.assert_array_equal(waits(*read_back), waits(logged_from, logged_to))
+    assert (read_back[1] - read_back[0]).max() < 1800.0
+    assert np.nanmax(result.admit_s - result.request_s) > 3000.0  # what was counted
 
 
 def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:

@@ -196,11 +196,15 @@ def _fleet_for_requested(
     classes = record.class_of if record.class_of is not None else np.zeros(keep.size, np.int64)
     units = np.array([need.units for need in model.fleet.gpu_need_per_class] or [0.0])
     run_s = np.nan_to_num(result.end_s - result.ready_s, nan=0.0)
+    lost = record.lost_holds
+    if lost is not None:  # (its rows name activations: renumbered as the requested ones)
+        lost = replace(lost, activation=(np.cumsum(keep) - 1)[lost.activation])
     return replace(
         record,
         host_of=record.host_of[keep],
         class_of=classes[keep],
         gpu_seconds=float((units[classes] * np.maximum(run_s, 0.0))[keep].sum()),
+        lost_holds=lost,
     )
 
 
