@@ -5,11 +5,18 @@ The scenario's workload volume is scaled by a list of factors (arrival rates, da
 volumes and burst sizes; durations and shapes unchanged); at each volume the scenario is
 simulated on the self-hosted platform and the managed ones with the same seed, so every
 platform sees the same sampled workload. Where the monthly cost difference changes sign
-between two volumes, the crossing is interpolated linearly in log volume and log cost.
+between two volumes, the crossing is interpolated linearly in log volume and log cost;
+the bracket is then simulated again at a few volumes between its ends (``refine``), as
+costs bend where a fleet adds hosts, and the crossing is taken again on the finer grid.
+Every crossing is reported (costs may cross twice: a managed plan's flat fee, a fleet's
+step). The first crossing's uncertainty over replications is a bootstrap interval:
+replications resampled together across volumes (each replication's workload is the same
+across volumes and platforms), the crossing found again on each resample.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +35,12 @@ from .units import DAY_S
 
 DEFAULT_FACTORS: tuple[float, ...] = tuple(float(f) for f in np.geomspace(1 / 16, 16, 9))
 """Volume factors tried by default: 1/16x to 16x the scenario's volume."""
+DEFAULT_REFINE = 3
+"""Volumes simulated again between the ends of each crossing's bracket, by default."""
+BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of the replications for the first crossing's interval."""
+NOTED_WAIT_S = 60.0
+"""A mean wait for capacity at least this long is named in a crossing's note."""
 
 
 def scale_volume(scenario: Scenario, factor: float) -> Scenario:
@@ -81,10 +94,19 @@ class Crossing:
 
     platform: str
     daily_volume: float | None
-    """Requests per day at the crossing (None: no crossing within the volumes tried)."""
+    """Requests per day at the first crossing (None: no crossing within the volumes
+    tried)."""
     self_hosting_cheaper_above: bool | None
-    """True when self-hosting wins above the crossing (the usual case)."""
+    """True when self-hosting wins just above the first crossing (the usual case)."""
     note: str
+    volumes: tuple[float, ...] = ()
+    """Every crossing, from the lowest volume up (the costs swap at each)."""
+    interval: tuple[float, float] | None = None
+    """95% bootstrap interval of the first crossing over replications (None: one
+    replication, or no crossing)."""
+    crossed_share: float | None = None
+    """Share of the bootstrap resamples in which the costs crossed at all (None: not
+    resampled)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +117,9 @@ class BreakevenResult:
     costs: pd.DataFrame
     """Columns: factor, daily_volume, platform, per_month_usd, p5_usd, p95_usd (across
     replications), launched_share (launched over requested), queue_wait_mean_s, keeps_up
-    (at least 99% launched and at most 1% still waiting to launch when the horizon ended)."""
+    (at least 99% launched and at most 1% still waiting to launch when the horizon
+    ended), refined (a volume added inside a crossing's bracket, simulated on the fleet
+    and the platforms it crosses there only). Rows by factor."""
     crossings: tuple[Crossing, ...]
 
     def plot(self, path: str | Path) -> Path:
@@ -157,7 +181,8 @@ class BreakevenResult:
             fontsize=7,
             ha="right",
         )
-        axes.set_title(f"Break-even: {self.self_platform} against managed platforms")
+        others = [p for p in dict.fromkeys(self.costs["platform"]) if p != self.self_platform]
+        axes.set_title(f"Break-even: {self.self_platform} against {', '.join(others)}")
         axes.legend(fontsize=8)
         axes.grid(True, which="both", alpha=0.3)
         figure.tight_layout()
@@ -167,6 +192,33 @@ class BreakevenResult:
         return target
 
 
+def _cost_difference(own: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Below zero where self-hosting is cheaper. Costs cross along the ratio of the two
+    (log difference), or along their difference where a cost is zero (a plan's credit,
+    an unpriced fleet), whose log is infinite."""
+    if np.all(own > 0) and np.all(other > 0):
+        return np.asarray(np.log(own) - np.log(other))
+    return np.asarray(own - other, dtype=np.float64)
+
+
+def _crossings(volumes: np.ndarray, difference: np.ndarray) -> list[float]:
+    """Every volume where the difference changes sign, interpolated linearly in log
+    volume; a run of exact ties between two opposite signs crosses at its first."""
+    signs = np.sign(difference)
+    nonzero = np.flatnonzero(signs)
+    found = []
+    for a, b in itertools.pairwise(nonzero.tolist()):
+        if signs[a] == signs[b]:
+            continue
+        if b == a + 1:
+            x0, x1 = math.log(volumes[a]), math.log(volumes[b])
+            d0, d1 = difference[a], difference[b]
+            found.append(math.exp(x0 + (x1 - x0) * d0 / (d0 - d1)))
+        else:
+            found.append(float(volumes[a + 1]))
+    return found
+
+
 def _crossing(
     volumes: np.ndarray,
     own: np.ndarray,
@@ -174,35 +226,79 @@ def _crossing(
     platform: str,
     own_name: str = "self-hosting",
 ) -> Crossing:
-    # below zero: self-hosting is cheaper. Costs cross along the ratio of the two (log
-    # difference), or along their difference where a cost is zero (a plan's credit, an
-    # unpriced fleet), whose log is infinite
-    if np.all(own > 0) and np.all(other > 0):
-        difference = np.log(own) - np.log(other)
-    else:
-        difference = own - other
+    """Where ``own`` (the fleet's monthly costs at ``volumes``) and ``other`` cross, and a
+    note saying over which volumes each is cheaper."""
+    difference = _cost_difference(own, other)
     signs = np.sign(difference)
-    for i in range(len(volumes) - 1):
-        if signs[i] != signs[i + 1] and signs[i] != 0:
-            x0, x1 = math.log(volumes[i]), math.log(volumes[i + 1])
-            d0, d1 = difference[i], difference[i + 1]
-            at = math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
-            cheaper_above = bool(d1 < 0)
-            side = "above" if cheaper_above else "below"
-            return Crossing(
-                platform, at, cheaper_above, f"{own_name} is cheaper {side} {at:,.0f} a day"
-            )
-        if signs[i] == 0:
-            return Crossing(
-                platform, float(volumes[i]), bool(np.all(signs[i + 1 :] < 0)), "equal cost"
-            )
-    if np.all(signs < 0):
-        note = f"{own_name} is cheaper at every volume tried ({volumes[0]:,.0f}-{volumes[-1]:,.0f} a day)"
-        return Crossing(platform, None, None, note)
-    note = (
-        f"{platform} is cheaper at every volume tried ({volumes[0]:,.0f}-{volumes[-1]:,.0f} a day)"
-    )
-    return Crossing(platform, None, None, note)
+    tried = f"{volumes[0]:,.0f}-{volumes[-1]:,.0f} a day"
+    ties = [float(v) for v, sign in zip(volumes, signs, strict=True) if sign == 0]
+    tied = f" (equal at {', '.join(f'{v:,.0f}' for v in ties)} a day)" if ties else ""
+    nonzero = signs[signs != 0]
+    if nonzero.size == 0:
+        return Crossing(platform, None, None, f"equal cost at every volume tried ({tried})")
+    found = _crossings(volumes, difference)
+    if not found:
+        cheaper = own_name if nonzero[0] < 0 else platform
+        return Crossing(
+            platform, None, None, f"{cheaper} is cheaper at every volume tried ({tried}){tied}"
+        )
+    # the stretches where self-hosting is cheaper, between crossings (open at the ends)
+    bounds: list[float | None] = [None, *found, None]
+    own_first = nonzero[0] < 0
+    stretches = []
+    for i in range(len(bounds) - 1):
+        if (i % 2 == 0) != own_first:
+            continue
+        low, high = bounds[i], bounds[i + 1]
+        if low is None and high is not None:
+            stretches.append(f"below {high:,.0f}")
+        elif high is None and low is not None:
+            stretches.append(f"above {low:,.0f}")
+        elif low is not None and high is not None:
+            stretches.append(f"between {low:,.0f} and {high:,.0f}")
+    note = f"{own_name} is cheaper {' and '.join(stretches)} a day{tied}"
+    return Crossing(platform, found[0], not own_first, note, tuple(found))
+
+
+def _bootstrap_interval(
+    volumes: np.ndarray,
+    own: np.ndarray,
+    other: np.ndarray,
+    first: float,
+    seed: int,
+) -> tuple[tuple[float, float] | None, float | None]:
+    """95% interval of the first crossing (``first``) over replications, and the share
+    of resamples in which the costs crossed. ``own`` and ``other``: monthly cost per
+    volume (rows) and replication (columns), a replication the same workload at every
+    volume; replications are resampled together across volumes and both platforms. On
+    each resample the crossing nearest ``first`` (in log volume) is taken."""
+    replications = own.shape[1]
+    if replications < 2:
+        return None, None
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, replications, size=(BOOTSTRAP_RESAMPLES, replications))
+    found = []
+    for pick in picks:
+        crossings = _crossings(
+            volumes, _cost_difference(own[:, pick].mean(1), other[:, pick].mean(1))
+        )
+        if crossings:
+            found.append(min(crossings, key=lambda v: abs(math.log(v / first))))
+    share = len(found) / BOOTSTRAP_RESAMPLES
+    if not found:
+        return None, share
+    low, high = np.percentile(found, [2.5, 97.5])
+    return (float(low), float(high)), share
+
+
+def _paired(frame: pd.DataFrame, self_platform: str, platform: str) -> pd.DataFrame:
+    """Factor, daily volume and both monthly costs (``own``, ``other``) at every volume
+    simulated on both platforms, from the lowest volume up."""
+    own = frame.loc[frame["platform"] == self_platform, ["factor", "daily_volume", "per_month_usd"]]
+    other = frame.loc[frame["platform"] == platform, ["factor", "per_month_usd"]]
+    pair = own.merge(other, on="factor", suffixes=("_own", "_other"))
+    pair = pair.rename(columns={"per_month_usd_own": "own", "per_month_usd_other": "other"})
+    return pair.sort_values("factor").reset_index(drop=True)
 
 
 def breakeven(
@@ -215,8 +311,11 @@ def breakeven(
     pricing_dirs: Sequence[str | Path] = (),
     catalog: Catalog | None = None,
     progress: ProgressCallback | None = None,
+    refine: int = DEFAULT_REFINE,
 ) -> BreakevenResult:
-    """Sweep the volume and find where ``self_platform`` (a fleet) crosses each of ``versus``."""
+    """Sweep the volume and find where ``self_platform`` (a fleet) crosses each of
+    ``versus``; ``refine``: volumes simulated again inside each crossing's bracket (0:
+    none), on the fleet and that platform."""
     by_id = {p.id: p for p in scenario.platforms}
     if self_platform not in by_id or by_id[self_platform].fleet is None:
         fleets = [p.id for p in scenario.platforms if p.fleet is not None]
@@ -253,21 +352,27 @@ def breakeven(
             source="--factors",
             fix="e.g. 0.25,1,4 (multiples of the scenario's volume)",
         )
+    platforms = [self_platform, *others]
     rows: list[dict[str, Any]] = []
-    for step, factor in enumerate(ordered):
+    by_replication: dict[tuple[float, str], np.ndarray] = {}
+    """Monthly cost per replication, by factor and platform."""
+
+    def sweep(factor: float, which: list[str]) -> None:
+        """Simulate the scenario scaled by ``factor`` on the platforms ``which``."""
         scaled = scale_volume(scenario, factor)
         result = simulate(
             scaled,
             replications=replications,
-            platforms=[self_platform, *others],
+            platforms=which,
             pricing_dirs=pricing_dirs,
             catalog=catalog,
             keep_usage=False,
         )
         volume = daily_volume(scaled, own_work)
-        costs = result.costs()
-        for platform in [self_platform, *others]:
+        costs = result.costs().sort_values("replication")
+        for platform in which:
             monthly = costs.loc[costs["platform"] == platform, "per_month_usd"].to_numpy()
+            by_replication[factor, platform] = monthly
             metrics = [run.metrics for run in result.runs[platform]]
             requested = sum(m.requested for m in metrics)
             served = sum(m.launched for m in metrics) / requested if requested else 1.0
@@ -284,31 +389,89 @@ def breakeven(
                     "launched_share": served,
                     "queue_wait_mean_s": wait,
                     "keeps_up": bool(served >= 0.99 and late <= 0.01),
+                    "refined": factor not in ordered,
                 }
             )
+
+    # the volumes asked for, then more volumes inside each crossing's bracket
+    extra: dict[float, set[str]] = {}
+    steps = len(ordered)
+    for step, factor in enumerate(ordered):
+        sweep(factor, platforms)
         if progress is not None:
-            progress(step + 1, len(ordered))
-    frame = pd.DataFrame(rows)
-    own = frame[frame["platform"] == self_platform]
+            progress(step + 1, steps)
+    if refine > 0:
+        frame = pd.DataFrame(rows)
+        for platform in others:
+            pair = _paired(frame, self_platform, platform)
+            difference = _cost_difference(pair["own"].to_numpy(), pair["other"].to_numpy())
+            signs = np.sign(difference)
+            factors_of = pair["factor"].to_numpy()
+            for i in range(len(signs) - 1):
+                if signs[i] * signs[i + 1] < 0:  # a bracket (ties are crossings already)
+                    for inner in np.geomspace(factors_of[i], factors_of[i + 1], refine + 2)[1:-1]:
+                        extra.setdefault(float(inner), set()).add(platform)
+        for step, (factor, which) in enumerate(sorted(extra.items())):
+            sweep(factor, [self_platform, *sorted(which)])
+            if progress is not None:
+                progress(steps + step + 1, steps + len(extra))
+    frame = pd.DataFrame(rows).sort_values("factor", kind="stable").reset_index(drop=True)
     crossings = []
     for platform in others:
-        theirs = frame[frame["platform"] == platform]
+        pair = _paired(frame, self_platform, platform)
+        volumes = pair["daily_volume"].to_numpy()
         crossing = _crossing(
-            own["daily_volume"].to_numpy(),
-            own["per_month_usd"].to_numpy(),
-            theirs["per_month_usd"].to_numpy(),
+            volumes,
+            pair["own"].to_numpy(),
+            pair["other"].to_numpy(),
             platform,
             # (against another fleet, both are self-hosting: name the one)
             self_platform if by_id[platform].fleet is not None else "self-hosting",
         )
-        behind = theirs.loc[~theirs["keeps_up"], "daily_volume"]
-        if not behind.empty:
-            note = (
-                f"{crossing.note}; {platform} falls behind from {behind.min():,.0f} a day "
-                "(rejections or a growing queue), so its cost there is of the work it served"
+        notes = [crossing.note]
+        interval, share = None, None
+        if crossing.daily_volume is not None:
+            simulated = pair["factor"].tolist()
+            interval, share = _bootstrap_interval(
+                volumes,
+                np.array([by_replication[f, self_platform] for f in simulated]),
+                np.array([by_replication[f, platform] for f in simulated]),
+                crossing.daily_volume,
+                scenario.seed,
             )
-            crossing = Crossing(
-                crossing.platform, crossing.daily_volume, crossing.self_hosting_cheaper_above, note
+            if interval is not None:
+                notes.append(
+                    f"95% interval of the first crossing over replications "
+                    f"{interval[0]:,.0f}-{interval[1]:,.0f}"
+                )
+            if share is not None and share < 0.95:
+                notes.append(f"the costs crossed in only {share:.0%} of bootstrap resamples")
+        for name, rows_of in (
+            (self_platform, frame[frame["platform"] == self_platform]),
+            (platform, frame[frame["platform"] == platform]),
+        ):
+            behind = rows_of.loc[~rows_of["keeps_up"], "daily_volume"]
+            if not behind.empty:
+                notes.append(
+                    f"{name} falls behind from {behind.min():,.0f} a day (rejections or a "
+                    "growing queue), so its cost there is of the work it served"
+                )
+            waits = rows_of.loc[rows_of["queue_wait_mean_s"] >= NOTED_WAIT_S]
+            if not waits.empty:
+                first = waits.iloc[0]
+                notes.append(
+                    f"sandboxes wait {first['queue_wait_mean_s']:,.0f} s on average for "
+                    f"capacity on {name} at {first['daily_volume']:,.0f} a day"
+                )
+        crossings.append(
+            Crossing(
+                crossing.platform,
+                crossing.daily_volume,
+                crossing.self_hosting_cheaper_above,
+                "; ".join(notes),
+                crossing.volumes,
+                interval,
+                share,
             )
-        crossings.append(crossing)
+        )
     return BreakevenResult(self_platform, frame, tuple(crossings))

@@ -715,6 +715,13 @@ def pack_command(
     type=click.Path(file_okay=False),
     help="Folder for breakeven.csv and breakeven.png [default: results/<scenario>-breakeven].",
 )
+@click.option(
+    "--refine",
+    type=click.IntRange(min=0, max=20),
+    default=3,
+    show_default=True,
+    help="Volumes simulated again inside each crossing's bracket (0: none).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pricing_dir_option
 def breakeven_command(
@@ -724,6 +731,7 @@ def breakeven_command(
     factors: str | None,
     replications: int | None,
     out_dir: str | None,
+    refine: int,
     as_json: bool,
     pricing_dirs: tuple[str, ...],
 ) -> None:
@@ -754,6 +762,7 @@ def breakeven_command(
             replications=replications,
             pricing_dirs=pricing_dirs,
             progress=progress,
+            refine=refine,
         )
     csv_path = target / "breakeven.csv"
     result.costs.to_csv(csv_path, index=False, float_format="%.10g")
@@ -785,13 +794,22 @@ def breakeven_command(
     platforms_in_order = list(dict.fromkeys(result.costs["platform"]))
     for platform_id in platforms_in_order:
         table.add_column(platform_id, justify="right")
-    for volume, rows in result.costs.groupby("daily_volume", sort=True):
+    for _, rows in result.costs.groupby("factor", sort=True):
         cells = []
         for platform_id in platforms_in_order:
-            row = rows[rows["platform"] == platform_id].iloc[0]
-            cells.append(_usd(row["per_month_usd"]) + ("" if row["keeps_up"] else " (behind)"))
-        table.add_row(f"{volume:,.0f}", *cells)
+            row = rows[rows["platform"] == platform_id]
+            if row.empty:  # (a volume added inside another platform's crossing)
+                cells.append("-")
+                continue
+            cells.append(
+                _usd(row["per_month_usd"].iloc[0])
+                + ("" if row["keeps_up"].iloc[0] else " (behind)")
+            )
+        refined = " *" if rows["refined"].iloc[0] else ""
+        table.add_row(f"{rows['daily_volume'].iloc[0]:,.0f}{refined}", *cells)
     out.print(table)
+    if result.costs["refined"].any():
+        out.print("* a volume added inside a crossing's bracket (the fleet and that platform)")
     for crossing in result.crossings:
         out.print(f"{crossing.platform}: {crossing.note}")
     out.print(f"wrote {csv_path} and {png_path}")

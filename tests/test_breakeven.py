@@ -82,6 +82,86 @@ def test_crossing_matches_the_analytic_break_even() -> None:
     assert crossing.daily_volume == pytest.approx(2.765 / 0.003 * 24, rel=1e-9)
 
 
+def test_refined_crossing_is_simulated_inside_its_bracket() -> None:
+    """With refine=3 the bracket of the crossing (0.6x to 1.05x) is simulated again at
+    three volumes between its ends, on the fleet and the theory platform; the crossing
+    (exact here, as both costs are) does not move, and three identical replications
+    (a burst of fixed durations, no latency) give an interval that is the point."""
+    scenario = scenario_from_dict(fixed_cost_scenario())
+    result = breakeven(
+        scenario,
+        "fleet",
+        ["theory"],
+        factors=[0.3, 0.6, 1.05],
+        replications=3,
+        catalog=combined_catalog(),
+        refine=3,
+    )
+    refined = result.costs[result.costs["refined"]]
+    inner = np.geomspace(0.6, 1.05, 5)[1:-1]
+    assert sorted(set(refined["factor"])) == pytest.approx(inner)
+    assert set(refined["platform"]) == {"fleet", "theory"}
+    (crossing,) = result.crossings
+    assert crossing.daily_volume == pytest.approx(2.765 / 0.003 * 24, rel=1e-9)
+    assert crossing.volumes == pytest.approx((2.765 / 0.003 * 24,), rel=1e-9)
+    assert crossing.interval == pytest.approx((crossing.daily_volume,) * 2, rel=1e-9)
+    assert crossing.crossed_share == 1.0
+    assert "95% interval" in crossing.note
+
+
+def test_a_fleet_that_falls_behind_is_named_in_the_note() -> None:
+    """One reserved host holds 96 five-minute sandboxes at a time (1,152 an hour): at 5x
+    the burst of 1,000 its queue is still long at the horizon, and its sandboxes wait
+    for capacity. The note said so only of the managed platform."""
+    scenario = scenario_from_dict(fixed_cost_scenario())
+    result = breakeven(
+        scenario, "fleet", ["theory"], factors=[0.3, 1.05, 5], catalog=combined_catalog(), refine=0
+    )
+    fleet = result.costs[result.costs["platform"] == "fleet"]
+    assert not fleet["keeps_up"].iloc[-1]
+    (crossing,) = result.crossings
+    assert "fleet falls behind from 120,000 a day" in crossing.note
+    assert "for capacity on fleet" in crossing.note
+
+
+@pytest.mark.parametrize(
+    ("other", "note"),
+    [
+        # the fleet ($100) is never cheaper: it ties at 4,000 a day (the note said
+        # "self-hosting is cheaper below 4,000 a day")
+        (
+            [50.0, 80.0, 100.0, 90.0],
+            "x is cheaper at every volume tried (1,000-8,000 a day) (equal at 4,000 a day)",
+        ),
+        # the fleet is cheaper but at the tie (the same false note)
+        (
+            [200.0, 150.0, 100.0, 150.0],
+            "self-hosting is cheaper at every volume tried (1,000-8,000 a day) (equal at 4,000 a day)",
+        ),
+        # a tie between opposite sides is where they cross
+        ([50.0, 80.0, 100.0, 150.0], "self-hosting is cheaper above 4,000 a day"),
+        # twice: a managed plan's cost flattens where it stops taking more work
+        ([50.0, 150.0, 200.0, 90.0], "self-hosting is cheaper between "),
+    ],
+)
+def test_crossings_with_ties_and_two_crossings(other: list[float], note: str) -> None:
+    from simulator.breakeven import _crossing
+
+    volumes = np.array([1_000.0, 2_000.0, 4_000.0, 8_000.0])
+    crossing = _crossing(volumes, np.full(4, 100.0), np.array(other), "x")
+    assert crossing.note.startswith(note)
+    if "between" in note:
+        assert len(crossing.volumes) == 2
+        low, high = crossing.volumes
+        assert 1_000 < low < 2_000 < 4_000 < high < 8_000
+        assert crossing.note == f"self-hosting is cheaper between {low:,.0f} and {high:,.0f} a day"
+    elif "above 4,000" in note:
+        assert crossing.volumes == (4_000.0,)
+        assert crossing.self_hosting_cheaper_above is True
+    else:
+        assert crossing.daily_volume is None
+
+
 def test_scale_volume_scales_every_kind_and_refuses_traces(tmp_path: Path) -> None:
     base = scenario_from_dict(
         scenario_dict(
