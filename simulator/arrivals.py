@@ -161,7 +161,9 @@ class TraceShapes(FrozenModel):
     """Whole GPUs per request."""
     gpu_share: TraceColumn | None = None
     """Share of one GPU (after scaling), for requests of one GPU that share it when below 1,
-    e.g. {column: gpu_milli, scale: 0.001}."""
+    e.g. {column: gpu_milli, scale: 0.001}. Where a request has no whole GPUs (no `gpus`
+    column, or 0 in it), a share below 1 is of one GPU and a share of 1 or more is that
+    many whole GPUs."""
 
 
 class TraceArrivals(FrozenModel):
@@ -299,8 +301,19 @@ def _trace_shapes(frame: pd.DataFrame, shapes: TraceShapes, path: Any) -> FloatA
         line = int(np.flatnonzero(whole != np.round(whole))[0]) + 2
         raise ValueError(f"{path} line {line}: whole GPUs must be a whole number")
     share = out[:, 3]
+    # a share without whole GPUs is of one GPU below 1, else that many whole GPUs (it was
+    # dropped: the requests ran without GPUs)
+    only_share = (whole == 0) & (share > 0)
+    as_whole = only_share & (share >= 1)
+    if (as_whole & (share != np.round(share))).any():
+        line = int(np.flatnonzero(as_whole & (share != np.round(share)))[0]) + 2
+        raise ValueError(
+            f"{path} line {line}: a GPU share above 1 must be a whole number of GPUs (a share "
+            "cannot span two GPUs); give whole GPUs in the gpus column"
+        )
+    out[:, 2] = whole = np.where(as_whole, share, whole)
     # a share of 1 or more, or one beside several GPUs, means whole GPUs
-    out[:, 3] = np.where((whole == 1) & (share > 0) & (share < 1), share, 0.0)
+    out[:, 3] = np.where(((whole == 1) | only_share) & (share > 0) & (share < 1), share, 0.0)
     return out
 
 

@@ -379,6 +379,38 @@ def test_a_trace_workloads_nominal_shape_hides_no_stranded_room(tmp_path: Path) 
     assert stranded[0] == pytest.approx(stranded[1], rel=1e-12)
 
 
+def test_trace_gpu_shares_without_whole_gpus_are_shares_of_one_gpu(tmp_path: Path) -> None:
+    """A trace giving GPU shares but no whole-GPU column: 0.7, 0.2 and 0.1 of the one
+    GPU at 0 s and 0.001 at 10 s, each for an hour. The shares were dropped (the tasks
+    ran without GPUs: 0 GPU-hours, and the fourth started at once); now they fill the
+    GPU, the fourth waits for an hour, and the GPU-hours are 1.001 by hand."""
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("cpu_milli,memory_mib,gpu,model\n16000,65536,1,a100-40gb\n")
+    path = tmp_path / "tasks.csv"
+    path.write_text("start,end,cpu,gm\n0,3600,1,700\n0,3600,1,200\n0,3600,1,100\n10,3610,1,1\n")
+    shapes = {
+        "vcpu": {"column": "cpu"},
+        "memory": {"column": "cpu"},
+        "gpu_share": {"column": "gm", "scale": 0.001},
+    }
+    data = _inventory_scenario(inventory={"file": _node_file(nodes, gpus=True)})
+    data["horizon"] = "3h"
+    data["workloads"] = [_trace_workload(path, shapes)]
+    data["platforms"][0]["profile"] = "gvisor"
+    result = simulate(scenario_from_dict(data), keep_usage=True)
+    fleet = result.summary()["platforms"]["fleet"]["fleet"]
+    assert fleet["gpu_hours"] == pytest.approx(0.7 + 0.2 + 0.1 + 0.001, rel=1e-12)
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    waited = usage.admit_s - usage.request_s
+    assert waited[:3] == pytest.approx([0.0, 0.0, 0.0], abs=1e-9)
+    assert waited[3] == pytest.approx(3600 - 10, abs=1.0)  # till the first three end
+    # a share above one GPU that is not whole GPUs cannot be placed: refused by line
+    path.write_text("start,end,cpu,gm\n0,3600,1,1500\n")
+    with pytest.raises(InputErrors, match="line 2: a GPU share above 1"):
+        simulate(scenario_from_dict(data))
+
+
 def _p4d_trace_scenario(tmp_path: Path) -> dict[str, Any]:
     """The four trace tasks on an inventory of one p4d.24xlarge under gVisor."""
     data = scenario_dict(
