@@ -201,9 +201,10 @@ def _cost_difference(own: np.ndarray, other: np.ndarray) -> np.ndarray:
     return np.asarray(own - other, dtype=np.float64)
 
 
-def _crossings(volumes: np.ndarray, difference: np.ndarray) -> list[float]:
+def _crossings(volumes: np.ndarray, difference: np.ndarray) -> list[tuple[float, bool]]:
     """Every volume where the difference changes sign, interpolated linearly in log
-    volume; a run of exact ties between two opposite signs crosses at its first."""
+    volume (a run of exact ties between two opposite signs crosses at its first), and
+    whether self-hosting is the cheaper one above it."""
     signs = np.sign(difference)
     nonzero = np.flatnonzero(signs)
     found = []
@@ -213,9 +214,10 @@ def _crossings(volumes: np.ndarray, difference: np.ndarray) -> list[float]:
         if b == a + 1:
             x0, x1 = math.log(volumes[a]), math.log(volumes[b])
             d0, d1 = difference[a], difference[b]
-            found.append(math.exp(x0 + (x1 - x0) * d0 / (d0 - d1)))
+            at = math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
         else:
-            found.append(float(volumes[a + 1]))
+            at = float(volumes[a + 1])
+        found.append((at, bool(signs[b] < 0)))
     return found
 
 
@@ -236,7 +238,7 @@ def _crossing(
     nonzero = signs[signs != 0]
     if nonzero.size == 0:
         return Crossing(platform, None, None, f"equal cost at every volume tried ({tried})")
-    found = _crossings(volumes, difference)
+    found = [at for at, _ in _crossings(volumes, difference)]
     if not found:
         cheaper = own_name if nonzero[0] < 0 else platform
         return Crossing(
@@ -264,14 +266,15 @@ def _bootstrap_interval(
     volumes: np.ndarray,
     own: np.ndarray,
     other: np.ndarray,
-    first: float,
+    own_cheaper_above: bool,
     seed: int,
 ) -> tuple[tuple[float, float] | None, float | None]:
-    """95% interval of the first crossing (``first``) over replications, and the share
-    of resamples in which the costs crossed. ``own`` and ``other``: monthly cost per
-    volume (rows) and replication (columns), a replication the same workload at every
-    volume; replications are resampled together across volumes and both platforms. On
-    each resample the crossing nearest ``first`` (in log volume) is taken."""
+    """95% interval of the first crossing over replications, and the share of resamples
+    in which the costs crossed that way. ``own`` and ``other``: monthly cost per volume
+    (rows) and replication (columns), a replication the same workload at every volume;
+    replications are resampled together across volumes and both platforms. On each
+    resample its first crossing counts if it goes the same way as the estimate's
+    (``own_cheaper_above``): a later crossing, the other way, is another quantity."""
     replications = own.shape[1]
     if replications < 2:
         return None, None
@@ -282,8 +285,8 @@ def _bootstrap_interval(
         crossings = _crossings(
             volumes, _cost_difference(own[:, pick].mean(1), other[:, pick].mean(1))
         )
-        if crossings:
-            found.append(min(crossings, key=lambda v: abs(math.log(v / first))))
+        if crossings and crossings[0][1] == own_cheaper_above:
+            found.append(crossings[0][0])
     share = len(found) / BOOTSTRAP_RESAMPLES
     if not found:
         return None, share
@@ -436,7 +439,7 @@ def breakeven(
                 volumes,
                 np.array([by_replication[f, self_platform] for f in simulated]),
                 np.array([by_replication[f, platform] for f in simulated]),
-                crossing.daily_volume,
+                bool(crossing.self_hosting_cheaper_above),
                 scenario.seed,
             )
             if interval is not None:

@@ -386,18 +386,28 @@ def _host_kinds(
 
 def _named_apart(kinds: list[HostKind]) -> tuple[HostKind, ...]:
     """An inventory file's kinds, those that share a name (hosts alike but for their
-    price) named with their price too, so that counts and line items keep them apart."""
+    price) named with their price too, so that counts and line items keep them apart
+    (and numbered, should prices differ beyond the digits shown)."""
     names = Counter(kind.name for kind in kinds)
-    return tuple(
+    priced = [
         kind if names[kind.name] == 1 else replace(kind, name=f"{kind.name}-{_price_label(kind)}")
         for kind in kinds
-    )
+    ]
+    again = Counter(kind.name for kind in priced)
+    seen: Counter[str] = Counter()
+    named = []
+    for kind in priced:
+        seen[kind.name] += 1
+        if again[kind.name] > 1:
+            kind = replace(kind, name=f"{kind.name}-{seen[kind.name]}")
+        named.append(kind)
+    return tuple(named)
 
 
 def _price_label(kind: HostKind) -> str:
     """A kind's price as part of its name: USD an hour, or that it has none."""
     prices = list(kind.usd_per_hour.values())
-    return f"{prices[0]:g}usd-per-hour" if prices else "unpriced"
+    return f"{prices[0]:.6g}usd-per-hour" if prices else "unpriced"
 
 
 def _kind(

@@ -162,6 +162,28 @@ def test_crossings_with_ties_and_two_crossings(other: list[float], note: str) ->
         assert crossing.daily_volume is None
 
 
+def test_bootstrap_interval_is_of_the_first_crossing_alone() -> None:
+    """Three replications; the fleet costs 1 at every volume, the other platform as in
+    the rows (volume by replication). Their mean crosses near 1,277 and again near
+    22,627. A resample drawing replication 2 alone (1 in 27) crosses only the other
+    way, at the top: it does not cross as the estimate does. The interval took the
+    crossing nearest the estimate instead, and so ran up to 22,627 with every resample
+    counted as crossing."""
+    from simulator.breakeven import _bootstrap_interval, _crossing
+
+    volumes = np.geomspace(1_000, 32_000, 6)
+    other = np.array([[0.5, 2, 2, 2, 2, 0.5], [0.5, 2, 2, 2, 2, 0.5], [1.2, 1.3, 2, 2, 2, 0.5]]).T
+    own = np.ones_like(other)
+    crossing = _crossing(volumes, own.mean(1), other.mean(1), "x")
+    assert crossing.volumes == pytest.approx((1_277, 22_627), rel=1e-3)
+    assert crossing.self_hosting_cheaper_above is True
+    interval, share = _bootstrap_interval(volumes, own, other, True, seed=1)
+    assert interval is not None
+    assert share is not None
+    assert interval[1] < 2_000  # the first crossing's, not the second's
+    assert share == pytest.approx(26 / 27, abs=3 * math.sqrt(26 / 27**2 / 2000))
+
+
 def test_scale_volume_scales_every_kind_and_refuses_traces(tmp_path: Path) -> None:
     base = scenario_from_dict(
         scenario_dict(

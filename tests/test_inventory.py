@@ -274,6 +274,13 @@ def test_inventory_hosts_alike_but_for_price_are_kept_apart(tmp_path: Path) -> N
         2 * rates["host:96vcpu-384gib-2usd-per-hour:vcpu"], rel=1e-12
     )
     assert np.allclose(vcpu["quantity"] * rates, vcpu["gross_usd"], rtol=1e-12)
+    # prices that differ beyond the digits a name shows are numbered apart
+    nodes.write_text("node,cpu,mem,price\nn1,96,384,4.6080001\nn2,96,384,4.6080004\n")
+    kinds = simulate(scenario_from_dict(data)).summary()["platforms"]["fleet"]["fleet"]
+    assert kinds["inventory"] == {
+        "96vcpu-384gib-4.608usd-per-hour-1": 1,
+        "96vcpu-384gib-4.608usd-per-hour-2": 1,
+    }
 
 
 def test_inventory_work_after_the_horizon_costs_nothing_more() -> None:

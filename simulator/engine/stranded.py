@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -166,6 +166,7 @@ def stranded_while_waiting_integral(
     wait_to_s: FloatArray,
     class_needs: Sequence[Sequence[float]],
     horizon_s: float,
+    method: Literal["auto", "by_kind", "by_pair"] = "auto",
 ) -> FloatArray:
     """Integral of free vCPU and GiB on running hosts that no waiting sandbox fits in,
     while sandboxes wait for capacity, and of free GPUs on hosts that no waiting sandbox
@@ -214,40 +215,144 @@ def stranded_while_waiting_integral(
     last_of_time[:-1] = event_s[1:] != event_s[:-1]
     event_s, masks = event_s[last_of_time], masks[last_of_time]
     gpu_mask = _mask(np.flatnonzero(with_gpus), words)
-    any_waits = masks.any(axis=1)
-    gpu_waits = (masks & gpu_mask).any(axis=1)
-    spans = np.diff(event_s)
-    # per row: the waiting classes it fits, as a mask
-    fitted = np.zeros((rows.time_s.size, words), dtype=np.uint64)
+    any_waits = np.asarray(masks.any(axis=1), dtype=bool)
+    gpu_waits = np.asarray((masks & gpu_mask).any(axis=1), dtype=bool)
+    # per row: the waiting classes it fits, as a mask (worked out once per state of a
+    # row: hosts' free room and gates repeat)
+    state = rows.free if rows.gates is None else np.hstack([rows.free, rows.gates])
+    states, state_of_row = np.unique(state, axis=0, return_inverse=True)
+    state_of_row = state_of_row.reshape(-1)
+    state_rows = HostRows(
+        np.zeros(len(states)),
+        np.zeros(len(states)),
+        states[:, :3],
+        np.ones(len(states), dtype=bool),
+        None if rows.gates is None else states[:, 3:],
+    )
+    fitted_state = np.zeros((len(states), words), dtype=np.uint64)
     for bit, shape_class in enumerate(classes.tolist()):
-        fitted[:, bit // WORD_BITS] |= np.where(
-            fits(rows, class_needs[shape_class]),
+        fitted_state[:, bit // WORD_BITS] |= np.where(
+            fits(state_rows, class_needs[shape_class]),
             np.left_shift(np.uint64(1), np.uint64(bit % WORD_BITS)),
             np.uint64(0),
         )
-    cpu_time = np.zeros(rows.time_s.size)
-    gpu_time = np.zeros(rows.time_s.size)
-    kinds, kind_of_row = np.unique(fitted, axis=0, return_inverse=True)
-    kind_of_row = kind_of_row.reshape(-1)
-    for kind, row_mask in enumerate(kinds):
-        chosen = kind_of_row == kind
-        none_fits = ~(masks & row_mask).any(axis=1)
-        no_gpu_shape_fits = ~(masks & row_mask & gpu_mask).any(axis=1)
-        for stuck, into in (
-            (any_waits & none_fits, cpu_time),
-            (gpu_waits & no_gpu_shape_fits, gpu_time),
-        ):
-            # time stuck up to each event: piecewise linear, so interpolation is exact
-            stuck_until = np.concatenate([[0.0], np.cumsum(stuck[:-1] * spans)])
-            into[chosen] = np.interp(rows.until_s[chosen], event_s, stuck_until) - np.interp(
-                rows.time_s[chosen], event_s, stuck_until
-            )
+    waiting = _Waiting(event_s, masks, any_waits, gpu_waits, gpu_mask)
+    # two exact ways: per set of classes a row fits, over every event; or per row, over
+    # the stretches of waiting its time overlaps. The first is cheap with few such sets
+    # (few waiting classes), the second when there are many (a trace's shapes)
+    by_kind = method == "by_kind" or (method == "auto" and words == 1)
+    if by_kind:
+        kinds, kind_of_state = np.unique(fitted_state, axis=0, return_inverse=True)
+        kind_of_row = kind_of_state.reshape(-1)[state_of_row]
+        by_kind = method == "by_kind" or kinds.shape[0] * (event_s.size + rows.time_s.size) <= int(
+            _overlaps(rows, waiting).counts.sum()
+        )
+    if by_kind:
+        cpu_time, gpu_time = _stuck_by_kind(rows, waiting, kinds, kind_of_row)
+    else:
+        cpu_time, gpu_time = _stuck_by_pair(rows, waiting, fitted_state, state_of_row)
     stranded = np.zeros_like(rows.free)
     up = rows.up
     stranded[:, :2] = np.where(up[:, None], rows.free[:, :2] * cpu_time[:, None], 0.0)
     if rows.gates is not None:
         stranded[:, 2] = np.where(up, rows.free[:, 2] * gpu_time, 0.0)
     return stranded.sum(0)
+
+
+class _Waiting(NamedTuple):
+    """The waiting classes over time: from each event time to the next, their mask, and
+    whether any class (and any class with GPUs) waits."""
+
+    event_s: FloatArray
+    masks: npt.NDArray[np.uint64]
+    any_waits: BoolArray
+    gpu_waits: BoolArray
+    gpu_mask: npt.NDArray[np.uint64]
+
+
+def _stuck_by_kind(
+    rows: HostRows,
+    waiting: _Waiting,
+    kinds: npt.NDArray[np.uint64],
+    kind_of_row: npt.NDArray[np.int64],
+) -> tuple[FloatArray, FloatArray]:
+    """Per row: time within it that sandboxes waited and none of the waiting fits (and
+    that some with GPUs waited and none of those fits), by one cumulative measure per
+    set of waiting classes rows fit (``kinds``)."""
+    event_s, masks = waiting.event_s, waiting.masks
+    spans = np.diff(event_s)
+    cpu_time = np.zeros(rows.time_s.size)
+    gpu_time = np.zeros(rows.time_s.size)
+    for kind, row_mask in enumerate(kinds):
+        chosen = kind_of_row == kind
+        none_fits = ~(masks & row_mask).any(axis=1)
+        no_gpu_shape_fits = ~(masks & row_mask & waiting.gpu_mask).any(axis=1)
+        for stuck, into in (
+            (waiting.any_waits & none_fits, cpu_time),
+            (waiting.gpu_waits & no_gpu_shape_fits, gpu_time),
+        ):
+            # time stuck up to each event: piecewise linear, so interpolation is exact
+            stuck_until = np.concatenate([[0.0], np.cumsum(stuck[:-1] * spans)])
+            into[chosen] = np.interp(rows.until_s[chosen], event_s, stuck_until) - np.interp(
+                rows.time_s[chosen], event_s, stuck_until
+            )
+    return cpu_time, gpu_time
+
+
+PAIRS_AT_ONCE = 1 << 21
+"""Row-and-stretch pairs worked out at once (``_stuck_by_pair``), to bound memory."""
+
+
+class _Overlaps(NamedTuple):
+    """The stretches between events with sandboxes waiting (their event index, start and
+    end), and per row the first it overlaps and how many (0 for a host not running)."""
+
+    stretch: npt.NDArray[np.int64]
+    starts: FloatArray
+    ends: FloatArray
+    first: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+
+
+def _overlaps(rows: HostRows, waiting: _Waiting) -> _Overlaps:
+    """Which stretches of waiting each row's time overlaps."""
+    stretch = np.flatnonzero(waiting.any_waits[:-1])
+    starts, ends = waiting.event_s[stretch], waiting.event_s[stretch + 1]
+    first = np.searchsorted(ends, rows.time_s, side="right")
+    last = np.searchsorted(starts, rows.until_s, side="left")
+    counts = np.where(rows.up, np.maximum(last - first, 0), 0)
+    return _Overlaps(stretch, starts, ends, first, counts)
+
+
+def _stuck_by_pair(
+    rows: HostRows,
+    waiting: _Waiting,
+    fitted: npt.NDArray[np.uint64],
+    state_of_row: npt.NDArray[np.int64],
+) -> tuple[FloatArray, FloatArray]:
+    """As ``_stuck_by_kind``, row by row over the stretches of waiting each overlaps
+    (``fitted``: per state of a row, the mask of waiting classes that fit it)."""
+    stretch, starts, ends, first, counts = _overlaps(rows, waiting)
+    cpu_time = np.zeros(rows.time_s.size)
+    gpu_time = np.zeros(rows.time_s.size)
+    done = 0
+    while done < counts.size:  # rows in chunks of at most PAIRS_AT_ONCE pairs
+        total = np.cumsum(counts[done:])
+        stop = done + max(1, int(np.searchsorted(total, PAIRS_AT_ONCE, side="right")))
+        row = np.repeat(np.arange(done, stop), counts[done:stop])
+        offset = np.arange(row.size) - np.repeat(
+            np.cumsum(counts[done:stop]) - counts[done:stop], counts[done:stop]
+        )
+        k = first[row] + offset  # the stretch, among those with waiting
+        overlap = np.minimum(rows.until_s[row], ends[k]) - np.maximum(rows.time_s[row], starts[k])
+        masks = waiting.masks[stretch[k]]
+        shared = masks & fitted[state_of_row[row]]
+        none_fits = ~shared.any(axis=1)
+        no_gpu_shape_fits = waiting.gpu_waits[stretch[k]] & ~(shared & waiting.gpu_mask).any(axis=1)
+        cpu_time += np.bincount(row, weights=overlap * none_fits, minlength=cpu_time.size)
+        gpu_time += np.bincount(row, weights=overlap * no_gpu_shape_fits, minlength=cpu_time.size)
+        done = stop
+    return cpu_time, gpu_time
 
 
 def _mask(bits: npt.NDArray[np.int64], words: int) -> npt.NDArray[np.uint64]:
