@@ -180,6 +180,10 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+RESOURCE_LABELS = {"vcpu": "vCPU", "memory": "memory", "gpu": "GPU"}
+"""How the fleet's resources are named in printed figures."""
+
+
 def _fleet_table(summary: dict[str, Any]) -> Table | None:
     """Hosts, utilisation, stranded room and packing of self-hosted platforms."""
     fleets = {pid: p for pid, p in summary["platforms"].items() if p.get("hosts")}
@@ -286,6 +290,18 @@ def run(
             "system's reserve); stranded = free room no sandbox shape fits in; packing "
             "efficiency = hosts the volume bound needs over hosts running."
         )
+        for platform_id, p in summary["platforms"].items():
+            waiting = p.get("stranded_while_waiting") or {}
+            if any(share for share in waiting.values()):
+                shares = ", ".join(
+                    f"{RESOURCE_LABELS[name]} {share:.2%}"
+                    for name, share in waiting.items()
+                    if share is not None
+                )
+                out.print(
+                    f"{platform_id}: free room none of the waiting sandboxes fitted, while "
+                    f"they waited for capacity: {shares} of what hosts offer"
+                )
     for note in summary["warnings"]:
         out.print(f"[yellow]note[/yellow]: {note}")
     written = " and ".join(str(path) for path in paths.values())

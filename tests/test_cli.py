@@ -247,3 +247,41 @@ def test_installed_command_works_from_any_directory(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
+
+
+WAITING_FLEET = """
+name: waiting-fleet
+horizon: 1h
+seed: 1
+replications: 1
+workloads:
+  - name: big
+    arrivals: {kind: burst, count: 2, at: 0s}
+    duration: {kind: fixed, value: 2h}
+    shape: {vcpu: 60, memory: 10GiB}
+platforms:
+  - id: fleet
+    profile: gvisor
+    fleet:
+      host_prices: aws-ec2-us-east-1
+      host_type: m5.metal
+      autoscaling: {min_hosts: 1, max_hosts: 1}
+"""
+
+
+def test_run_prints_the_fleet_table_and_room_the_waiting_work_could_not_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One m5.metal (96 vCPU) and two 60-vCPU sandboxes: one runs, the other waits the
+    whole hour beside 36 free vCPU (less gVisor's overhead) it cannot use. The table of
+    fleets and a line naming that room are printed (it was in summary.json alone)."""
+    scenario = write(tmp_path / "waiting.yaml", WAITING_FLEET)
+    code, out, err = run_cli(capsys, "run", str(scenario), "--out", str(tmp_path / "out"))
+    assert code == EXIT_OK, err
+    assert "self-hosted fleets" in out
+    line = next(text for text in out.splitlines() if text.startswith("fleet: free room"))
+    vcpu = float(line.split("vCPU ")[1].split("%")[0]) / 100
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    waiting = summary["platforms"]["fleet"]["stranded_while_waiting"]
+    assert vcpu == pytest.approx(waiting["vcpu"], abs=5e-5)
+    assert 0.35 < waiting["vcpu"] <= 36 / 96  # 36 of 96 vCPU, less the overhead and launch
