@@ -271,8 +271,9 @@ class FleetRecord:
     """Name of each kind of host (``kind_of`` indexes it; empty: not known)."""
     grows: bool = True
     """Whether the fleet could add hosts (not a fixed inventory, nor as many hosts at
-    least, or committed, as at most). One that cannot has its hosts paid for the whole horizon: no tail
-    is billed after it, and sandboxes are shown back what they held within it."""
+    least, or committed, as at most). One that cannot has its hosts paid for the whole
+    horizon: no tail is billed after it, and sandboxes are shown back what they held
+    within it."""
 
     def billed_ends(self) -> FloatArray:
         """Per host: where its billed life ends."""
@@ -373,12 +374,13 @@ class FleetEngine(DynamicEngine):
         self._hold_start = [math.nan] * acts.size
         """When each activation's sandbox took its place on a host (NaN: holds none)."""
         self._early_holds: list[tuple[int, float, float, int, int]] = []
+        """Class, start, end and host of holds cut short by a lost host."""
         self._queued_s: dict[int, float] = {}
         """When sandboxes lost with a spot host queued again (by activation)."""
         self._earlier_waits: list[tuple[int, float, float]] = []
         """Class, start and end of waits for capacity before a sandbox's last (those of
-        sandboxes lost with a spot host, which then queued again)."""
-        """Class, start, end and host of holds cut short by a lost host."""
+        sandboxes lost with a spot host, which then queued again), logged as they end;
+        ``fleet_metrics.capacity_waits`` reads the same waits back from the record."""
         self._running_changes: list[tuple[float, int, int]] = []
         """Time, host and +1 or -1 as hosts start and stop taking sandboxes: for the
         stranded room, replayed from the holds after the run (see ``stranded``)."""

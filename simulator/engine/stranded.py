@@ -240,17 +240,18 @@ def stranded_while_waiting_integral(
     # two exact ways: per set of classes a row fits, over every event; or per row, over
     # the stretches of waiting its time overlaps. The first is cheap with few such sets
     # (few waiting classes), the second when there are many (a trace's shapes)
+    overlaps = None if method == "by_kind" else _overlaps(rows, waiting)
     by_kind = method == "by_kind" or (method == "auto" and words == 1)
     if by_kind:
         kinds, kind_of_state = np.unique(fitted_state, axis=0, return_inverse=True)
-        kind_of_row = kind_of_state.reshape(-1)[state_of_row]
-        by_kind = method == "by_kind" or kinds.shape[0] * (event_s.size + rows.time_s.size) <= int(
-            _overlaps(rows, waiting).counts.sum()
-        )
+        by_kind_work = kinds.shape[0] * (event_s.size + rows.time_s.size)
+        by_kind = overlaps is None or by_kind_work <= int(overlaps.counts.sum())
     if by_kind:
+        kind_of_row = kind_of_state.reshape(-1)[state_of_row]
         cpu_time, gpu_time = _stuck_by_kind(rows, waiting, kinds, kind_of_row)
     else:
-        cpu_time, gpu_time = _stuck_by_pair(rows, waiting, fitted_state, state_of_row)
+        assert overlaps is not None  # (by_pair was asked for, or chosen against it)
+        cpu_time, gpu_time = _stuck_by_pair(rows, waiting, overlaps, fitted_state, state_of_row)
     stranded = np.zeros_like(rows.free)
     up = rows.up
     stranded[:, :2] = np.where(up[:, None], rows.free[:, :2] * cpu_time[:, None], 0.0)
@@ -327,12 +328,13 @@ def _overlaps(rows: HostRows, waiting: _Waiting) -> _Overlaps:
 def _stuck_by_pair(
     rows: HostRows,
     waiting: _Waiting,
+    overlaps: _Overlaps,
     fitted: npt.NDArray[np.uint64],
     state_of_row: npt.NDArray[np.int64],
 ) -> tuple[FloatArray, FloatArray]:
     """As ``_stuck_by_kind``, row by row over the stretches of waiting each overlaps
     (``fitted``: per state of a row, the mask of waiting classes that fit it)."""
-    stretch, starts, ends, first, counts = _overlaps(rows, waiting)
+    stretch, starts, ends, first, counts = overlaps
     cpu_time = np.zeros(rows.time_s.size)
     gpu_time = np.zeros(rows.time_s.size)
     done = 0
