@@ -125,19 +125,19 @@ times slower, and heaps compare at every level)."""
 HOST_BITS = 32
 HOST_MASK = (1 << HOST_BITS) - 1
 """An entry's low bits: its host."""
-PairNeeds = tuple[float, float, float, float, int, float]
-"""A watched shape with two resources and at most one gate: thresholds, demands, the gate
-and its least value (gate 0 at -inf: none)."""
-Fitted = tuple[tuple[list[Entry], list[int], list[Entry | None], int], ...]
-"""Watched shapes a room fits: each one's heap, the versions and entries of its hosts'
-latest entries, and (under dot product) its score key."""
-Watch = tuple[list[Entry], list[int], list[Entry | None], PairNeeds | None]
-"""What ``choose`` reads of a watched shape: its heap, its hosts' latest entries' versions
-and the entries, and (with two resources and at most one gate) its needs inline."""
-Targets = tuple[int, Fitted]
-"""What a host's room and gates mean for the watched shapes: the room's score key under a
-policy whose score is the same for every shape, and the shapes it fits (under a policy
-other than dot product, one tuple shared by every room that fits the same shapes)."""
+Fitted = tuple[tuple[list[Entry], list[Entry | None], int], ...]
+"""Watched shapes a room fits: each one's heap, its hosts' latest entries, and (under dot
+product) its score key."""
+Watch = tuple[list[Entry], list[Entry | None]]
+"""What ``choose`` reads of a watched shape: its heap and its hosts' latest entries."""
+ShapeKeys = tuple[int | None, ...]
+"""Per shape: the score key a room (with gates) has for it, or None if the shape does not
+fit."""
+Targets = tuple[int, Fitted, ShapeKeys]
+"""What a host's room and gates mean for the shapes: the room's score key under a policy
+whose score is the same for every shape, the watched shapes it fits (under a policy other
+than dot product, one tuple shared by every room that fits the same shapes), and its key
+for every shape (``ShapeKeys``)."""
 FITTING_MEMO_SIZE = 1 << 14
 """Rooms (with gates) whose fitting shapes and scores are kept at most (and scores whose
 keys are kept); past it the memo starts anew. Benchmark fleets pass through at most a
@@ -150,12 +150,13 @@ class PlacementIndex:
     at a few heap operations per change instead of a pass over every host.
 
     Per shape it keeps a heap of entries ordered as (score, host) over the hosts the shape
-    fits (integers: ``Entry``); a change to a host bumps its version and pushes its new
-    entries, and entries that are not their host's latest are dropped when they reach the
-    top (and in a sweep when a heap grows to several entries per host). A change that can
-    only raise a host's score (a sandbox taking room, under every policy but best fit)
-    pushes nothing: the host's latest entry stays as a lower bound of its score, and is
-    brought up to date (or dropped, if the shape no longer fits) when it reaches the top.
+    fits (integers: ``Entry``); a change to a host pushes its new entries, and entries
+    that are not their host's latest are dropped when they reach the top (and in a sweep
+    when a heap grows to several entries per host). A change that can only raise a
+    host's score (a sandbox taking room, under every policy but best fit) pushes nothing:
+    the host's latest entry stays as a lower bound of its score, and is brought up to
+    date (or dropped, if the shape no longer fits) when it reaches the top and differs
+    from the host's entry now (kept per host and shape, ``_keys_now``).
     A shape's heap is built on its first placement, so shapes never placed cost nothing.
     Free room is in shares of a host, one row per host; closed hosts (booting, draining)
     have negative room.
@@ -187,21 +188,22 @@ class PlacementIndex:
         ]
         """Per shape: the gates it needs something of, and how much (None: none)."""
         self._closed = (-1.0,) * self._resources
+        self._fits_none: ShapeKeys = (None,) * len(self._demands)
+        """The keys of a closed host: it fits no shape."""
+        self._keys_now: list[ShapeKeys] = []
+        """Per host: its key for each shape as it is now (``ShapeKeys``), kept at every
+        change, so that bringing an older entry up to date is a lookup."""
         self._rows: list[tuple[float, ...]] = []
         self._gates: list[tuple[float, ...]] = []
-        self._version: list[int] = []
         self._array: FloatArray | None = None
         """Free room as an array, kept once asked for (``free``)."""
         self._watch: list[Watch | None] = [None] * len(self._demands)
         """Per shape: what ``choose`` reads of it (None until its first placement)."""
-        self._watched: list[tuple[int, list[Entry], list[int], list[Entry | None]]] = []
-        """Shapes with a heap: shape, heap, and the versions and entries of its hosts'
-        latest entries."""
-        # per watched shape (in _watched and _watch), per host: the version of the host
-        # when its latest entry was pushed (-1 before any; read only while an entry is
-        # kept), and the latest entry itself (the very object; None: none). That entry's
-        # score is at most the host's score now, if the shape fits; other entries of the
-        # host are dropped as they surface or in a sweep
+        self._watched: list[tuple[int, list[Entry], list[Entry | None]]] = []
+        """Shapes with a heap: shape, heap, and its hosts' latest entries."""
+        # per watched shape (in _watched and _watch), per host: its latest entry (the very
+        # object; None: none). That entry's score is at most the host's score now, if the
+        # shape fits; other entries of the host are dropped as they surface or in a sweep
         self._keys: dict[float, int] = {}
         """Scores seen and their keys (``_key_of``)."""
         self._lazy_when_shrunk = policy != "best_fit"
@@ -209,8 +211,6 @@ class PlacementIndex:
         or stays for all policies but best fit (which picks the least room)."""
         self._limit = 64
         """Entries a heap may hold before a sweep."""
-        self._pairs = self._resources == 2
-        """Two resources (vCPU and memory): the engine's case, with its own loops."""
         self._gated = any(need is not None for need in self._gate_needs)
         gate_count = max((len(row) for row in needs), default=0)
         self._no_gates = (-math.inf,) * max(gate_count, 1)
@@ -219,17 +219,17 @@ class PlacementIndex:
         """Whether each shape has its own score (and entry) for a room."""
         self._room_cuts: list[tuple[list[float], list[int]]] = []
         self._gate_cuts: list[tuple[int, list[float], list[int]]] = []
-        """Per resource (and per gate some watched shape needs): the watched shapes'
-        thresholds in order, and the mask of the shapes (bit i: the i-th watched) whose
-        threshold is at most the k-th (shapes that need nothing of a gate in every mask),
-        so the shapes a host fits are a few bisections and ANDs (see ``_fitting``)."""
+        """Per resource (and per gate some shape needs): the shapes' thresholds in order,
+        and the mask of the shapes (bit i: shape i) whose threshold is at most the k-th
+        (shapes that need nothing of a gate in every mask), so the shapes a host fits are
+        a few bisections and ANDs (see ``_fitting``)."""
         self._shapes_of_mask: dict[int, Fitted] = {}
-        """Per mask of watched shapes (see ``_fitting``): those shapes (filled as masks turn
-        up)."""
+        """Per mask of shapes (see ``_fitting``): the watched ones among them (filled as
+        masks turn up; started anew when a shape is first watched)."""
         self._fitting_memo: dict[tuple[tuple[float, ...], tuple[float, ...]], Targets] = {}
-        """The watched shapes that rooms and gates seen fit, with their scores
-        (``_fitting``): a fleet's hosts pass through the same few hundred or thousand
-        states, sums of a few shapes' demands."""
+        """What rooms and gates seen mean for the shapes (``_fitting``): a fleet's hosts
+        pass through the same few hundred or thousand states, sums of a few shapes'
+        demands."""
         self._cut_tables()
 
     @property
@@ -247,9 +247,8 @@ class PlacementIndex:
         host = len(self._rows)
         self._rows.append(self._closed)
         self._gates.append(self._no_gates)
-        self._version.append(0)
-        for _, _, latest, pushed in self._watched:
-            latest.append(-1)
+        self._keys_now.append(self._fits_none)
+        for _, _, pushed in self._watched:
             pushed.append(None)
         self._limit = 4 * (host + 1) + 64
         if self._array is not None:
@@ -280,20 +279,6 @@ class PlacementIndex:
             total = total + room[r]
         return total if policy == "best_fit" else -total
 
-    def _fits(self, shape: int, host: int) -> bool:
-        """Whether ``shape`` fits on ``host`` as it is (room and gates)."""
-        room = self._rows[host]
-        if room is self._closed:
-            return False
-        want = self._thresholds[shape]
-        if self._pairs:  # the engine's case, without a generator
-            if room[0] < want[0] or room[1] < want[1]:
-                return False
-        elif not all(have >= least for have, least in zip(room, want, strict=True)):
-            return False
-        need = self._gate_needs[shape]
-        return need is None or gates_open(self._gates[host], need)
-
     def set_free(
         self,
         host: int,
@@ -319,36 +304,34 @@ class PlacementIndex:
             self._gates[host] = gates
         if self._array is not None:
             self._array[host] = room
-        version = self._version[host] + 1
-        self._version[host] = version
         if room is self._closed:
+            self._keys_now[host] = self._fits_none
             return  # a closed host's entries are dropped as they surface (it fits nothing)
+        # what the room means for the shapes: hosts' rooms repeat, so it is kept
+        try:
+            key, targets, self._keys_now[host] = self._fitting_memo[room, gates]
+        except KeyError:
+            key, targets, self._keys_now[host] = self._fitting(room, gates)
         if shrank and self._lazy_when_shrunk and before is not self._closed:
             return
-        # the watched shapes the host fits (the shapes it does not fit keep their latest
-        # entries, dropped if they reach the top): hosts' rooms repeat, so they are kept
-        try:
-            key, targets = self._fitting_memo[room, gates]
-        except KeyError:
-            key, targets = self._fitting(room, gates)
+        # entries for the watched shapes the host fits (the shapes it does not fit keep
+        # their latest entries, dropped if they reach the top)
         if not targets:
             return
         limit = self._limit
         per_shape = self._per_shape
         entry = key | host
         if not shrank or per_shape:
-            for heap, latest, pushed, shape_key in targets:
+            for heap, pushed, shape_key in targets:
                 if per_shape:
                     entry = shape_key | host
                 heapq.heappush(heap, entry)
-                latest[host] = version
                 pushed[host] = entry
                 if len(heap) > limit:
                     self._sweep(heap, pushed)
             return
         # best fit, room that shrank: the host, just chosen, is often on top already
-        for heap, latest, pushed, _ in targets:
-            latest[host] = version
+        for heap, pushed, _ in targets:
             pushed[host] = entry
             if heap and heap[0] & HOST_MASK == host and entry < heap[0]:
                 heap[0] = entry  # below the top, which is this host's older entry: the new top
@@ -358,40 +341,48 @@ class PlacementIndex:
                 self._sweep(heap, pushed)
 
     def _fitting(self, room: tuple[float, ...], gates: tuple[float, ...]) -> Targets:
-        """The watched shapes a host with this room and these gates fits, found by a
-        bisection per resource and gate, and kept (``_fitting_memo``)."""
+        """What a host with this room and these gates means for the shapes (``Targets``):
+        the shapes it fits, found by a bisection per resource and gate, its key for each,
+        and the watched ones; kept (``_fitting_memo``)."""
         fitting = -1
         for value, (cuts, masks) in zip(room, self._room_cuts, strict=True):
             fitting &= masks[bisect.bisect_right(cuts, value)]
         for gate, cuts, masks in self._gate_cuts:
             fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
+        shapes = range(len(self._demands))
         if self._per_shape:  # dot product: a key per shape and room
+            shape_keys: ShapeKeys = tuple(
+                self._key_of(self._score_of(shape, room)) if fitting >> shape & 1 else None
+                for shape in shapes
+            )
             targets: Targets = (
                 0,
                 tuple(
-                    (heap, latest, pushed, self._key_of(self._score_of(shape, room)))
-                    for bit, (shape, heap, latest, pushed) in enumerate(self._watched)
-                    if fitting >> bit & 1
+                    (heap, pushed, shape_keys[shape] or 0)
+                    for shape, heap, pushed in self._watched
+                    if fitting >> shape & 1
                 ),
+                shape_keys,
             )
         else:
+            key = self._key_of(self._score_of(0, room))
+            shape_keys = tuple(key if fitting >> shape & 1 else None for shape in shapes)
             fitted = self._shapes_of_mask.get(fitting)
             if fitted is None:
                 fitted = self._shapes_of_mask[fitting] = tuple(
-                    (heap, latest, pushed, 0)
-                    for bit, (_, heap, latest, pushed) in enumerate(self._watched)
-                    if fitting >> bit & 1
+                    (heap, pushed, 0)
+                    for shape, heap, pushed in self._watched
+                    if fitting >> shape & 1
                 )
-            targets = (self._key_of(self._score_of(0, room)), fitted)
+            targets = (key, fitted, shape_keys)
         if len(self._fitting_memo) >= FITTING_MEMO_SIZE:
             self._fitting_memo.clear()
         self._fitting_memo[room, gates] = targets
         return targets
 
     def _cut_tables(self) -> None:
-        """The thresholds and masks of ``_room_cuts`` and ``_gate_cuts``, for the watched
-        shapes."""
-        watched = [shape for shape, _, _, _ in self._watched]
+        """The thresholds and masks of ``_room_cuts`` and ``_gate_cuts``."""
+        shapes = range(len(self._demands))
 
         def cuts(needs: list[float]) -> tuple[list[float], list[int]]:
             order = sorted(range(len(needs)), key=lambda i: needs[i])
@@ -402,17 +393,15 @@ class PlacementIndex:
             return [needs[i] for i in order], masks
 
         self._room_cuts = [
-            cuts([self._thresholds[shape][r] for shape in watched]) for r in range(self._resources)
+            cuts([self._thresholds[shape][r] for shape in shapes]) for r in range(self._resources)
         ]
         gates_needed = sorted(
-            {gate for shape in watched for gate, _ in self._gate_needs[shape] or ()}
+            {gate for shape in shapes for gate, _ in self._gate_needs[shape] or ()}
         )
         self._gate_cuts = []
         for gate in gates_needed:
-            needs = [dict(self._gate_needs[shape] or ()).get(gate, -math.inf) for shape in watched]
+            needs = [dict(self._gate_needs[shape] or ()).get(gate, -math.inf) for shape in shapes]
             self._gate_cuts.append((gate, *cuts(needs)))
-        self._shapes_of_mask = {}
-        self._fitting_memo = {}
 
     def _key_of(self, score: float) -> int:
         """A score's key: an integer that orders as the score (its float's bits, made to
@@ -437,99 +426,45 @@ class PlacementIndex:
     def _build(self, shape: int) -> Watch:
         """The heap of a shape's first placement: every host it fits."""
         heap = [
-            entry
-            for host in range(len(self._rows))
-            if (entry := self._entry_now(shape, host)) is not None
+            key | host
+            for host, keys in enumerate(self._keys_now)
+            if (key := keys[shape]) is not None
         ]
         heapq.heapify(heap)
-        latest = [-1] * len(self._rows)
         pushed: list[Entry | None] = [None] * len(self._rows)
         for entry in heap:
-            host = entry & HOST_MASK
-            latest[host] = self._version[host]
-            pushed[host] = entry
-        self._watched.append((shape, heap, latest, pushed))
-        self._cut_tables()
-        gate_need = self._gate_needs[shape] or ((0, -math.inf),)
-        pair: PairNeeds | None = None
-        if self._pairs and len(gate_need) == 1:
-            need, demand = self._thresholds[shape], self._demands[shape]
-            pair = (need[0], need[1], demand[0], demand[1], *gate_need[0])
-        watch = self._watch[shape] = (heap, latest, pushed, pair)
+            pushed[entry & HOST_MASK] = entry
+        self._watched.append((shape, heap, pushed))
+        self._shapes_of_mask = {}  # (which name watched shapes)
+        self._fitting_memo = {}
+        watch = self._watch[shape] = (heap, pushed)
         return watch
 
     def choose(self, shape: int) -> int:
         """The host a sandbox of ``shape`` goes to, or -1 if none fits.
 
         Entries reaching the top that are not their host's latest are dropped; a latest
-        entry older than its host (a lower bound of its score) is replaced by its entry
-        now, or dropped if the shape no longer fits."""
-        heap, latest, pushed, pair = self._watch[shape] or self._build(shape)
-        version = self._version
-        unpacked = False
+        entry that is not the host's entry now (a lower bound of it) is replaced by its
+        entry now, or dropped if the shape no longer fits."""
+        heap, pushed = self._watch[shape] or self._build(shape)
+        keys_now = self._keys_now
         while heap:
             entry = heap[0]
             host = entry & HOST_MASK
             if pushed[host] is not entry:
                 heapq.heappop(heap)  # the host has a newer entry
                 continue
-            now = version[host]
-            if latest[host] == now:
-                return host
-            if pair is None:
-                fresh = self._entry_now(shape, host)
-            else:  # the engine's case, as _entry_now, worked out inline (operation for
-                # operation as _fits and _score_of); what it reads is looked up once
-                if not unpacked:
-                    need_vcpu, need_memory, demand_vcpu, demand_memory, gate, least = pair
-                    rows, closed, policy = self._rows, self._closed, self.policy
-                    gates_of = self._gates if self._gated else None
-                    keys = self._keys
-                    unpacked = True
-                room = rows[host]
-                fresh = None
-                if (
-                    room is not closed
-                    and room[0] >= need_vcpu
-                    and room[1] >= need_memory
-                    and (gates_of is None or gates_of[host][gate] >= least)
-                ):
-                    free_vcpu, free_memory = room
-                    if policy == "dot_product":
-                        score = -(free_vcpu * demand_vcpu + free_memory * demand_memory)
-                    elif policy == "worst_fit":
-                        score = -(free_vcpu + free_memory)
-                    elif policy == "best_fit":
-                        score = free_vcpu + free_memory
-                    else:
-                        score = 0.0
-                    key = keys.get(score)
-                    fresh = (self._key_of(score) if key is None else key) | host
-            if fresh is None:
+            key = keys_now[host][shape]
+            if key is None:  # the shape no longer fits
                 pushed[host] = None
                 heapq.heappop(heap)
-            else:
-                heapq.heapreplace(heap, fresh)
-                pushed[host] = fresh
-                latest[host] = now
+                continue
+            fresh = key | host
+            if fresh == entry:
+                return host
+            heapq.heapreplace(heap, fresh)
+            pushed[host] = fresh
         return NO_HOST
-
-    def _entry_now(self, shape: int, host: int) -> Entry | None:
-        """The host's entry for ``shape`` as it is now, or None if the shape does not fit."""
-        if not self._fits(shape, host):
-            return None
-        return self._key_of(self._score_of(shape, self._rows[host])) | host
-
-
-def gates_open(gates: tuple[float, ...], needs: tuple[tuple[int, float], ...]) -> bool:
-    """Whether every gate needed is at least the need for it (a host without gates opens
-    none)."""
-    if not gates:
-        return False
-    for gate, want in needs:  # noqa: SIM110 - a plain loop: this is the hot path
-        if gates[gate] < want:
-            return False
-    return True
 
 
 def _size_order(norm: FloatArray, order: SizeOrder) -> npt.NDArray[np.int64]:
