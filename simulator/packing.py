@@ -194,7 +194,6 @@ class PlacementIndex:
         """Per host: its key for each shape as it is now (``ShapeKeys``), kept at every
         change, so that bringing an older entry up to date is a lookup."""
         self._rows: list[tuple[float, ...]] = []
-        self._gates: list[tuple[float, ...]] = []
         self._array: FloatArray | None = None
         """Free room as an array, kept once asked for (``free``)."""
         self._watch: list[Watch | None] = [None] * len(self._demands)
@@ -246,7 +245,6 @@ class PlacementIndex:
         """A new host, closed until its room is set; returns its index."""
         host = len(self._rows)
         self._rows.append(self._closed)
-        self._gates.append(self._no_gates)
         self._keys_now.append(self._fits_none)
         for _, _, pushed in self._watched:
             pushed.append(None)
@@ -298,10 +296,8 @@ class PlacementIndex:
         rows = self._rows
         before = rows[host]
         rows[host] = room
-        if self._gated:
-            if not gates:
-                gates = self._no_gates
-            self._gates[host] = gates
+        if self._gated and not gates:
+            gates = self._no_gates
         if self._array is not None:
             self._array[host] = room
         if room is self._closed:
@@ -319,12 +315,16 @@ class PlacementIndex:
         if not targets:
             return
         limit = self._limit
-        per_shape = self._per_shape
-        entry = key | host
-        if not shrank or per_shape:
+        if self._per_shape:
             for heap, pushed, shape_key in targets:
-                if per_shape:
-                    entry = shape_key | host
+                pushed[host] = entry = shape_key | host
+                heapq.heappush(heap, entry)
+                if len(heap) > limit:
+                    self._sweep(heap, pushed)
+            return
+        entry = key | host
+        if not shrank:
+            for heap, pushed, _ in targets:
                 heapq.heappush(heap, entry)
                 pushed[host] = entry
                 if len(heap) > limit:
