@@ -73,10 +73,11 @@ SENSITIVITY_COLUMNS = [
 """Columns of sensitivity.csv."""
 
 
-def _priced_by(resolved: ResolvedPlatform) -> tuple[str, str]:
+def _as_of(resolved: ResolvedPlatform) -> str:
+    """As-of date of the table its bill is priced by (``resolved.priced_by``)."""
     if resolved.fleet is not None:
-        return f"hosts:{resolved.fleet.table.id}", resolved.fleet.table.as_of
-    return resolved.price_table.id, resolved.price_table.as_of
+        return resolved.fleet.table.as_of
+    return resolved.price_table.as_of
 
 
 def comparison_table(
@@ -86,18 +87,16 @@ def comparison_table(
     bill is priced by and as of when, the assumed rates its bill uses, and every
     assumption its results rest on."""
     figures = platform_figures(summary if summary is not None else result.summary())
-    meta = []
-    for resolved in result.platforms:
-        priced_by, as_of = _priced_by(resolved)
-        meta.append(
-            {
-                "platform": resolved.id,
-                "priced_by": priced_by,
-                "as_of": as_of,
-                "assumed_rates": "; ".join(assumed_rates_used(resolved)),
-                "assumptions": " | ".join(_platform_assumptions(resolved)),
-            }
-        )
+    meta = [
+        {
+            "platform": resolved.id,
+            "priced_by": resolved.priced_by,
+            "as_of": _as_of(resolved),
+            "assumed_rates": "; ".join(assumed_rates_used(resolved)),
+            "assumptions": " | ".join(_platform_assumptions(resolved)),
+        }
+        for resolved in result.platforms
+    ]
     return figures.merge(pd.DataFrame(meta), on="platform", how="left")[COMPARISON_COLUMNS]
 
 

@@ -70,6 +70,14 @@ class ResolvedPlatform:
         return self.choice.id
 
     @property
+    def priced_by(self) -> str:
+        """The price table its bill comes from: ``hosts:<host table>`` for a fleet (billed
+        by host time; its per-sandbox table is not used), else the price table's id."""
+        if self.fleet is not None:
+            return f"hosts:{self.fleet.table.id}"
+        return self.price_table.id
+
+    @property
     def launch_path(self) -> LaunchPath:
         """Launch parts of the chosen mode."""
         return self.profile.launch[self.launch_mode]

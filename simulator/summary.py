@@ -121,7 +121,7 @@ def _platform_summary(result: SimulationResult, platform_id: str) -> dict[str, A
     rate = resolved.launch_rate
     return {
         "profile": resolved.profile.id,
-        "price_table": resolved.price_table.id,
+        "price_table": resolved.priced_by,
         "plan": resolved.plan,
         "launch_mode": resolved.launch_mode,
         "session_mode": resolved.session_mode,
@@ -364,31 +364,39 @@ def inputs_hash(summary: dict[str, Any]) -> str:
 
 
 def _pricing_summary(result: SimulationResult) -> dict[str, Any]:
-    tables = {}
+    """Every price table a platform's bill uses, by id (a fleet's host table as
+    ``hosts:<id>``; the per-sandbox table a fleet resolved to but never bills with is left
+    out). ``assumed`` of a host table gathers the assumed figures of every fleet it prices,
+    whatever the other platforms of the run."""
+    tables: dict[str, dict[str, Any]] = {}
+    host_assumed: dict[str, set[str]] = {}
     for resolved in result.platforms:
-        table = resolved.price_table
-        path = result.catalog.file_of(f"pricing:{table.id}")
-        tables[table.id] = {
-            "name": table.name,
-            "offering": table.offering,
-            "region": table.region,
-            "as_of": table.as_of,
-            "currency": table.currency,
-            "assumed": table.assumed_items,
-            "file_sha256": file_sha256(path) if path else None,
-        }
-        if resolved.fleet is not None:
-            hosts = resolved.fleet.table
-            host_path = result.catalog.file_of(f"hosts:{hosts.id}")
-            tables[f"hosts:{hosts.id}"] = {
-                "name": hosts.name,
-                "offering": "hosts",
-                "region": hosts.region,
-                "as_of": hosts.as_of,
-                "currency": hosts.currency,
-                "assumed": _assumed_host_prices(resolved),
-                "file_sha256": file_sha256(host_path) if host_path else None,
+        if resolved.fleet is None:
+            table = resolved.price_table
+            path = result.catalog.file_of(f"pricing:{table.id}")
+            tables[table.id] = {
+                "name": table.name,
+                "offering": table.offering,
+                "region": table.region,
+                "as_of": table.as_of,
+                "currency": table.currency,
+                "assumed": table.assumed_items,
+                "file_sha256": file_sha256(path) if path else None,
             }
+            continue
+        hosts = resolved.fleet.table
+        key = resolved.priced_by
+        host_assumed.setdefault(key, set()).update(_assumed_host_prices(resolved))
+        host_path = result.catalog.file_of(f"hosts:{hosts.id}")
+        tables[key] = {
+            "name": hosts.name,
+            "offering": "hosts",
+            "region": hosts.region,
+            "as_of": hosts.as_of,
+            "currency": hosts.currency,
+            "assumed": sorted(host_assumed[key]),
+            "file_sha256": file_sha256(host_path) if host_path else None,
+        }
     return dict(sorted(tables.items()))
 
 
@@ -593,7 +601,7 @@ def coverage(platforms: Any, currency: str) -> dict[str, Any]:
     for resolved in platforms:
         if resolved.fleet is not None:
             out[resolved.id] = {
-                "priced_by": f"hosts:{resolved.fleet.table.id}",
+                "priced_by": resolved.priced_by,
                 "currency": currency,
                 "included": [
                     f"host time of {resolved.fleet.spec.host_type} ({resolved.fleet.spec.purchase}"
@@ -634,7 +642,7 @@ def coverage(platforms: Any, currency: str) -> dict[str, Any]:
             included.append("warm pools' idle time where billed")
         tier = table.free_tier
         out[resolved.id] = {
-            "priced_by": table.id,
+            "priced_by": resolved.priced_by,
             "currency": currency,
             "included": included,
             "free_tier": None

@@ -1,11 +1,17 @@
-"""Summary figures: the cost band across replications."""
+"""Summary figures: the cost band across replications, and the price tables named."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from simulator.summary import cost_band
+from simulator import load_scenario, simulate
+from simulator.summary import assumed_rates_used, cost_band
+
+if TYPE_CHECKING:
+    from simulator.runner import SimulationResult
 
 
 def test_cost_interval_does_not_reach_below_zero() -> None:
@@ -18,3 +24,39 @@ def test_cost_interval_does_not_reach_below_zero() -> None:
     # an interval that stays above zero is untouched
     band = cost_band(np.array([99.0, 101.0]))
     assert band["mean_ci95"][0] == pytest.approx(100 - 12.706204736174707, rel=1e-9)
+
+
+def _fleets(platforms: list[str] | None = None) -> SimulationResult:
+    """The bundled self-hosted fleet scenario, cut to two hours and one replication."""
+    scenario = load_scenario("self-hosted-fleet").with_overrides(
+        {"horizon": 7200.0, "replications": 1}
+    )
+    return simulate(scenario, platforms=platforms)
+
+
+def test_host_table_lists_every_assumed_rate_any_fleet_bills_with() -> None:
+    """Two fleets share aws-ec2-us-east-1: Firecracker with a reserved_1y host (an
+    assumed price) and gVisor on demand. The table's ``assumed`` listed only the last
+    fleet's rates (cost_split alone), dropping m5.metal:reserved_1y that the first bills."""
+    result = _fleets()
+    both = result.summary()
+    alone = _fleets(["firecracker-m5-metal"]).summary()
+    key = "hosts:aws-ec2-us-east-1"
+    assumed = both["pricing"][key]["assumed"]
+    assert "m5.metal:reserved_1y" in assumed
+    assert assumed == alone["pricing"][key]["assumed"]
+    for resolved in result.platforms:
+        table = both["platforms"][resolved.id]["price_table"]
+        assert set(assumed_rates_used(resolved)) <= set(both["pricing"][table]["assumed"])
+
+
+def test_a_fleet_names_the_host_table_it_is_billed_by_and_no_unused_table() -> None:
+    """A fleet is billed by host time: its summary named the per-sandbox table it resolved
+    to (self-hosted-m5-metal-allocated) and ``pricing`` listed that table's assumed
+    rates, though the bill never reads it."""
+    summary = _fleets(["firecracker-m5-metal", "e2b"]).summary()
+    fleet = summary["platforms"]["firecracker-m5-metal"]
+    assert fleet["price_table"] == "hosts:aws-ec2-us-east-1"
+    assert fleet["price_table"] == summary["coverage"]["firecracker-m5-metal"]["priced_by"]
+    assert summary["platforms"]["e2b"]["price_table"] == "e2b-usage"
+    assert set(summary["pricing"]) == {"hosts:aws-ec2-us-east-1", "e2b-usage"}
