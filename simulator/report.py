@@ -512,7 +512,7 @@ def _workload_section(scenario: Scenario, result: SimulationResult) -> Section:
                 "duration": workload.duration.describe() if workload.duration else "session",
                 "vCPU": shape.vcpu,
                 "memory (GiB)": shape.memory,
-                "GPU": f"{shape.gpu.type} x{shape.gpu.count}" if shape.gpu else "-",
+                "GPU": shape.gpu.describe() if shape.gpu else "-",
             }
         )
     section = Section("Workloads and durations", [])

@@ -71,6 +71,14 @@ class GpuRequest(FrozenModel):
             mig_profile(self.type, self.mig)
         return self
 
+    def describe(self) -> str:
+        """E.g. 'a100-40gb x2', 'a100-40gb MIG 1g.5gb', 'a100-40gb share 0.25'."""
+        if self.mig is not None:
+            return f"{self.type} MIG {self.mig}"
+        if self.share is not None:
+            return f"{self.type} share {self.share:g}"
+        return f"{self.type} x{self.count}"
+
 
 class Shape(FrozenModel):
     """What one sandbox asks for; platforms round it up to a size they sell."""

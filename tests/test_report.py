@@ -18,7 +18,7 @@ import pytest
 
 from simulator.catalog import bundled_dir
 from simulator.cli import main
-from simulator.report import build_report
+from simulator.report import Report, build_report
 from simulator.scenario import load_scenario, scenario_from_dict
 from support import scenario_dict, workload
 
@@ -209,3 +209,19 @@ def test_recommendation_skips_a_platform_that_cuts_the_work(tmp_path: Path) -> N
     markdown = paths["report.md"].read_text(encoding="utf-8")
     assert "team's long tasks" in markdown
     assert "&#x27;" not in markdown
+
+
+@pytest.fixture(scope="module")
+def gpu_report() -> Report:
+    """The bundled GPU fleet scenario (platforms serving different workloads; MIG slices,
+    whole GPUs and shares), cut to six hours and two replications."""
+    scenario = load_scenario("gpu-fleet").with_overrides({"horizon": 21600.0, "replications": 2})
+    return build_report(scenario)
+
+
+def test_workload_table_shows_the_mig_profile_and_the_share(gpu_report: Report) -> None:
+    """A MIG slice and a time-sliced share both showed as 'a100-40gb x1', like a whole GPU."""
+    table = gpu_report.tables()["workloads"].set_index("workload")
+    assert table.loc["eval-mig", "GPU"] == "a100-40gb MIG 1g.5gb"
+    assert table.loc["finetune", "GPU"] == "a100-40gb x1"
+    assert table.loc["notebook", "GPU"] == "a100-40gb share 0.25"
