@@ -29,6 +29,7 @@ import pandas as pd
 from .arrivals import BurstArrivals, DiurnalArrivals, PoissonArrivals
 from .catalog import Catalog
 from .errors import InputError
+from .metrics import keeps_up, launched_share
 from .runner import ProgressCallback, simulate
 from .scenario import Scenario
 from .units import DAY_S
@@ -377,9 +378,6 @@ def breakeven(
             monthly = costs.loc[costs["platform"] == platform, "per_month_usd"].to_numpy()
             by_replication[factor, platform] = monthly
             metrics = [run.metrics for run in result.runs[platform]]
-            requested = sum(m.requested for m in metrics)
-            served = sum(m.launched for m in metrics) / requested if requested else 1.0
-            late = sum(m.backlog_at_horizon for m in metrics) / max(1, requested)
             wait = float(np.mean([m.queue_wait_s.mean for m in metrics]))
             rows.append(
                 {
@@ -389,9 +387,9 @@ def breakeven(
                     "per_month_usd": float(monthly.mean()),
                     "p5_usd": float(np.percentile(monthly, 5)),
                     "p95_usd": float(np.percentile(monthly, 95)),
-                    "launched_share": served,
+                    "launched_share": launched_share(metrics),
                     "queue_wait_mean_s": wait,
-                    "keeps_up": bool(served >= 0.99 and late <= 0.01),
+                    "keeps_up": keeps_up(metrics),
                     "refined": factor not in ordered,
                 }
             )

@@ -42,6 +42,7 @@ from .breakeven import scale_volume
 from .catalog import Catalog
 from .errors import InputError
 from .executors import Executor, ProcessExecutor
+from .metrics import launched_share
 from .points import FIGURE_COLUMNS, platform_figures, restrict, simulate_points, write_table
 from .pricing import PriceTable
 from .resolve import ResolvedPlatform
@@ -335,9 +336,7 @@ def price_factors(result: SimulationResult, platform_id: str) -> list[tuple[str,
 def _launched_share(result: SimulationResult, platform_id: str) -> float:
     """Launched over requested sandboxes, over all replications (rejected and abandoned
     requests are neither done nor billed)."""
-    metrics = [run.metrics for run in result.runs[platform_id]]
-    requested = sum(m.requested for m in metrics)
-    return sum(m.launched for m in metrics) / requested if requested else 1.0
+    return launched_share([run.metrics for run in result.runs[platform_id]])
 
 
 def _monthly(result: SimulationResult, platform_id: str) -> float:

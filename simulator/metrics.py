@@ -262,3 +262,27 @@ def cut_share(runs: Sequence[RunMetrics]) -> float:
     cut = sum(run.cut_s for run in runs)
     asked = sum(run.run_s for run in runs) + cut
     return cut / asked if asked > 0 else 0.0
+
+
+KEEPS_UP_SHARE = 0.99
+"""A platform keeps up when at least this share of requests launched and at most the
+rest was still waiting to launch when the horizon ended (``keeps_up``)."""
+
+
+def launched_share(runs: Sequence[RunMetrics]) -> float:
+    """Launched over requested sandboxes, over replications (1 when none was requested)."""
+    requested = sum(run.requested for run in runs)
+    return sum(run.launched for run in runs) / requested if requested else 1.0
+
+
+def backlog_share(runs: Sequence[RunMetrics]) -> float:
+    """Requested sandboxes that had not started launching when the horizon ended, over
+    requested, over replications: a backlog that grows when a platform falls behind."""
+    return sum(run.backlog_at_horizon for run in runs) / max(1, sum(run.requested for run in runs))
+
+
+def keeps_up(runs: Sequence[RunMetrics]) -> bool:
+    """Whether a platform keeps up with its demand: at least 99% of requests launched (not
+    rejected nor given up) and at most 1% still waiting to launch when the horizon ended.
+    ``sandsim breakeven`` and the report's recommendation both judge by it."""
+    return launched_share(runs) >= KEEPS_UP_SHARE and backlog_share(runs) <= 1.0 - KEEPS_UP_SHARE

@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from . import plots
-from .metrics import cut_share
+from .metrics import backlog_share, cut_share, keeps_up
 from .pricing import rate_text
 
 if TYPE_CHECKING:
@@ -262,6 +262,9 @@ def _spend_table(result: SimulationResult, summary: dict[str, Any]) -> pd.DataFr
                 "P95": cost["p95"],
                 "ready p99 (s)": ready.get("p99"),
                 "not served share": _not_served(sandboxes),
+                "waiting at horizon share": backlog_share(
+                    [run.metrics for run in result.runs.get(platform_id, [])]
+                ),
                 "priced by": _priced_by(result, platform_id),
             }
         )
@@ -282,32 +285,59 @@ def _priced_by(result: SimulationResult, platform_id: str) -> str:
     return str(resolved.price_table.id)
 
 
-def _recommendation(
-    result: SimulationResult, summary: dict[str, Any], checks: list[BudgetCheck]
-) -> tuple[list[str], list[str]]:
-    """The cheapest platform that keeps up, and the caveats that qualify it."""
-    currency = result.scenario.currency
-    rows = []
-    for platform_id in result.platform_ids:
-        entry = summary["platforms"][platform_id]
-        lost = max(
-            _not_served(entry["sandboxes"]),
-            cut_share([run.metrics for run in result.runs.get(platform_id, [])]),
+_SERVES = (
+    "serves at least 99% of requests (not rejected, not abandoned, not stopped at a "
+    "lifetime cap) and of the run time they ask for, and keeps up with them (at most 1% "
+    "still waiting to launch when the horizon ended, the test of sandsim breakeven)"
+)
+
+
+def _shortfall(result: SimulationResult, summary: dict[str, Any], platform_id: str) -> str | None:
+    """Why a platform does not count as serving its requests (None: it does): work it
+    turned away or cut, or a backlog it cannot keep up with (``metrics.keeps_up``)."""
+    metrics = [run.metrics for run in result.runs.get(platform_id, [])]
+    lost = _not_served(summary["platforms"][platform_id]["sandboxes"])
+    cut = cut_share(metrics)
+    if lost > 0.01:
+        return f"{lost:.1%} of its requests were rejected, abandoned or stopped at a lifetime cap"
+    if cut > 0.01:
+        return f"a lifetime cap cut {cut:.1%} of the run time asked for"
+    if not keeps_up(metrics):
+        return (
+            f"{backlog_share(metrics):.1%} of its requests had not started launching when "
+            "the horizon ended: it falls behind, and the backlog keeps growing"
         )
-        rows.append((platform_id, entry["cost_usd"]["per_month"], lost))
-    keeping_up = [r for r in rows if r[2] <= 0.01]
-    pool = sorted(keeping_up or rows, key=lambda r: r[1]["mean"])
+    return None
+
+
+def _recommend_among(
+    result: SimulationResult,
+    summary: dict[str, Any],
+    checks: list[BudgetCheck],
+    ids: list[str],
+) -> tuple[list[str], list[str]]:
+    """The cheapest of ``ids`` that serves its requests, the runner-up, and the caveats."""
+    currency = result.scenario.currency
+    rows = [
+        (pid, summary["platforms"][pid]["cost_usd"]["per_month"], _shortfall(result, summary, pid))
+        for pid in ids
+    ]
+    serving = [r for r in rows if r[2] is None]
+    pool = sorted(serving or rows, key=lambda r: r[1]["mean"])
     best, cost, _ = pool[0]
-    text = [
-        f"Cheapest platform that serves at least 99% of requests (not rejected, not "
-        f"abandoned, not stopped at a lifetime cap) and of the run time they ask for: "
-        f"{best}, at "
+    spend = (
         f"{cost['mean']:,.2f} {currency} per 30-day month (P5-P95 {cost['p5']:,.2f}-"
-        f"{cost['p95']:,.2f})."
-        if keeping_up
-        else f"No platform served 99% of requests and of their run time; the cheapest is "
-        f"{best} at "
-        f"{cost['mean']:,.2f} {currency} per month."
+        f"{cost['p95']:,.2f})"
+    )
+    text = [
+        f"Cheapest platform that {_SERVES}: {best}, at {spend}."
+        if serving
+        else f"No platform {_SERVES}; the cheapest is {best} at {spend}."
+    ]
+    text += [
+        f"Not counted as serving: {pid}, at {other['mean']:,.2f} {currency} per month: {reason}."
+        for pid, other, reason in sorted(rows, key=lambda r: r[1]["mean"])
+        if reason is not None and serving and other["mean"] < cost["mean"]
     ]
     caveats = []
     if len(pool) > 1:
@@ -330,6 +360,13 @@ def _recommendation(
                 f"Budget {check.budget.name!r} breaks on {best} from {check.first_breach}."
             )
     return text, caveats
+
+
+def _recommendation(
+    result: SimulationResult, summary: dict[str, Any], checks: list[BudgetCheck]
+) -> tuple[list[str], list[str]]:
+    """The cheapest platform that keeps up, and the caveats that qualify it."""
+    return _recommend_among(result, summary, checks, result.platform_ids)
 
 
 def _summary_section(

@@ -23,7 +23,7 @@ from .billing import POOL_SUFFIX
 from .catalog import file_sha256
 from .fleet_billing import host_costs, purchase_of
 from .fleet_metrics import RESOURCES, hosts_over_time
-from .metrics import CDF_POINTS, cut_share
+from .metrics import CDF_POINTS, KEEPS_UP_SHARE, backlog_share, cut_share
 from .pricing import COMPONENTS
 from .sketch import LogSketch
 from .units import MONTH_S
@@ -571,12 +571,11 @@ def _warnings(result: SimulationResult) -> list[str]:
                     f"{resolved.id}: {total / count:.4g} requests per replication "
                     f"({total / max(1, base):.3g} of requested) {what}"
                 )
-        late = sum(run.metrics.backlog_at_horizon for run in runs)
-        launched = sum(run.metrics.launched for run in runs)
-        if launched and late / launched > 0.01:
+        late = backlog_share([run.metrics for run in runs])
+        if late > 1.0 - KEEPS_UP_SHARE:
             notes.append(
-                f"{resolved.id}: {late / launched:.3g} of launched sandboxes, requested within "
-                f"the {horizon / 3600:g} h horizon, had not started launching when it ended: "
+                f"{resolved.id}: {late:.3g} of requested sandboxes had not started "
+                f"launching when the {horizon / 3600:g} h horizon ended: "
                 "the platform cannot keep up with the demand (see rate_limit_wait_s and "
                 "queue_wait_s), so the per-month spend assumes a backlog that keeps growing"
             )

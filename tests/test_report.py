@@ -18,6 +18,7 @@ import pytest
 
 from simulator.catalog import bundled_dir
 from simulator.cli import main
+from simulator.metrics import backlog_share, keeps_up
 from simulator.report import Report, build_report
 from simulator.scenario import load_scenario, scenario_from_dict
 from support import scenario_dict, workload
@@ -204,7 +205,9 @@ def test_recommendation_skips_a_platform_that_cuts_the_work(tmp_path: Path) -> N
     lambda_sandboxes = report.result.summary()["platforms"]["aws-lambda"]["sandboxes"]
     assert lambda_sandboxes["timed_out"] / lambda_sandboxes["requested"] < 0.01
     summary_text = " ".join(report.sections[0].paragraphs)
-    assert "of the run time they ask for: modal" in summary_text
+    assert "the test of sandsim breakeven): modal, at" in summary_text
+    assert "Not counted as serving: aws-lambda" in summary_text
+    assert "a lifetime cap cut" in summary_text
     paths = report.write(tmp_path)
     markdown = paths["report.md"].read_text(encoding="utf-8")
     assert "team's long tasks" in markdown
@@ -225,3 +228,48 @@ def test_workload_table_shows_the_mig_profile_and_the_share(gpu_report: Report) 
     assert table.loc["eval-mig", "GPU"] == "a100-40gb MIG 1g.5gb"
     assert table.loc["finetune", "GPU"] == "a100-40gb x1"
     assert table.loc["notebook", "GPU"] == "a100-40gb share 0.25"
+
+
+def test_recommendation_passes_over_a_platform_that_falls_behind() -> None:
+    """One m5.metal host for about 130 vCPU of demand: the fleet launches everything it is
+    asked eventually, but a fifth of the requests have not started when the horizon ends.
+    It is the cheapest, and was recommended as serving; the test of sandsim breakeven
+    (``metrics.keeps_up``) now passes it over, and the report says why."""
+    data = scenario_dict(
+        horizon="2h",
+        seed=7,
+        workloads=[
+            workload(
+                "agent",
+                arrivals={"kind": "poisson", "per_hour": 1500},
+                duration={"kind": "lognormal", "median": "45s", "p95": "10m"},
+                shape={"vcpu": 2, "memory": "4GiB"},
+            )
+        ],
+        platforms=[
+            {
+                "id": "fc-inv",
+                "profile": "firecracker",
+                "fleet": {
+                    "host_prices": "aws-ec2-us-east-1",
+                    "inventory": {"groups": [{"host_type": "m5.metal", "count": 1}]},
+                },
+            },
+            {"profile": "aws-fargate", "vcpu_quota": "unlimited"},
+        ],
+    )
+    report = build_report(scenario_from_dict(data))
+    costs = report.result.costs().groupby("platform")["per_month_usd"].mean()
+    assert costs["fc-inv"] < costs["aws-fargate"]
+    fleet_runs = [run.metrics for run in report.result.runs["fc-inv"]]
+    assert not keeps_up(fleet_runs)
+    assert report.result.summary()["platforms"]["fc-inv"]["sandboxes"]["rejected"] == 0
+    text = " ".join(report.sections[0].paragraphs)
+    assert "of the run time they ask for, and keeps up with them" in text
+    assert "): aws-fargate, at" in text
+    share = backlog_share(fleet_runs)
+    assert share > 0.1
+    assert f"Not counted as serving: fc-inv, at {costs['fc-inv']:,.2f} USD per month: " in text
+    assert f"{share:.1%} of its requests had not started launching" in text
+    glance = report.tables()["platforms-at-a-glance"].set_index("platform")
+    assert glance.loc["fc-inv", "waiting at horizon share"] == pytest.approx(share)
