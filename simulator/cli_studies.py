@@ -141,8 +141,8 @@ def sweep_command(
 @click.argument("scenario")
 @_study_options
 def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options: Any) -> None:
-    """Every platform of SCENARIO on the same workload: spend band, time to ready, and
-    the assumed rates behind each bill; write comparison.csv and comparison.png."""
+    """Every platform of SCENARIO: spend band, time to ready, the workloads each runs
+    and the assumed rates behind each bill; write comparison.csv and comparison.png."""
     from .compare import compare
     from .plots import comparison
 
@@ -155,23 +155,27 @@ def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options
     if as_json:
         click.echo(_records(result.table))
         return
+    groups = result.result.scenario.platforms_by_workloads()
     table = Table(title=f"{loaded.name}: platforms compared", title_justify="left")
     for column in (
         *FIGURE_HEADERS,
         "launched",
         "rejected",
+        *(("workloads",) if len(groups) > 1 else ()),
         "priced by",
         "as of",
         "assumed rates",
     ):
         table.add_column(
-            column, justify="right" if column not in ("platform", "priced by") else "left"
+            column,
+            justify="left" if column in ("platform", "workloads", "priced by") else "right",
         )
     for row in result.table.to_dict("records"):
         table.add_row(
             *_figure_cells(row),
             f"{row['launched_share']:.1%}",
             f"{row['rejected_share']:.1%}",
+            *((str(row["workloads"]),) if len(groups) > 1 else ()),
             str(row["priced_by"]),
             str(row["as_of"]),
             str(row["assumed_rates"]) or "-",
@@ -181,6 +185,12 @@ def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options
         f"Spend in {loaded.currency} per 30-day month across {result.result.scenario.replications} "
         "replications; time to ready over all sandboxes; launched and rejected of requested."
     )
+    runs = result.result.scenario.workloads_run_text()
+    if runs is not None:
+        out.print(
+            f"note: the platforms run different workloads ({runs}), so their spends are of "
+            "different work: compare spend only between platforms running the same workloads."
+        )
     out.print(f"wrote {', '.join(str(p) for p in [*paths.values(), figure_path])}")
 
 

@@ -1,9 +1,10 @@
-"""Comparison of every platform on one workload, and the sensitivity of spend to the
+"""Comparison of every platform of a scenario, and the sensitivity of spend to the
 workload and the prices (a tornado).
 
 Comparison: one row per platform with its monthly spend band, time to ready, launched
-and rejected shares, and the price table (or host table) behind its bill with the
-assumed rates it uses. Every figure is the run summary's own.
+and rejected shares, the workloads it runs (platforms running different ones bill
+different work), and the price table (or host table) behind its bill with the assumed
+rates it uses. Every figure is the run summary's own.
 
 Sensitivity: each factor is moved down and up by the same swing with everything else
 held, and the change in mean monthly spend is reported.
@@ -51,7 +52,14 @@ from .scenario import Scenario
 from .summary import _platform_assumptions, assumed_rates_used
 from .units import MONTH_S
 
-COMPARISON_COLUMNS = [*FIGURE_COLUMNS, "priced_by", "as_of", "assumed_rates", "assumptions"]
+COMPARISON_COLUMNS = [
+    *FIGURE_COLUMNS,
+    "workloads",
+    "priced_by",
+    "as_of",
+    "assumed_rates",
+    "assumptions",
+]
 """Columns of comparison.csv."""
 
 SENSITIVITY_COLUMNS = [
@@ -84,13 +92,15 @@ def _as_of(resolved: ResolvedPlatform) -> str:
 def comparison_table(
     result: SimulationResult, summary: dict[str, Any] | None = None
 ) -> pd.DataFrame:
-    """One row per platform: the summary's figures (``points.FIGURE_COLUMNS``), what its
-    bill is priced by and as of when, the assumed rates its bill uses, and every
-    assumption its results rest on."""
+    """One row per platform: the summary's figures (``points.FIGURE_COLUMNS``), the
+    workloads it runs (``all``, or their names: spend compares only between platforms
+    running the same ones), what its bill is priced by and as of when, the assumed rates
+    its bill uses, and every assumption its results rest on."""
     figures = platform_figures(summary if summary is not None else result.summary())
     meta = [
         {
             "platform": resolved.id,
+            "workloads": result.scenario.served_label(resolved.id),
             "priced_by": resolved.priced_by,
             "as_of": _as_of(resolved),
             "assumed_rates": "; ".join(assumed_rates_used(resolved)),

@@ -324,25 +324,36 @@ def budget_burn(forecast: ForecastResult, check: BudgetCheck) -> Figure:
     return figure
 
 
+_GROUP_MARKERS = "osD^vP"
+"""Marker per set of workloads run, in the comparison figure."""
+
+
 def comparison(table: pd.DataFrame) -> Figure:
-    """Every platform on one workload: mean monthly spend (error bar: P5-P95 across
+    """Every platform of a scenario: mean monthly spend (error bar: P5-P95 across
     replications) against P99 time to ready; platforms whose bill uses assumed rates are
-    drawn hollow and say so. ``table`` is ``compare(...).table`` (or comparison.csv)."""
+    drawn hollow and say so. Where platforms run different workloads (the table's
+    ``workloads``), each set has its own marker and the labels name it: their spends are
+    of different work. ``table`` is ``compare(...).table`` (or comparison.csv)."""
     figure, axes = _new_figure()
     currency = str(table["currency"].iloc[0]) if len(table) else "USD"
+    sets = list(dict.fromkeys(table["workloads"])) if "workloads" in table else []
+    differ = len(sets) > 1
     for row in table.to_dict("records"):
         assumed = isinstance(row["assumed_rates"], str) and bool(row["assumed_rates"])
         mean, p99 = float(row["spend_per_month_mean"]), float(row["ttr_p99_s"])
         low, high = float(row["spend_per_month_p5"]), float(row["spend_per_month_p95"])
         name = str(row["platform"])
+        runs = f" [runs {row['workloads']}]" if differ else ""
         line = axes.errorbar(
             [p99],
             [mean],
             yerr=[[mean - low], [high - mean]],
-            fmt="o",
+            fmt=_GROUP_MARKERS[sets.index(row["workloads"]) % len(_GROUP_MARKERS)]
+            if differ
+            else "o",
             capsize=4,
             markerfacecolor="white" if assumed else None,
-            label=f"{name}{' (assumed prices)' if assumed else ''}",
+            label=f"{name}{runs}{' (assumed prices)' if assumed else ''}",
         )
         axes.annotate(
             f"{name}{'*' if assumed else ''}",
@@ -356,7 +367,16 @@ def comparison(table: pd.DataFrame) -> Figure:
     axes.yaxis.set_major_formatter(_money(currency))
     axes.set_xlabel("P99 time to ready (s, log scale)")
     axes.set_ylabel(f"{currency} per 30-day month (bar: P5-P95)")
-    axes.set_title("Platforms on the same workload: spend against time to ready")
+    if differ:
+        axes.set_title(
+            "Platforms running different workloads (marker: set run): spend against time "
+            "to ready; compare spend within a set",
+            fontsize=9,
+        )
+    elif sets:
+        axes.set_title("Platforms on the same workloads: spend against time to ready")
+    else:
+        axes.set_title("Platforms compared: spend against time to ready")
     axes.text(
         0.99,
         0.01,

@@ -266,6 +266,7 @@ def _spend_table(result: SimulationResult, summary: dict[str, Any]) -> pd.DataFr
                     [run.metrics for run in result.runs.get(platform_id, [])]
                 ),
                 "priced by": _priced_by(result, platform_id),
+                "workloads": result.scenario.served_label(platform_id),
             }
         )
     return pd.DataFrame(rows)
@@ -315,8 +316,11 @@ def _recommend_among(
     summary: dict[str, Any],
     checks: list[BudgetCheck],
     ids: list[str],
+    work: str | None,
 ) -> tuple[list[str], list[str]]:
-    """The cheapest of ``ids`` that serves its requests, the runner-up, and the caveats."""
+    """The cheapest of ``ids`` that serves its requests, the runner-up, and the caveats.
+    ``work`` names the workloads the group runs (None: every platform of the run runs
+    the same work)."""
     currency = result.scenario.currency
     rows = [
         (pid, summary["platforms"][pid]["cost_usd"]["per_month"], _shortfall(result, summary, pid))
@@ -324,16 +328,29 @@ def _recommend_among(
     ]
     serving = [r for r in rows if r[2] is None]
     pool = sorted(serving or rows, key=lambda r: r[1]["mean"])
-    best, cost, _ = pool[0]
+    best, cost, why = pool[0]
     spend = (
         f"{cost['mean']:,.2f} {currency} per 30-day month (P5-P95 {cost['p5']:,.2f}-"
         f"{cost['p95']:,.2f})"
     )
-    text = [
-        f"Cheapest platform that {_SERVES}: {best}, at {spend}."
-        if serving
-        else f"No platform {_SERVES}; the cheapest is {best} at {spend}."
-    ]
+    if work is None:
+        text = [
+            f"Cheapest platform that {_SERVES}: {best}, at {spend}."
+            if serving
+            else f"No platform {_SERVES}; the cheapest is {best} at {spend}."
+        ]
+    elif len(ids) == 1:
+        text = [
+            f"Running {work}: {best} alone, at {spend}"
+            + ("." if why is None else f"; it does not serve them: {why}.")
+        ]
+    else:
+        text = [
+            f"Running {work} ({', '.join(ids)}): cheapest that serves them: {best}, at {spend}."
+            if serving
+            else f"Running {work} ({', '.join(ids)}): none serves them; the cheapest is "
+            f"{best}, at {spend}."
+        ]
     text += [
         f"Not counted as serving: {pid}, at {other['mean']:,.2f} {currency} per month: {reason}."
         for pid, other, reason in sorted(rows, key=lambda r: r[1]["mean"])
@@ -365,8 +382,35 @@ def _recommend_among(
 def _recommendation(
     result: SimulationResult, summary: dict[str, Any], checks: list[BudgetCheck]
 ) -> tuple[list[str], list[str]]:
-    """The cheapest platform that keeps up, and the caveats that qualify it."""
-    return _recommend_among(result, summary, checks, result.platform_ids)
+    """The cheapest platform that keeps up, and the caveats that qualify it; where the
+    platforms run different sets of workloads, one per set (their costs are of
+    different work)."""
+    groups = result.scenario.platforms_by_workloads()
+    if len(groups) == 1:
+        return _recommend_among(result, summary, checks, groups[0][1], None)
+    text = [f"The cheapest platform that {_SERVES}, for each set of workloads the platforms run:"]
+    caveats: list[str] = []
+    for label, ids in groups:
+        work = "every workload" if label == "all" else f"only {label}"
+        more_text, more_caveats = _recommend_among(result, summary, checks, ids, work)
+        text += more_text
+        caveats += more_caveats
+    return text, caveats
+
+
+def _served_text(scenario: Scenario) -> str:
+    """Which requests the platforms replay: the same, or (where they run different
+    workloads) which workloads each runs."""
+    runs = scenario.workloads_run_text()
+    if runs is None:
+        label = scenario.platforms_by_workloads()[0][0]
+        scope = "" if label == "all" else f" of {label}"
+        return f"all replaying the same sampled requests{scope}."
+    return (
+        f"each replaying the same sampled requests of the workloads it runs, and they run "
+        f"different workloads: {runs}. Costs of different workloads are of different work, "
+        "so platforms are ranked only against those running the same workloads."
+    )
 
 
 def _summary_section(
@@ -380,7 +424,7 @@ def _summary_section(
         scenario.description or "(no description)",
         f"Horizon {scenario.horizon / 3600:,.1f} h, {scenario.replications} replications, "
         f"seed {scenario.seed}; {len(scenario.workloads)} workload(s) on "
-        f"{len(result.platforms)} platform(s), all replaying the same sampled requests.",
+        f"{len(result.platforms)} platform(s), {_served_text(result.scenario)}",
         *text,
     ]
     paragraphs += [f"Caveat: {c}" for c in caveats] or ["Caveats: none raised by the run."]

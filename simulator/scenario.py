@@ -721,6 +721,36 @@ class Scenario(FrozenModel):
         choice = next(p for p in self.platforms if p.id == platform_id)
         return [w for w in self.workloads if choice.runs(w.name)]
 
+    def served_label(self, platform_id: str) -> str:
+        """The workloads the platform runs, by name (``, ``-joined), or "all"."""
+        served = self.served_by(platform_id)
+        if len(served) == len(self.workloads):
+            return "all"
+        return ", ".join(w.name for w in served)
+
+    def platforms_by_workloads(self) -> list[tuple[str, list[str]]]:
+        """The platforms grouped by the workloads they run (``served_label``, platform
+        ids in the scenario's order): only platforms of one group run the same work, so
+        only their costs compare. Groups running more workloads come first."""
+        groups: dict[str, list[str]] = {}
+        sizes: dict[str, int] = {}
+        for platform in self.platforms:
+            label = self.served_label(platform.id)
+            groups.setdefault(label, []).append(platform.id)
+            sizes[label] = len(self.served_by(platform.id))
+        return sorted(groups.items(), key=lambda group: -sizes[group[0]])
+
+    def workloads_run_text(self) -> str | None:
+        """Which workloads each platform runs, e.g. "a runs every workload; b runs x, y",
+        where the platforms run different sets (None where they all run the same)."""
+        if len(self.platforms_by_workloads()) == 1:
+            return None
+        return "; ".join(
+            f"{p.id} runs "
+            + ("every workload" if self.served_label(p.id) == "all" else self.served_label(p.id))
+            for p in self.platforms
+        )
+
     def only_platforms(self, ids: list[str], source: str = "--platform") -> Scenario:
         """A copy keeping only the named platforms, in the order given (an unknown one is
         an error of ``source``, the option that named it)."""

@@ -230,6 +230,26 @@ def test_workload_table_shows_the_mig_profile_and_the_share(gpu_report: Report) 
     assert table.loc["notebook", "GPU"] == "a100-40gb share 0.25"
 
 
+def test_recommendation_compares_only_platforms_running_the_same_workloads(
+    gpu_report: Report, tmp_path: Path
+) -> None:
+    """On gpu-fleet kata-p4d runs eval-mig and finetune, gvisor-p4d finetune and notebook,
+    modal all three. The report said they all replayed the same requests and recommended
+    gvisor-p4d over kata-p4d ("Next: kata-p4d ... +4%"), costs of different work."""
+    text = " ".join(gpu_report.sections[0].paragraphs)
+    assert "all replaying the same sampled requests" not in text
+    assert "kata-p4d runs eval-mig, finetune" in text
+    assert "gvisor-p4d runs finetune, notebook" in text
+    assert "modal runs every workload" in text
+    assert "Running every workload: modal alone" in text
+    assert "Running only eval-mig, finetune: kata-p4d alone" in text
+    assert "Running only finetune, notebook: gvisor-p4d alone" in text
+    assert "Next:" not in text  # no platform is ranked against another's work
+    glance = gpu_report.tables()["platforms-at-a-glance"].set_index("platform")
+    assert glance.loc["kata-p4d", "workloads"] == "eval-mig, finetune"
+    assert glance.loc["modal", "workloads"] == "all"
+
+
 def test_recommendation_passes_over_a_platform_that_falls_behind() -> None:
     """One m5.metal host for about 130 vCPU of demand: the fleet launches everything it is
     asked eventually, but a fifth of the requests have not started when the horizon ends.

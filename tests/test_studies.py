@@ -363,3 +363,35 @@ def test_every_study_column_is_documented() -> None:
     documented = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
     missing = [c for c in [*COMPARISON_COLUMNS, *SENSITIVITY_COLUMNS] if f"`{c}`" not in documented]
     assert not missing, f"columns missing from docs/outputs.md: {missing}"
+
+
+def test_compare_names_the_workloads_each_platform_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lambda runs both workloads, E2B only one: `sandsim compare` listed their spends as
+    if on the same work and titled the figure "Platforms on the same workload"."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nhorizon: 1h\nreplications: 2\nworkloads:\n"
+        + "".join(
+            f"  - name: {name}\n    arrivals: {{kind: poisson, per_second: 0.2}}\n"
+            "    duration: {kind: lognormal, median: 20s, p95: 2m}\n"
+            "    shape: {vcpu: 1, memory: 2GiB}\n"
+            for name in ("agents", "evals")
+        )
+        + "platforms:\n  - profile: aws-lambda\n  - profile: e2b\n    workloads: [evals]\n"
+    )
+    code = main(["compare", str(path), "--workers", "1", "--out", str(tmp_path / "c")])
+    printed = capsys.readouterr().out
+    assert code == EXIT_OK
+    compared = pd.read_csv(tmp_path / "c" / "comparison.csv", keep_default_na=False)
+    assert list(compared["workloads"]) == ["all", "evals"]
+    assert "aws-lambda runs every workload; e2b runs evals" in " ".join(printed.split())
+    figure = ss.plots.comparison(compared)
+    title = figure.axes[0].get_title()
+    assert "same workload" not in title
+    assert "different workloads" in title
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert any("e2b [runs evals]" in label for label in labels)
+    same = ss.plots.comparison(compared.assign(workloads="all")).axes[0].get_title()
+    assert same.startswith("Platforms on the same workloads")
