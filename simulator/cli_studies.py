@@ -14,6 +14,7 @@ from rich.table import Table
 from .cli import _check_writable, _usd, cli, executor_options, out, progress_bar
 from .executors import make_executor
 from .scenario import load_scenario
+from .summary import short_horizon_warning
 from .units import format_duration
 
 
@@ -185,6 +186,9 @@ def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options
         f"Spend in {loaded.currency} per 30-day month across {result.result.scenario.replications} "
         "replications; time to ready over all sandboxes; launched and rejected of requested."
     )
+    short = short_horizon_warning(result.result.scenario.horizon)
+    if short is not None:
+        out.print(f"[yellow]note[/yellow]: {short}")
     runs = result.result.scenario.workloads_run_text()
     if runs is not None:
         out.print(

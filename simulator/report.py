@@ -25,6 +25,7 @@ import yaml
 from . import plots
 from .metrics import backlog_share, cut_share, keeps_up
 from .pricing import rate_text
+from .summary import short_horizon_warning
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -420,6 +421,9 @@ def _summary_section(
     checks: list[BudgetCheck],
 ) -> Section:
     text, caveats = _recommendation(result, summary, checks)
+    short = short_horizon_warning(scenario.horizon)
+    if short is not None:
+        caveats.insert(0, short[0].upper() + short[1:] + ".")
     paragraphs = [
         scenario.description or "(no description)",
         f"Horizon {scenario.horizon / 3600:,.1f} h, {scenario.replications} replications, "
@@ -433,6 +437,12 @@ def _summary_section(
     if checks:
         section.tables.append(("Budgets", _budget_table(checks)))
     return section
+
+
+def _month_notes(scenario: Scenario) -> list[str]:
+    """What the per-month figures rest on, where a reader could misread them."""
+    short = short_horizon_warning(scenario.horizon)
+    return [] if short is None else [f"Note: {short}."]
 
 
 def _spend_section(result: SimulationResult, summary: dict[str, Any]) -> Section:
@@ -449,7 +459,8 @@ def _spend_section(result: SimulationResult, summary: dict[str, Any]) -> Section
         [
             "Monthly spend is the simulated horizon's bill scaled to a 30-day month; the band "
             "is the 5th to 95th percentile across replications. Components show why: "
-            "vCPU, memory and GPU time, per-request fees, plan fees and a fleet's idle hosts."
+            "vCPU, memory and GPU time, per-request fees, plan fees and a fleet's idle hosts.",
+            *_month_notes(result.scenario),
         ],
     )
     section.tables.append(

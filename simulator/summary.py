@@ -26,7 +26,7 @@ from .fleet_metrics import RESOURCES, hosts_over_time
 from .metrics import CDF_POINTS, KEEPS_UP_SHARE, backlog_share, cut_share
 from .pricing import COMPONENTS
 from .sketch import LogSketch
-from .units import MONTH_S
+from .units import DAY_S, MONTH_S, format_duration
 
 if TYPE_CHECKING:
     from .forecast import ForecastResult
@@ -530,9 +530,24 @@ def _assumption_warnings(result: Any) -> list[str]:
     return [note for resolved in result.platforms for note in _platform_assumptions(resolved)]
 
 
+def short_horizon_warning(horizon_s: float) -> str | None:
+    """What a reader must know when per-month figures repeat a horizon shorter than a day
+    (None for a day or more)."""
+    if horizon_s >= DAY_S:
+        return None
+    span = format_duration(horizon_s)
+    return (
+        f"the horizon of {span} is shorter than a day: per-month figures repeat it "
+        f"{MONTH_S / horizon_s:,.4g} times to fill a 30-day month, as if what it holds (a "
+        f"burst, or these hours of a daily profile) happened every {span}; simulate at "
+        "least a day (horizon: 1d) for a monthly figure"
+    )
+
+
 def _warnings(result: SimulationResult) -> list[str]:
-    notes = []
     horizon = result.scenario.horizon
+    short = short_horizon_warning(horizon)
+    notes = [short] if short is not None else []
     for resolved in result.platforms:
         notes.extend(_platform_assumptions(resolved))
         runs = result.runs[resolved.id]

@@ -10,6 +10,11 @@ import pytest
 from support import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+SHOWN = {
+    "01-quick-start": ["repeat it 120 times to fill a 30-day month"],
+}
+"""Text a notebook's outputs must show, by notebook: what its prose tells the reader to
+look at."""
 
 
 def test_there_are_the_notebooks_the_docs_promise() -> None:
@@ -50,3 +55,11 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert not errors
+    shown = "".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    for text in SHOWN.get(path.stem, []):
+        assert text in shown, f"{path.name} does not show {text!r}"

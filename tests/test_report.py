@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import pandas as pd
 import pytest
+import yaml
 
 from simulator.catalog import bundled_dir
 from simulator.cli import main
@@ -293,3 +294,24 @@ def test_recommendation_passes_over_a_platform_that_falls_behind() -> None:
     assert f"{share:.1%} of its requests had not started launching" in text
     glance = report.tables()["platforms-at-a-glance"].set_index("platform")
     assert glance.loc["fc-inv", "waiting at horizon share"] == pytest.approx(share)
+
+
+def test_report_and_run_say_a_short_horizon_is_repeated_to_a_month(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-hour horizon's bill is repeated 720 times for the per-month figures; neither
+    the report nor `sandsim run` said so."""
+    data = scenario_dict(horizon="1h", replications=2)
+    report = build_report(scenario_from_dict(data))
+    summary_text = " ".join(report.sections[0].paragraphs)
+    assert "Caveat: The horizon of 1h is shorter than a day" in summary_text
+    assert "repeat it 720 times" in summary_text
+    spend = next(s for s in report.sections if s.title == "Spend per platform")
+    assert any("repeat it 720 times" in p for p in spend.paragraphs)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert (
+        "note: the horizon of 1h is shorter than a day: per-month figures repeat it 720" in printed
+    )

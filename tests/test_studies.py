@@ -387,6 +387,7 @@ def test_compare_names_the_workloads_each_platform_runs(
     compared = pd.read_csv(tmp_path / "c" / "comparison.csv", keep_default_na=False)
     assert list(compared["workloads"]) == ["all", "evals"]
     assert "aws-lambda runs every workload; e2b runs evals" in " ".join(printed.split())
+    assert "per-month figures repeat it 720 times" in " ".join(printed.split())
     figure = ss.plots.comparison(compared)
     title = figure.axes[0].get_title()
     assert "same workload" not in title

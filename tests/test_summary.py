@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from simulator import load_scenario, simulate
-from simulator.summary import assumed_rates_used, cost_band
+from simulator.scenario import scenario_from_dict
+from simulator.summary import assumed_rates_used, cost_band, short_horizon_warning
+from support import scenario_dict
 
 if TYPE_CHECKING:
     from simulator.runner import SimulationResult
@@ -60,3 +62,18 @@ def test_a_fleet_names_the_host_table_it_is_billed_by_and_no_unused_table() -> N
     assert fleet["price_table"] == summary["coverage"]["firecracker-m5-metal"]["priced_by"]
     assert summary["platforms"]["e2b"]["price_table"] == "e2b-usage"
     assert set(summary["pricing"]) == {"hosts:aws-ec2-us-east-1", "e2b-usage"}
+
+
+def test_a_horizon_shorter_than_a_day_is_said_to_repeat() -> None:
+    """Per-month figures of a 10-minute burst repeat it 4,320 times (a 6-hour slice of a
+    daily profile 120 times); nothing said so. A day or more needs no such warning."""
+    assert "repeat it 4,320 times" in str(short_horizon_warning(600.0))
+    assert "repeat it 120 times" in str(short_horizon_warning(6 * 3600.0))
+    assert short_horizon_warning(86400.0) is None
+    assert short_horizon_warning(7 * 86400.0) is None
+    hour = simulate(scenario_from_dict(scenario_dict(horizon="1h", replications=1)))
+    warnings = hour.summary()["warnings"]
+    assert warnings[0] == short_horizon_warning(3600.0)
+    assert "repeat it 720 times to fill a 30-day month" in warnings[0]
+    day = simulate(scenario_from_dict(scenario_dict(horizon="1d", replications=1)))
+    assert not any("shorter than a day" in w for w in day.summary()["warnings"])
