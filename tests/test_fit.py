@@ -254,6 +254,34 @@ def test_hour_of_day_profile_is_recovered_from_a_diurnal_sample() -> None:
     assert scenario.workloads[0].arrivals == suggestion
 
 
+def test_a_day_sampled_from_midnight_to_midnight_covers_the_day() -> None:
+    """A day of requests with a busy afternoon, drawn in [0, 86400) (notebook 05): its
+    first and last requests fall a few seconds inside the day, so it spanned 86,387 s,
+    under the day the diurnal suggestion needed, and was fitted as a flat Poisson rate."""
+    weights = np.r_[np.full(9, 1.0), np.full(8, 3.5), np.full(7, 1.8)]
+    truth = DiurnalArrivals(per_day=20_000, hourly_profile=tuple(weights.tolist()))
+    covered = 0
+    for seed in range(40):
+        times = truth.sample(np.random.default_rng(seed), 86400.0)
+        fit = ss.fit_arrivals(times)
+        assert fit.span_s < 86400.0
+        covered += fit.covers_day
+    assert covered == 40
+    times = truth.sample(np.random.default_rng(7), 86400.0)
+    fit = ss.fit_arrivals(times)
+    assert isinstance(fit.suggestion, DiurnalArrivals)
+    shares = truth.hourly_share
+    assert np.all(np.abs(fit.profile - 24 * shares) < 4 * 24 * np.sqrt(shares / times.size))
+    assert any("short of a day" in note for note in fit.notes)
+    assert fit.summary()["covers_day"] is True
+    # the same requests without the last hour, or from 1 am on, do not cover a day
+    for part in (times[times < 23 * 3600.0], times[times >= 3600.0]):
+        cut = ss.fit_arrivals(part)
+        assert not cut.covers_day
+        assert isinstance(cut.suggestion, PoissonArrivals)
+        assert any("less than a day" in note for note in cut.notes)
+
+
 def test_a_flat_multi_day_trace_suggests_poisson_per_day() -> None:
     times = PoissonArrivals(per_day=20_000).sample(np.random.default_rng(24), 3 * 86400.0)
     fit = ss.fit_arrivals(times)

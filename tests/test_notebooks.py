@@ -12,6 +12,7 @@ from support import REPO
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SHOWN = {
     "01-quick-start": ["repeat it 120 times to fill a 30-day month"],
+    "05-fit-your-durations": ["kind: diurnal", "note: the requests span 86,387 s"],
 }
 """Text a notebook's outputs must show, by notebook: what its prose tells the reader to
 look at."""
