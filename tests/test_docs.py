@@ -97,3 +97,20 @@ def test_platforms_page_is_current() -> None:
     assert (DOCS / "platforms.md").read_text() == platform_reference(), (
         "docs/platforms.md is stale: run `python -m simulator.platform_docs > docs/platforms.md`"
     )
+
+
+def test_every_file_sandsim_run_writes_is_named_where_run_is_described(tmp_path: Path) -> None:
+    """`sandsim run` writes hosts.csv for a fleet, but docs/outputs.md said it "writes two
+    files" and the README's command table named summary.json and line_items.csv only."""
+    scenario = ss.load_scenario("self-hosted-fleet").with_overrides(
+        {"horizon": 3600.0, "replications": 1}
+    )
+    written = ss.simulate(scenario, platforms=["firecracker-m5-metal"]).write(tmp_path)
+    names = [path.name for path in written.values()]
+    assert "hosts.csv" in names
+    row = next(line for line in README.read_text().splitlines() if "| `sandsim run " in line)
+    opening = (DOCS / "outputs.md").read_text().split("\n\n")[1]
+    for name in names:
+        assert f"`{name}`" in row or f"[{name}]" in row, name
+        assert f"`{name}`" in opening or f"[{name}]" in opening, name
+    assert "two files" not in opening
