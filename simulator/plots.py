@@ -194,7 +194,8 @@ def concurrency_over_day(result: SimulationResult, platforms: list[str] | None =
 
 def fleet_hosts(result: SimulationResult, platform_id: str, replication: int = 0) -> Figure:
     """Hosts alive over the horizon by how they were bought (and, for a fleet of several
-    types of host, by type, dashed), for a self-hosted platform."""
+    types of host, by type, dashed), for a self-hosted platform, in one replication; the
+    title gives that replication's utilisation (the summary's is the mean over all)."""
     import pandas as pd
 
     from .fleet_metrics import hosts_over_time
@@ -229,7 +230,11 @@ def fleet_hosts(result: SimulationResult, platform_id: str, replication: int = 0
     )
     axes.set_xlabel("hours from the scenario start")
     axes.set_ylabel("hosts (booting or running)")
-    axes.set_title(f"{platform_id}: hosts over time (utilisation {used})")
+    count = len(result.runs.get(platform_id, []))
+    axes.set_title(
+        f"{platform_id}: hosts over time, replication {replication} of {count} "
+        f"(its utilisation {used})"
+    )
     axes.legend(fontsize=8, title="bought as (or type)" if len(types) > 1 else "bought as")
     axes.grid(True, alpha=0.3)
     return figure

@@ -177,6 +177,8 @@ def _png(figure: Figure) -> bytes:
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         if math.isnan(value):
             return "-"
@@ -330,9 +332,10 @@ def _recommend_among(
     serving = [r for r in rows if r[2] is None]
     pool = sorted(serving or rows, key=lambda r: r[1]["mean"])
     best, cost, why = pool[0]
-    spend = (
-        f"{cost['mean']:,.2f} {currency} per 30-day month (P5-P95 {cost['p5']:,.2f}-"
-        f"{cost['p95']:,.2f})"
+    spend = f"{cost['mean']:,.2f} {currency} per 30-day month " + (
+        f"(P5-P95 {cost['p5']:,.2f}-{cost['p95']:,.2f})"
+        if result.scenario.replications > 1
+        else "(one replication: no P5-P95 band)"
     )
     if work is None:
         text = [
@@ -441,8 +444,17 @@ def _summary_section(
 
 def _month_notes(scenario: Scenario) -> list[str]:
     """What the per-month figures rest on, where a reader could misread them."""
+    notes = []
+    if scenario.replications == 1:
+        notes.append(
+            "Note: this run has one replication, so every P5-P95 band below has no width: it "
+            "is that replication's figure, not a spread across replications (run more "
+            "replications for a band)."
+        )
     short = short_horizon_warning(scenario.horizon)
-    return [] if short is None else [f"Note: {short}."]
+    if short is not None:
+        notes.append(f"Note: {short}.")
+    return notes
 
 
 def _spend_section(result: SimulationResult, summary: dict[str, Any]) -> Section:
@@ -556,38 +568,57 @@ def _latency_section(result: SimulationResult, summary: dict[str, Any]) -> Secti
     return section
 
 
+SHARE_DECIMALS = 4
+"""Shares in the fleet table are rounded to 0.01% (summary.json keeps them whole)."""
+
+
 def _fleet_section(result: SimulationResult, summary: dict[str, Any], ids: list[str]) -> Section:
-    rows = []
-    for platform_id in ids:
-        entry = summary["platforms"][platform_id]
-        rows.append(
-            {
-                "platform": platform_id,
-                "hosts": entry["hosts"]["type"],
-                "mean hosts": entry["hosts"]["mean"],
-                "peak hosts": entry["hosts"]["peak"],
-                **{f"utilisation {k}": v for k, v in entry["utilisation"].items()},
-                **{f"stranded {k}": v for k, v in entry["stranded"].items()},
-                **{
-                    f"stranded while waiting {k}": v
-                    for k, v in entry["stranded_while_waiting"].items()
-                },
-                "packing efficiency": entry["fleet"]["packing_efficiency"],
-            }
-        )
+    entries = [summary["platforms"][platform_id] for platform_id in ids]
+    # GPU columns only where some fleet has GPUs (None on CPU hosts)
+    resources = [
+        r
+        for r in entries[0]["utilisation"]
+        if any(e["utilisation"][r] is not None for e in entries)
+    ]
+
+    def shares(entry: dict[str, Any], key: str, name: str) -> dict[str, float | None]:
+        return {
+            f"{name} {r}": None if entry[key][r] is None else round(entry[key][r], SHARE_DECIMALS)
+            for r in resources
+        }
+
+    rows = [
+        {
+            "platform": platform_id,
+            "host type": entry["hosts"]["type"],
+            "mean hosts": entry["hosts"]["mean"],
+            "peak hosts": entry["hosts"]["peak"],
+            **shares(entry, "utilisation", "utilisation"),
+            **shares(entry, "stranded", "stranded"),
+            **shares(entry, "stranded_while_waiting", "stranded while waiting"),
+            "packing efficiency": entry["fleet"]["packing_efficiency"],
+        }
+        for platform_id, entry in zip(ids, entries, strict=True)
+    ]
+    replications = result.scenario.replications
     section = Section(
         "Self-hosted fleets",
         [
             "Utilisation is allocated over offered, time-weighted; stranded is free room no "
             "sandbox shape fits in; stranded while waiting is free room no waiting sandbox "
             "fits in, while sandboxes waited for capacity; packing efficiency is the hosts "
-            "the volume lower bound needs over the hosts running."
+            "the volume lower bound needs over the hosts running. The table gives means over "
+            f"the {replications} replication(s), shares rounded to 0.01%; each figure of "
+            "hosts over time shows replication 0 and its own utilisation."
         ],
     )
     section.tables.append(("Hosts and utilisation", pd.DataFrame(rows)))
     for platform_id in ids:
         section.figures.append(
-            (f"Hosts of {platform_id} over time", plots.fleet_hosts(result, platform_id))
+            (
+                f"Hosts of {platform_id} over time (replication 0)",
+                plots.fleet_hosts(result, platform_id),
+            )
         )
     return section
 

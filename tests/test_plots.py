@@ -124,3 +124,18 @@ def test_fleet_hosts_figure_follows_the_fleet_record() -> None:
         plots.fleet_hosts(
             simulate(scenario_from_dict(scenario_dict(replications=1))), "aws-fargate"
         )
+
+
+def test_fleet_hosts_title_says_which_replication_its_utilisation_is_of() -> None:
+    """With four replications the title showed replication 0's utilisation (36%) beside a
+    summary whose mean differs, without saying which replication it was."""
+    scenario = load_scenario("self-hosted-fleet").with_overrides(
+        {"horizon": 3 * 3600.0, "replications": 3}
+    )
+    result = simulate(scenario.only_platforms(["firecracker-m5-metal"]))
+    for replication in (0, 2):
+        title = plots.fleet_hosts(result, "firecracker-m5-metal", replication).axes[0].get_title()
+        assert f"replication {replication} of 3 (its utilisation" in title
+        fleet = result.runs["firecracker-m5-metal"][replication].metrics.fleet
+        assert fleet is not None
+        assert f"its utilisation vcpu {fleet.utilisation['vcpu']:.0%}" in title

@@ -4,6 +4,7 @@ without touching the network, and states figures that are the model's own."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -13,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -315,3 +317,38 @@ def test_report_and_run_say_a_short_horizon_is_repeated_to_a_month(
     assert (
         "note: the horizon of 1h is shorter than a day: per-month figures repeat it 720" in printed
     )
+
+
+def test_fleet_table_reads_cleanly_and_one_replication_is_said(tmp_path: Path) -> None:
+    """On CPU fleets the Markdown hosts table printed None in its GPU columns and float
+    noise (stranded vcpu 5.988e-08), and its column "hosts" held the host type; a report
+    of one replication printed a P5-P95 band of no width as if it were a spread."""
+    scenario = load_scenario("self-hosted-fleet").with_overrides(
+        {"horizon": 7200.0, "replications": 1}
+    )
+    report = build_report(scenario.only_platforms(["firecracker-m5-metal", "e2b"]))
+    markdown = report.write(tmp_path)["report.md"].read_text(encoding="utf-8")
+    hosts = markdown.split("### Hosts and utilisation")[1].split("\n\n")[1]
+    assert "None" not in hosts
+    assert not re.search(r"\de-\d", hosts)
+    table = report.tables()["hosts-and-utilisation"]
+    assert "host type" in table.columns
+    assert "hosts" not in table.columns
+    assert not any("gpu" in column for column in table.columns)
+    assert table.loc[0, "host type"] == "m5.metal"
+    shares = table.filter(like="stranded").to_numpy(dtype=float)
+    assert np.array_equal(shares, np.round(shares, 4))
+    summary_text = " ".join(report.sections[0].paragraphs)
+    assert "(one replication: no P5-P95 band)" in summary_text
+    spend = next(s for s in report.sections if s.title == "Spend per platform")
+    assert any("this run has one replication" in p for p in spend.paragraphs)
+    fleets = next(s for s in report.sections if s.title == "Self-hosted fleets")
+    assert [caption for caption, _ in fleets.figures] == [
+        "Hosts of firecracker-m5-metal over time (replication 0)"
+    ]
+
+
+def test_gpu_fleet_table_keeps_its_gpu_columns(gpu_report: Report) -> None:
+    table = gpu_report.tables()["hosts-and-utilisation"].set_index("platform")
+    assert table.loc["kata-p4d", "utilisation gpu"] > 0
+    assert "P5-P95" in " ".join(gpu_report.sections[0].paragraphs)  # two replications
