@@ -1072,7 +1072,7 @@ def test_draining_host_needed_for_the_minimum_takes_work_again() -> None:
     assert drained, "the burst's extra host was never drained"
     drained_at, victim = drained[0]
     back = [t for t, i, s in engine.states if i == victim and s == "running" and t > drained_at]
-    # it runs again as soon as it is one of the minimum (one cooldown after it emptied),
+    # it runs again as soon as it is one of the minimum (as it empties),
     # not only when work that finds no room on the other host comes (at 2000.1 s)
     assert back, "the draining host never ran again"
     assert back[0] < request[6], "the draining host was left draining"
@@ -1201,8 +1201,8 @@ def test_draining_host_taken_back_before_a_host_is_booted() -> None:
         request, np.array([100.0, 100.0, 1000.0, 5000.0]), np.array([0, 0, 1, 2]), model, 6000.0
     )
     assert record.started_s.size == 2  # no host booted after the first two
-    # host 1 goes one cooldown (300 s) after its last sandbox ends at 5,070 s
-    assert record.ended_s.max() == pytest.approx(5070.0 + 300.0)
+    # host 1 drains: it goes as its last sandbox ends at 5,070 s (not a cooldown later)
+    assert record.ended_s.max() == pytest.approx(5070.0)
 
     model = fleet_model(
         [_share_of_host(s) for s in (0.6, 0.1, 0.05, 0.2)],
@@ -1423,3 +1423,111 @@ def test_an_empty_committed_host_does_not_stop_the_rest_draining() -> None:
     on_demand = np.array([p != "committed" for p in record.purchase])
     life = np.minimum(record.ended_s, horizon) - record.started_s
     assert life[on_demand].sum() < 2_000.0
+
+
+def test_a_drained_host_goes_as_its_last_sandbox_leaves_and_is_billed_to_then() -> None:
+    """Eleven 8-vCPU sandboxes for 10 minutes at 0 s, a 1-vCPU one for 20 minutes at 1 s
+    and an 8-vCPU one for 50 minutes at 2 s, on m5.metal hosts (first fit, 60 s boots, a
+    300 s cooldown): host 0 (booted at 0 s) takes the eleven and the small one, host 1
+    (booted at 2 s) the long one. When the eleven end, the autoscaler drains host 0
+    (690 s), which then holds only the small sandbox. It goes when that sandbox ends,
+    about 1,260.1 s; host 1 goes a cooldown after its sandbox ends, about 3,362.1 s.
+    By hand, at $4.608 an hour billed per second: (1,261 + 3,361) s = $5.91616 (it
+    was $6.30016: the drained host was kept, empty and billed, for a cooldown more)."""
+    data = _fleet_scenario(
+        placement="first_fit",
+        autoscaling={
+            "min_hosts": 0,
+            "max_hosts": 5,
+            "target_utilisation": 1.0,
+            "boot_time": {"kind": "fixed", "value": "60s"},
+            "idle_cooldown": "300s",
+        },
+    )
+    data["horizon"] = "2h"
+    data["workloads"] = [
+        workload(
+            "big",
+            arrivals={"kind": "burst", "count": 11, "at": "0s"},
+            duration={"kind": "fixed", "value": "600s"},
+            shape={"vcpu": 8, "memory": "30GiB"},
+        ),
+        workload(
+            "small",
+            arrivals={"kind": "burst", "count": 1, "at": "1s"},
+            duration={"kind": "fixed", "value": "1200s"},
+            shape={"vcpu": 1, "memory": "2GiB"},
+        ),
+        workload(
+            "long",
+            arrivals={"kind": "burst", "count": 1, "at": "2s"},
+            duration={"kind": "fixed", "value": "3000s"},
+            shape={"vcpu": 8, "memory": "30GiB"},
+        ),
+    ]
+    result = simulate(scenario_from_dict(data), keep_usage=True)
+    usage = result.runs["fleet"][0].usage
+    assert usage is not None
+    record = usage.fleet
+    assert record is not None
+    np.testing.assert_array_equal(record.started_s, [0.0, 2.0])
+    small_end = float(usage.end_s[usage.workload_index == 1][0])
+    long_end = float(usage.end_s[usage.workload_index == 2][0])
+    assert 1260.0 < small_end < 1261.0  # (launches take well under a second)
+    assert 3062.0 < long_end < 3063.0
+    assert record.ended_s[0] == small_end  # drained: gone as its last sandbox left
+    assert record.ended_s[1] == pytest.approx(long_end + 300.0)  # not drained: a cooldown
+    assert result.line_items()["cost_usd"].sum() == pytest.approx(
+        (1261 + 3361) * 4.608 / 3600, rel=1e-12
+    )
+
+
+def _draining_fleet(**overrides: Any) -> FleetModel:
+    """Worst fit over sandboxes of 0.6, 0.1 and 0.05 of a host (classes 0 to 2), at
+    most five hosts, a target of 0.8: a host left with small sandboxes is drained."""
+    return fleet_model(
+        [_share_of_host(0.6), _share_of_host(0.1), _share_of_host(0.05)],
+        placement="worst_fit",
+        max_hosts=5,
+        target_utilisation=0.8,
+        **overrides,
+    )
+
+
+def test_a_drained_host_emptying_as_work_comes_is_taken_back_not_replaced() -> None:
+    """Host 1 drains with one small sandbox left (as in
+    ``test_draining_host_taken_back_before_a_host_is_booted``), host 0 having gone. A
+    0.6-host sandbox comes at the very instant that small sandbox ends (5,070 s): the
+    drained host, empty then, is taken back for it instead of going and a host being
+    booted (the sandbox waits no boot); once that sandbox ends the host goes a cooldown
+    later, as any host that is not draining."""
+    model = _draining_fleet()
+    request = np.array([0.0, 0.0, 70.0, 70.0, 5070.0])
+    run = np.array([100.0, 100.0, 1000.0, 5000.0, 200.0])
+    engine, result, record = run_fleet(
+        request, run, np.array([0, 0, 1, 2, 0]), model, 8000.0, engine_type=StateLog
+    )
+    assert isinstance(engine, StateLog)
+    assert any(i == 1 and s == "draining" for _, i, s in engine.states)
+    assert record.started_s.size == 2  # no host booted for the late sandbox
+    assert record.host_of[4] == 1
+    assert result.admit_s[4] == 5070.0
+    assert record.ended_s[1] == pytest.approx(5070.0 + 200.0 + 300.0)
+
+
+def test_a_drained_host_needed_for_the_minimum_runs_again_as_it_empties() -> None:
+    """At least two hosts, worst fit: three 0.6-host sandboxes boot a third host, and
+    host 1 is drained (120 s) holding one of them and a small long one. Host 2 goes
+    after its cooldown (460 s), leaving the fleet at its minimum with host 1 draining.
+    When host 1 empties (5,070 s) it runs again then, since the minimum needs it (it
+    was left draining, and billed as such, a cooldown more, till 5,370 s), and stays."""
+    model = _draining_fleet(min_hosts=2)
+    request = np.array([0.0, 0.0, 0.0, 70.0, 70.0])
+    run = np.array([100.0, 100.0, 100.0, 1000.0, 5000.0])
+    engine, _, record = run_fleet(
+        request, run, np.array([0, 0, 0, 1, 2]), model, 8000.0, engine_type=StateLog
+    )
+    assert isinstance(engine, StateLog)
+    assert (120.0, 1, "draining") in engine.states
+    assert [(t, s) for t, i, s in engine.states if i == 1 and t > 120.0] == [(5070.0, "running")]
+    np.testing.assert_array_equal(record.ended_s, [8000.0, 8000.0, 460.0])

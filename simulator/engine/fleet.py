@@ -610,7 +610,7 @@ class FleetEngine(DynamicEngine):
 
     def _release(self, index: int) -> None:
         """A sandbox leaves its host: its load, GPUs and (if the host runs) placement row
-        change; an empty host waits out its cooldown."""
+        change; an empty host waits out its cooldown, or goes now if it drains."""
         i = self._host_of[index]
         host = self._hosts[i]
         w = self._class_of[index]
@@ -635,7 +635,7 @@ class FleetEngine(DynamicEngine):
             self._index.set_free(i, load.room, self._new_gates(host) if with_gpu else host.gates)
         if not sandboxes:
             host.idle_since = now
-            self._release_after_cooldown(host)
+            self._emptied(host)
 
     def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
         """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
@@ -791,8 +791,12 @@ class FleetEngine(DynamicEngine):
         return True
 
     def _resume(self, host: Host) -> None:
-        """A draining host takes work again: the queue is looked at now."""
+        """A draining host takes work again: the queue is looked at now. An empty one
+        (taken back as it emptied, or kept for the minimum) is looked at again after the
+        idle cooldown, as any empty host."""
         self._set_state(host, "running")
+        if not host.sandboxes:
+            self._release_after_cooldown(host)
         self._wake_now()
 
     def _drain_emptiest(self) -> None:
@@ -846,6 +850,12 @@ class FleetEngine(DynamicEngine):
         queue = self._queue
         return bool(queue) and queue[0][0] <= self.env._now
 
+    def _emptied(self, host: Host) -> None:
+        """``host`` has just emptied: a draining host goes now (at a look at this instant,
+        after what else happens now: work that waits may take it back first), any other
+        waits out the idle cooldown."""
+        self._look_later(host, 0.0 if host.state == "draining" else self.fleet.idle_cooldown_s)
+
     def _release_after_cooldown(self, host: Host) -> None:
         """Look again at ``host`` once the idle cooldown has passed."""
         self._look_later(host, self.fleet.idle_cooldown_s)
@@ -870,13 +880,17 @@ class FleetEngine(DynamicEngine):
         self.at(self.env._now + wait_s, [look], 0)
 
     def _maybe_release(self, host: Host) -> None:
-        """Release a host that has stayed empty for the cooldown (never below the minimum)."""
+        """Release a host that has stayed empty for the cooldown, or a draining host as
+        soon as it is empty (never below the minimum)."""
         if host.state not in ("running", "draining") or host.sandboxes:
             return
         if host.purchase == "committed" or self.fleet.fixed:
             return
         now = self.env._now  # (slack relative to the clock: times past 2**24 s round by more)
-        if now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9 - 4 * math.ulp(now):
+        if (
+            host.state == "running"
+            and now - host.idle_since < self.fleet.idle_cooldown_s - 1e-9 - 4 * math.ulp(now)
+        ):
             return
         if self._live() <= self.fleet.min_hosts:
             if host.state == "draining":  # needed for the minimum: it takes work again
