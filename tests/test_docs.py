@@ -21,6 +21,16 @@ def test_scenario_reference_is_current() -> None:
     )
 
 
+def test_every_model_of_the_scenario_has_its_section() -> None:
+    """Each model a scenario nests has its table of fields, so no link in the reference
+    leads nowhere (a fleet's fields, its autoscaling and inventory had none)."""
+    text = (DOCS / "scenarios.md").read_text()
+    models = ss.Scenario.model_json_schema(by_alias=True)["$defs"]
+    assert [name for name in models if f"\n### {name}\n" not in text] == []
+    anchors = {heading.lower() for heading in re.findall(r"^### (\w+)$", text, re.M)}
+    assert set(re.findall(r"\]\(#([a-z]+)\)", text)) <= anchors
+
+
 def test_minimal_scenario_in_the_docs_runs() -> None:
     text = (DOCS / "scenarios.md").read_text()
     block = re.search(r"## A minimal scenario\s+```yaml\n(.*?)```", text, re.S)
