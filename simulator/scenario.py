@@ -335,7 +335,10 @@ class Fleet(FrozenModel):
     )
     """How the committed hosts are bought."""
     spot_share: float = Field(default=0.0, ge=0, le=1)
-    """Share of the hosts added by autoscaling that are spot (interruptible) hosts."""
+    """Share of the hosts beyond the committed ones that are spot (interruptible) hosts,
+    those started for min_hosts included (an autoscaling group's spot share covers all
+    its capacity above its on-demand base): with min_hosts equal to max_hosts, 0.5 makes
+    half the group spot."""
     spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
     """Rate at which a spot host is taken back; its sandboxes are lost and retried."""
     spot_max_restarts: Count = Field(default=3, ge=0, le=100)

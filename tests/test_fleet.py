@@ -1531,3 +1531,49 @@ def test_a_drained_host_needed_for_the_minimum_runs_again_as_it_empties() -> Non
     assert (120.0, 1, "draining") in engine.states
     assert [(t, s) for t, i, s in engine.states if i == 1 and t > 120.0] == [(5070.0, "running")]
     np.testing.assert_array_equal(record.ended_s, [8000.0, 8000.0, 460.0])
+
+
+def test_spot_share_covers_the_hosts_started_for_the_minimum() -> None:
+    """min_hosts equal to max_hosts (two m5.metal) with spot_share 0.5: one host of the
+    two is spot, as an autoscaling group's spot share covers its whole capacity above
+    the on-demand base. A rate of interruptions so low none comes for ages: the hour
+    costs, by hand, $4.608 on demand plus $1.613 spot = $6.221. Before, the hosts
+    started for the minimum were never spot: both on demand, $9.216, and the share and
+    the interruptions were silently ignored."""
+    data = _fleet_scenario(
+        spot_share=0.5,
+        spot_interruptions_per_hour=1e-9,
+        autoscaling={"min_hosts": 2, "max_hosts": 2},
+    )
+    result = simulate(scenario_from_dict(data))
+    record = result.runs["fleet"][0].metrics.fleet.record
+    assert record.purchase == ("on_demand", "spot")
+    assert record.interruptions == 0
+    assert result.line_items()["cost_usd"].sum() == pytest.approx(4.608 + 1.613, rel=1e-12)
+    by_purchase = result.summary()["platforms"]["fleet"]["hosts"]["by_purchase"]
+    assert by_purchase["spot"]["host_hours"] == pytest.approx(1.0)
+
+
+def test_spot_hosts_of_a_fixed_size_group_are_taken_back_and_replaced() -> None:
+    """Four hosts at least and at most, one committed and the rest spot, taken back
+    every half hour on average: the group's spot hosts are interrupted (none were: the
+    three were on demand), their sandboxes lost and restarted, and each host taken back
+    replaced at once (it boots), so four hosts are alive all along."""
+    horizon = 21_600.0
+    request = np.sort(np.random.default_rng(8).uniform(0, 18_000, 300))
+    spot = {"spot_share": 1.0, "spot_interruptions_per_s": 1 / 1800}
+    model = fleet_model([_share_of_host(0.3)], min_hosts=4, max_hosts=4, committed_hosts=1, **spot)
+    engine, result, record = run_fleet(
+        request, np.full(request.size, 600.0), np.zeros(request.size, int), model, horizon, 4
+    )
+    assert record.purchase[0] == "committed"
+    assert set(record.purchase[1:]) == {"spot"}  # the three others of the minimum too
+    assert engine.interruptions >= 10
+    assert engine.lost > 0
+    assert record.lost_sandboxes == engine.lost
+    changes = np.unique(np.concatenate([record.started_s, record.ended_s]))
+    for t in changes[changes < horizon]:
+        alive = np.count_nonzero((record.started_s <= t) & (record.ended_s > t))
+        assert alive == 4  # (booting replacements count: alive, not running)
+    served = np.isfinite(result.admit_s)
+    assert np.allclose(result.end_s[served] - result.admit_s[served], 600.0)

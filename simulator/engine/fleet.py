@@ -111,6 +111,8 @@ class FleetModel:
     interval_s: float
     committed_hosts: int
     spot_share: float
+    """Share of the hosts beyond the committed ones that are spot, those started for
+    ``min_hosts`` included (in turn: host by host, a running sum of the share)."""
     spot_interruptions_per_s: float
     demand_per_class: tuple[tuple[float, float], ...]
     """vCPU and GiB one sandbox of each shape class takes (its shape plus the overhead);
@@ -237,6 +239,9 @@ class FleetRecord:
     lower_bound_integral: float
     """Integral over time of the volume lower bound on the hosts the allocations need."""
     interruptions: int
+    """Spot hosts taken back within the horizon (one still up at its end is taken back
+    later, as the run finishes the work requested within it, or once it has: such a
+    loss of a sandbox counts in ``lost_sandboxes``, not here)."""
     lost_sandboxes: int
     host_of: np.ndarray
     """Host of each activation's (last) placement (-1: never placed)."""
@@ -661,7 +666,7 @@ class FleetEngine(DynamicEngine):
         if self._committed < self.fleet.committed_hosts:
             purchase = "committed"
             self._committed += 1  # (committed hosts are never released)
-        elif ready_now is False and self.fleet.spot_share > 0:
+        elif self.fleet.spot_share > 0:  # (the hosts started for the minimum too)
             self._spot_counter += self.fleet.spot_share
             if self._spot_counter >= 1.0 - 1e-9:
                 self._spot_counter -= 1.0
@@ -911,9 +916,10 @@ class FleetEngine(DynamicEngine):
         """The provider takes a spot host back: its sandboxes are lost and queue again."""
         if host.state == "gone":
             return
-        self.interruptions += 1
-        lost = sorted(host.sandboxes)
         now = self.env._now
+        if now < self._horizon:  # (counted within the horizon, as boots are)
+            self.interruptions += 1
+        lost = sorted(host.sandboxes)
         for index in lost:
             self._early_holds.append(
                 (self._class_of[index], self._hold_start[index], now, host.index, index)
@@ -1000,6 +1006,7 @@ class FleetEngine(DynamicEngine):
         ended = np.array([h.ended_s for h in self._hosts])
         kinds = np.array([h.kind for h in self._hosts], dtype=np.int64)
         billed_end = np.where(started < end, np.minimum(ended, end), started)
+        interrupted = np.array([h.interrupted_s for h in self._hosts], dtype=np.float64)
         return FleetRecord(
             purchase=tuple(h.purchase for h in self._hosts),
             started_s=started,
@@ -1021,9 +1028,7 @@ class FleetEngine(DynamicEngine):
             billed_end_s=billed_end,
             tail_host_s=self._tail_host_seconds(end),
             dropped_sandboxes=self.dropped,
-            interrupted_s=np.array([h.interrupted_s for h in self._hosts])
-            if self.interruptions
-            else None,
+            interrupted_s=interrupted if not np.isnan(interrupted).all() else None,
             lost_holds=self._lost_holds(),
             boots=self.boots,
             kind_names=tuple(kind.name for kind in self._kinds),
