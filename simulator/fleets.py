@@ -180,8 +180,17 @@ def resolve_fleet(
         raise error(
             "purchase: spot would price every host at spot without the risk of losing it",
             f"{where}.purchase",
-            "buy spot hosts with spot_share (e.g. 1.0 for all autoscaled hosts) and give "
-            "spot_interruptions_per_hour",
+            "buy spot hosts with spot_share (e.g. 1.0 for all hosts beyond the committed "
+            "ones) and give spot_interruptions_per_hour",
+        )
+    if spec.spot_share > 0 and spec.spot_interruptions_per_hour == 0:
+        raise error(
+            f"spot_share {spec.spot_share:g} makes hosts spot but no "
+            "spot_interruptions_per_hour is given: they would be priced at spot without "
+            "the risk of losing them",
+            f"{where}.spot_share",
+            "give spot_interruptions_per_hour (how often an hour the provider takes a spot "
+            "host back), or remove spot_share",
         )
     if spec.inventory is None and spec.purchase != "on_demand":
         raise error(

@@ -340,7 +340,8 @@ class Fleet(FrozenModel):
     its capacity above its on-demand base): with min_hosts equal to max_hosts, 0.5 makes
     half the group spot."""
     spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
-    """Rate at which a spot host is taken back; its sandboxes are lost and retried."""
+    """Rate at which a spot host is taken back; its sandboxes are lost and retried.
+    Required with spot_share above 0 (spot prices without the risk are refused)."""
     spot_max_restarts: Count = Field(default=3, ge=0, le=100)
     """A sandbox lost to spot interruptions more often than this is given up (counted as
     abandoned, and in fleet.given_up_sandboxes)."""

@@ -909,6 +909,8 @@ def test_fleet_by_purchase_adds_up_to_the_discounted_bill() -> None:
             "no reserved_3y price",
         ),
         ({"fleet": {"purchase": "spot"}}, "purchase", "spot_share"),
+        # spot hosts at spot prices need the risk that goes with them
+        ({"fleet": {"spot_share": 0.5}}, "spot_share", "give spot_interruptions_per_hour"),
         ({"fleet": {"purchase": "reserved_1y"}}, "purchase", "committed_hosts"),
         ({"fleet": {"autoscaling": {"idle_cooldown": 0}}}, "idle_cooldown", "positive"),
         ({"fleet": {"autoscaling": {"interval": 0}}}, "interval", "positive"),

@@ -269,3 +269,42 @@ def test_launch_hosts_are_bounded() -> None:
         _load(data)
     assert "platforms[0].hosts" in str(caught.value)
     assert "10000" in str(caught.value)
+
+
+FLEET = """
+name: t
+horizon: 1h
+replications: 1
+workloads:
+  - name: w
+    arrivals: {{kind: burst, count: 10, at: 0s}}
+    duration: {{kind: fixed, value: 10m}}
+    shape: {{vcpu: 2, memory: 4GiB}}
+platforms:
+  - id: fc
+    profile: firecracker
+    fleet: {fleet}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fleet", "field", "fix"),
+    [
+        # spot hosts without a rate of interruptions: spot prices without the risk
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal, spot_share: 1.0}",
+            "platforms[0].fleet.spot_share",
+            "give spot_interruptions_per_hour",
+        ),
+    ],
+)
+def test_bad_fleets_exit_2_naming_file_field_and_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fleet: str, field: str, fix: str
+) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET.format(fleet=fleet))
+    code, err = run(capsys, "run", str(path), "--out", str(tmp_path / "out"))
+    assert code == EXIT_INPUT
+    assert f"fleet.yaml: {field}: " in err, err
+    assert f"fix: {fix}" in err, err
+    assert not (tmp_path / "out" / "summary.json").exists()
