@@ -126,6 +126,7 @@ class ResolvedFleet:
             inventory=self.inventory,
             gpu_type_per_class=self.gpu_type_per_class,
             class_of_trace_row=self.class_of_trace_row,
+            purchase=spec.purchase,
         )
 
 

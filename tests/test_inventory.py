@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fleet import peak_load
 
+from simulator import plots
 from simulator.distributions import Fixed
 from simulator.engine.activations import Activations
 from simulator.engine.fleet import FleetEngine, FleetModel, HostKindModel
@@ -23,6 +24,7 @@ from simulator.fleet_metrics import hosts_over_time
 from simulator.gpus import GpuNeed
 from simulator.runner import simulate
 from simulator.scenario import scenario_from_dict
+from simulator.summary import write_outputs
 from support import REPO, scenario_dict, shared_data, workload
 
 REPLAY = REPO / "tests" / "replay" / "alibaba-gpu-v2023.yaml"
@@ -231,6 +233,36 @@ def test_mixed_inventory_bills_each_kind_at_its_rate() -> None:
     assert timeline.to_dict("records") == [
         {"time_s": 0.0, "hosts_on_demand": 3, "type_c5.metal": 1, "type_m5.metal": 2, "hosts": 3}
     ]
+
+
+def test_hosts_over_time_name_how_an_inventory_was_bought(tmp_path: Path) -> None:
+    """An inventory bought reserved_1y: hosts.csv counts its hosts as hosts_reserved_1y,
+    as docs/outputs.md says, and the hosts figure's legend says reserved_1y (both said
+    on_demand, the label inventory hosts carried inside the engine, while the bill and
+    summary.json's by_purchase priced them reserved: 2 x 2 h at $2.765)."""
+    result = simulate(
+        scenario_from_dict(
+            _inventory_scenario(
+                inventory={"groups": [{"host_type": "m5.metal", "count": 2}]},
+                purchase="reserved_1y",
+            )
+        )
+    )
+    assert result.line_items()["cost_usd"].sum() == pytest.approx(2 * 2 * 2.765, rel=1e-12)
+    by_purchase = result.summary()["platforms"]["fleet"]["hosts"]["by_purchase"]
+    assert list(by_purchase) == ["reserved_1y"]
+    write_outputs(result, tmp_path)
+    hosts = pd.read_csv(tmp_path / "hosts.csv")
+    assert list(hosts.columns) == [
+        "time_s",
+        "hosts_reserved_1y",
+        "type_m5.metal",
+        "hosts",
+        "platform",
+    ]
+    assert hosts["hosts_reserved_1y"].tolist() == [2]
+    legend = plots.fleet_hosts(result, "fleet").axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["reserved_1y"]
 
 
 def test_inventory_groups_of_one_type_count_every_host() -> None:

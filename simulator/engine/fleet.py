@@ -128,6 +128,9 @@ class FleetModel:
     """The GPU type a class must run on (None or empty: any)."""
     class_of_trace_row: tuple[npt.NDArray[np.int64] | None, ...] = ()
     """Per workload replaying per-request shapes: the class of each trace row."""
+    purchase: str = "on_demand"
+    """How hosts neither committed nor spot are bought, as hosts are labelled in the
+    record (e.g. a fixed inventory's "reserved_1y"; the engine knows no prices)."""
 
     @property
     def fixed(self) -> bool:
@@ -182,7 +185,9 @@ class Host:
     """One host of the fleet."""
 
     index: int
-    purchase: Literal["committed", "on_demand", "spot"]
+    purchase: str
+    """How it was bought: "committed", "spot", or as the fleet buys the rest
+    (``FleetModel.purchase``)."""
     state: HostState
     started_s: float
     load: HostLoad
@@ -225,6 +230,8 @@ class FleetRecord:
     """What the fleet did: its hosts' lives and its time integrals."""
 
     purchase: tuple[str, ...]
+    """How each host was bought: "committed", "spot", or as the fleet buys the rest
+    (e.g. "on_demand", or an inventory's "reserved_1y")."""
     started_s: FloatArray
     ended_s: FloatArray
     host_seconds: float
@@ -662,7 +669,7 @@ class FleetEngine(DynamicEngine):
     def _start_host(self, ready_now: bool = False, kind: int = 0) -> None:
         if self._live() >= self.fleet.max_hosts:
             return
-        purchase: Literal["committed", "on_demand", "spot"] = "on_demand"
+        purchase = self.fleet.purchase
         if self._committed < self.fleet.committed_hosts:
             purchase = "committed"
             self._committed += 1  # (committed hosts are never released)
