@@ -26,8 +26,10 @@ S224Se has 448 CPU threads, per its SDK's size list)."""
 MAX_HOST_GIB = 65536
 """Likewise for memory, 64 TiB (EC2's high-memory u-24tb1 has 24 TiB, per the AWS CDK
 change that added it)."""
-MAX_INVENTORY_HOSTS = 100_000
-"""The most hosts an inventory may list."""
+MAX_FLEET_HOSTS = 100_000
+"""The most hosts a fleet may have: an inventory's hosts, an autoscaled fleet's
+min_hosts and max_hosts (a fleet that size takes seconds to start; one a thousand
+times larger, hours)."""
 
 
 class InventoryGroup(FrozenModel):
@@ -35,7 +37,7 @@ class InventoryGroup(FrozenModel):
 
     host_type: str
     """The host type, e.g. "m5.metal"."""
-    count: int = Field(ge=1, le=MAX_INVENTORY_HOSTS)
+    count: int = Field(ge=1, le=MAX_FLEET_HOSTS)
     """How many of them."""
 
 
@@ -75,10 +77,8 @@ class InventoryFile(FrozenModel):
             ) from None
         if frame.empty:
             raise ValueError(f"{resolved} lists no hosts")
-        if len(frame) > MAX_INVENTORY_HOSTS:
-            raise ValueError(
-                f"{resolved} lists {len(frame):,} hosts; at most {MAX_INVENTORY_HOSTS:,}"
-            )
+        if len(frame) > MAX_FLEET_HOSTS:
+            raise ValueError(f"{resolved} lists {len(frame):,} hosts; at most {MAX_FLEET_HOSTS:,}")
         columns = [self.vcpu.column, self.memory.column, self.gpu_type_column]
         columns += [self.gpus.column if self.gpus else None, self.usd_per_hour_column]
         for column in columns:
@@ -168,6 +168,6 @@ class Inventory(FrozenModel):
     def _one_source(self) -> Inventory:
         if bool(self.groups) == (self.file is not None):
             raise ValueError("give the inventory as groups or as a file (one of them)")
-        if sum(g.count for g in self.groups) > MAX_INVENTORY_HOSTS:
-            raise ValueError(f"an inventory may hold at most {MAX_INVENTORY_HOSTS:,} hosts")
+        if sum(g.count for g in self.groups) > MAX_FLEET_HOSTS:
+            raise ValueError(f"an inventory may hold at most {MAX_FLEET_HOSTS:,} hosts")
         return self

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     PrivateAttr,
@@ -27,7 +28,7 @@ from .catalog import bundled_dir
 from .distributions import DistributionSpec, Empirical, Mixture
 from .errors import InputError, InputErrors
 from .forecast_spec import Budget, ForecastSpec
-from .inventory import Inventory
+from .inventory import MAX_FLEET_HOSTS, Inventory
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import FrozenModel
 from .platforms import MAX_LAUNCH_HOSTS, LaunchMode, OverQuota, SessionMode
@@ -246,6 +247,19 @@ class PoolSpec(FrozenModel):
         return self
 
 
+def _at_most_a_fleet(hosts: int) -> int:
+    if hosts > MAX_FLEET_HOSTS:
+        raise ValueError(
+            f"{hosts:,} hosts is more than a fleet may have (at most {MAX_FLEET_HOSTS:,}, as "
+            f"an inventory); give {MAX_FLEET_HOSTS} or fewer"
+        )
+    return hosts
+
+
+HostCount = Annotated[Count, AfterValidator(_at_most_a_fleet)]
+"""A number of hosts in a fleet: a count, at most MAX_FLEET_HOSTS."""
+
+
 MIN_AUTOSCALER_INTERVAL_S = 1.0
 """Shortest autoscaler interval taken."""
 
@@ -253,10 +267,10 @@ MIN_AUTOSCALER_INTERVAL_S = 1.0
 class Autoscaling(FrozenModel):
     """How a self-hosted fleet grows and shrinks."""
 
-    min_hosts: Count = Field(default=0, ge=0)
-    """Never fewer hosts than this (they run from the start)."""
-    max_hosts: Count = Field(default=1000, ge=1)
-    """Never more hosts than this."""
+    min_hosts: HostCount = Field(default=0, ge=0)
+    """Never fewer hosts than this (they run from the start); at most 100,000."""
+    max_hosts: HostCount = Field(default=1000, ge=1)
+    """Never more hosts than this; at most 100,000."""
     target_utilisation: float = Field(default=0.8, gt=0, le=1)
     """Add a host when allocated vCPU, memory or GPUs exceed this share of what is running."""
     scale_out_when_waiting: bool = True

@@ -909,6 +909,13 @@ def test_fleet_by_purchase_adds_up_to_the_discounted_bill() -> None:
             "no reserved_3y price",
         ),
         ({"fleet": {"purchase": "spot"}}, "purchase", "spot_share"),
+        # an autoscaled fleet is held to an inventory's most hosts
+        ({"fleet": {"autoscaling": {"max_hosts": 100_001}}}, "max_hosts", "at most 100,000"),
+        (
+            {"fleet": {"autoscaling": {"min_hosts": 10**8, "max_hosts": 10**8}}},
+            "min_hosts",
+            "100,000,000 hosts is more than a fleet may have",
+        ),
         # spot hosts at spot prices need the risk that goes with them
         ({"fleet": {"spot_share": 0.5}}, "spot_share", "give spot_interruptions_per_hour"),
         ({"fleet": {"purchase": "reserved_1y"}}, "purchase", "committed_hosts"),
@@ -1579,3 +1586,13 @@ def test_spot_hosts_of_a_fixed_size_group_are_taken_back_and_replaced() -> None:
         assert alive == 4  # (booting replacements count: alive, not running)
     served = np.isfinite(result.admit_s)
     assert np.allclose(result.end_s[served] - result.admit_s[served], 600.0)
+
+
+def test_a_fleet_of_the_most_hosts_allowed_runs_in_seconds() -> None:
+    """100,000 hosts at least (the most a fleet may have, as an inventory) start and
+    bill in seconds: the bound is one a fleet can run (a hundred million ran for hours)."""
+    data = _fleet_scenario(autoscaling={"min_hosts": 100_000, "max_hosts": 100_000})
+    with deadline(60):
+        result = simulate(scenario_from_dict(data))
+    assert result.runs["fleet"][0].metrics.fleet.record.started_s.size == 100_000
+    assert result.line_items()["cost_usd"].sum() == pytest.approx(100_000 * 4.608, rel=1e-9)

@@ -296,6 +296,19 @@ platforms:
             "platforms[0].fleet.spot_share",
             "give spot_interruptions_per_hour",
         ),
+        # a hundred million hosts ran for hours; an inventory stops at 100,000 hosts
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal,"
+            " autoscaling: {min_hosts: 100000000, max_hosts: 100000000}}",
+            "platforms[0].fleet.autoscaling.min_hosts",
+            "change the value as the message says",
+        ),
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal,"
+            " autoscaling: {max_hosts: 100001}}",
+            "platforms[0].fleet.autoscaling.max_hosts",
+            "change the value as the message says",
+        ),
     ],
 )
 def test_bad_fleets_exit_2_naming_file_field_and_fix(
