@@ -504,6 +504,75 @@ def first_fit_decreasing(
     return Packing(tuple(tuple(b) for b in bins), f"ffd-{order}")
 
 
+def first_fit_decreasing_hosts(
+    demands: FloatArray,
+    counts: Sequence[int] | npt.NDArray[np.int64],
+    capacity: FloatArray,
+    order: SizeOrder = "sum",
+) -> int:
+    """Hosts first-fit decreasing opens for ``counts[i]`` items of each demand
+    ``demands[i]``: those of ``first_fit_decreasing`` on the items listed one by one
+    (those of a demand together; float sums aside, within ``TOLERANCE`` of a full host),
+    in work that grows with the distinct demands instead of the items. Identical items
+    come one after another in decreasing order, and first fit fills the hosts they fit
+    in host order, each as full as it goes; hosts left alike stay one group, so a run of
+    items is placed a group at a time. An autoscaler sizing its waiting sandboxes (a
+    few shapes, thousands of sandboxes) on new hosts runs this at every look."""
+    norm = _normalised(demands, capacity)
+    groups: list[tuple[tuple[float, ...], int]] = []
+    """Hosts opened, in order, as groups of hosts alike: their free room and how many."""
+    for item in _size_order(norm, order).tolist():
+        left = int(counts[item])
+        demand = tuple(norm[item].tolist())
+        at = 0
+        while left > 0 and at < len(groups):
+            room, hosts = groups[at]
+            each = _run_fits(room, demand, left)
+            if each == 0:
+                at += 1
+                continue
+            full = min(hosts, left // each)
+            filled = [(_after(room, demand, each), full)] if full else []
+            left -= full * each
+            if full < hosts and left > 0:  # the run ends within this group
+                filled.append((_after(room, demand, left), 1))
+                full, left = full + 1, 0
+            if full < hosts:
+                filled.append((room, hosts - full))
+            groups[at : at + 1] = filled
+            at += len(filled)
+        if left > 0:  # new hosts, each as full as the first
+            fresh = tuple(1.0 - d for d in demand)
+            each = 1 + _run_fits(fresh, demand, left - 1)
+            if left // each:
+                groups.append((_after(fresh, demand, each - 1), left // each))
+            if left % each:
+                groups.append((_after(fresh, demand, left % each - 1), 1))
+    return sum(hosts for _, hosts in groups)
+
+
+def _after(room: tuple[float, ...], demand: tuple[float, ...], items: int) -> tuple[float, ...]:
+    """Free room left once ``items`` items of ``demand`` take their place in ``room``."""
+    return tuple(r - items * d for r, d in zip(room, demand, strict=True))
+
+
+def _run_fits(room: tuple[float, ...], demand: tuple[float, ...], most: int) -> int:
+    """How many items of ``demand`` one after another fit ``room`` (at most ``most``):
+    by division, then made to meet ``choose``'s test of each item in turn."""
+    pairs = zip(room, demand, strict=True)
+    bound = min(((r + TOLERANCE) / d for r, d in pairs if d > 0), default=math.inf)
+    count = most if bound >= most else max(0, math.floor(bound))
+
+    def fits_one_more(placed: int) -> bool:
+        return all(r - placed * d >= d - TOLERANCE for r, d in zip(room, demand, strict=True))
+
+    while count > 0 and not fits_one_more(count - 1):
+        count -= 1
+    while count < most and fits_one_more(count):
+        count += 1
+    return count
+
+
 def best_fit_decreasing(
     demands: FloatArray, capacity: FloatArray, order: SizeOrder = "sum"
 ) -> Packing:

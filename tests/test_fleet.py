@@ -1596,3 +1596,37 @@ def test_a_fleet_of_the_most_hosts_allowed_runs_in_seconds() -> None:
         result = simulate(scenario_from_dict(data))
     assert result.runs["fleet"][0].metrics.fleet.record.started_s.size == 100_000
     assert result.line_items()["cost_usd"].sum() == pytest.approx(100_000 * 4.608, rel=1e-9)
+
+
+def test_scale_out_packs_the_waiting_sandboxes_onto_new_hosts_in_one_round() -> None:
+    """Ten sandboxes of 4 vCPU and 200 GiB on hosts of 384 GiB: one a host. Sized by
+    volume (2,000 GiB: 6 hosts) it took three rounds of boots (6 hosts at 0 s, 3 at
+    61 s, 1 at 122 s; the last sandbox waited 182 s); packed onto new hosts by
+    first-fit decreasing, as a cluster autoscaler's estimator does, all ten boot at
+    once and every sandbox waits the boot time alone."""
+    model = fleet_model([(4.0, 200.0)], target_utilisation=1.0, max_hosts=20)
+    _, result, record = run_fleet(
+        np.zeros(10), np.full(10, 600.0), np.zeros(10, int), model, 3600.0
+    )
+    np.testing.assert_array_equal(record.started_s, np.zeros(10))
+    np.testing.assert_array_equal(result.admit_s, np.full(10, 60.0))
+
+
+def test_scale_out_packs_mig_instances_as_a_gpu_takes_them() -> None:
+    """Twenty 4g.20gb MIG instances on hosts of eight A100s: one a GPU (a second 4g does
+    not fit beside the first), so 20 need three hosts, where their compute slices (4/7
+    of a GPU each, 11.4 GPUs) made two: the third booted a round later. Two 3g.20gb fit
+    a GPU, so thirty-two fill two hosts: two, as by volume."""
+    mig = GpuNeed(mig=mig_profile("a100-40gb", "4g.20gb"))
+    model = fleet_model([(4.0, 16.0)], [mig], gpus=8, target_utilisation=1.0, max_hosts=20)
+    _, result, record = run_fleet(
+        np.zeros(20), np.full(20, 600.0), np.zeros(20, int), model, 3600.0
+    )
+    np.testing.assert_array_equal(record.started_s, np.zeros(3))
+    np.testing.assert_array_equal(result.admit_s, np.full(20, 60.0))
+    three = GpuNeed(mig=mig_profile("a100-40gb", "3g.20gb"))
+    model = fleet_model([(4.0, 16.0)], [three], gpus=8, target_utilisation=1.0, max_hosts=20)
+    _, result, record = run_fleet(
+        np.zeros(32), np.full(32, 600.0), np.zeros(32, int), model, 3600.0
+    )
+    np.testing.assert_array_equal(record.started_s, np.zeros(2))

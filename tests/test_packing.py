@@ -87,6 +87,47 @@ def test_vector_packers_are_valid_and_never_beat_the_lower_bound(
     assert result.hosts <= len(items)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    shapes=st.lists(
+        st.tuples(
+            st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3),
+            st.integers(0, 60),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    dyadic=st.booleans(),
+    order=st.sampled_from(["sum", "max", "l2"]),
+)
+def test_ffd_by_counts_opens_the_hosts_ffd_opens_item_by_item(
+    shapes: list[tuple[list[float], int]], dyadic: bool, order: str
+) -> None:
+    """First-fit decreasing on counts of a few demands (an autoscaler's waiting shapes)
+    opens as many hosts as first-fit decreasing on the items listed one by one, whole
+    runs of identical items, exact fits included (demands in 64ths add up exactly)."""
+    demands = np.array([demand for demand, _ in shapes])
+    if dyadic:
+        demands = np.ceil(demands * 64) / 64
+    demands[demands.sum(1) == 0, 0] = 0.5  # (a sandbox takes something)
+    counts = np.array([count for _, count in shapes])
+    capacity = np.ones(3)
+    listed = np.repeat(demands, counts, axis=0)
+    by_item = packing.first_fit_decreasing(listed, capacity, order).hosts if counts.sum() else 0
+    hosts = packing.first_fit_decreasing_hosts(demands, counts, capacity, order)  # type: ignore[arg-type]
+    assert hosts == by_item
+
+
+def test_ffd_by_counts_takes_millions_of_items_at_the_cost_of_a_few() -> None:
+    """Ten million sandboxes of three shapes (a third, a quarter and a tenth of a host's
+    vCPU) size at once: FFD fills hosts with threes, then the quarters fill fours of
+    their own (a quarter does not fit beside three thirds), then the tenths tens."""
+    demands = np.array([[32.0, 10.0], [24.0, 10.0], [9.6, 10.0]])
+    counts = np.array([3_000_000, 4_000_000, 3_000_000])
+    hosts = packing.first_fit_decreasing_hosts(demands, counts, np.array([96.0, 1000.0]))
+    assert hosts == 1_000_000 + 1_000_000 + 300_000
+
+
 @pytest.mark.parametrize("policy", packing.ONLINE_POLICIES)
 def test_online_policies_choose_as_defined(policy: str) -> None:
     free = np.array([[0.5, 0.5], [0.2, 0.9], [0.9, 0.9], [-1.0, -1.0]])  # last: closed host

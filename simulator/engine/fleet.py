@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
 from ..gpus import NOTHING, SHARE_SLACK, GpuGrant, GpuNeed, HostGpus
-from ..packing import OnlinePolicy, PlacementIndex, choose
+from ..packing import OnlinePolicy, PlacementIndex, choose, first_fit_decreasing_hosts
 from .activations import Activations
 from .admission import Limits
 from .dynamic import DynamicEngine, FixedLatencyLauncher
@@ -343,7 +343,6 @@ class FleetEngine(DynamicEngine):
         """The reference host: free room and demands are counted in shares of it."""
         self._share = self._demand / self._capacity
         self._needs = fleet.gpu_need_per_class
-        self._gpu_units = np.array([need.units for need in self._needs] or [0.0])
         self._gpu_type = fleet.gpu_type_per_class or (None,) * len(self._needs)
         self._gpu_room = np.full((8, 2), CLOSED)
         """Per host (rows by index, room for more hosts below): GPUs nothing runs on, and
@@ -375,6 +374,7 @@ class FleetEngine(DynamicEngine):
             self._mig_needs or self._required_types or not self._share_gate
         )
         """Whether the gates are only GPUs free and the best share (``_gates_of``)."""
+        self._sizing_room, self._sizing_demand = self._sizing()
         gate_needs = self._gate_needs()
         self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
         self._pick: Callable[[int], int] = self._scan_for if self._scan else self._index.choose
@@ -718,8 +718,10 @@ class FleetEngine(DynamicEngine):
 
     def _scale_out(self) -> None:
         """Sandboxes wait: take back a draining host, else boot the hosts the waiting work
-        needs by volume (less those already booting), as a cluster autoscaler does. Looked
-        at once per second of waiting at most, as the queue may be long."""
+        needs (less those already booting), as a cluster autoscaler does: the waiting
+        sandboxes the running hosts' free room does not take, packed by first-fit
+        decreasing onto new empty hosts (``_sizing``). Looked at once per second of
+        waiting at most, as the queue may be long."""
         now = self.env._now
         if self._take_back_draining():
             return
@@ -739,16 +741,40 @@ class FleetEngine(DynamicEngine):
             return
         come.sort()  # (the queue's order)
         waiting = self._beyond_running_room([index for _, index in come])
-        classes = self._class_array[waiting]
-        volume = self._demand[classes].sum(0) / self._capacity
-        gpus = self._gpu_units[classes].sum() / self.fleet.gpus if self.fleet.gpus else 0.0
-        needed = max(1, math.ceil(max(*volume, gpus) - 1e-9))
-        for _ in range(needed - booting):
+        counts = np.bincount(self._class_array[waiting], minlength=len(self._sizing_demand))
+        shapes = np.flatnonzero(counts)
+        needed = first_fit_decreasing_hosts(
+            self._sizing_demand[shapes], counts[shapes], self._sizing_room
+        )
+        for _ in range(max(1, needed) - booting):
             self._start_host()
         # requests queued behind a head that waits are not looked at until something
         # happens; while hosts boot nothing may, so look again when the next one comes
         if self._count["booting"] and later < math.inf:
             self._wake(max(later, now + SCALE_OUT_EVERY_S))
+
+    def _sizing(self) -> tuple[FloatArray, FloatArray]:
+        """What a new host of the autoscaled type offers (vCPU, GiB, and its GPUs if it has
+        any) and, per class, what one sandbox takes of it, for sizing the waiting work by
+        first-fit decreasing: its vCPU, GiB and GPUs. A MIG instance or a GPU share takes
+        the part of a GPU that as many of it as fit on one leave each (a 3g.20gb: two to
+        a GPU, half of one), so that sandboxes of one kind are packed as the hosts' GPUs
+        take them; a mix of kinds on one GPU is packed by those parts."""
+        room = [float(self._capacity[0]), float(self._capacity[1])]
+        demand = self._demand.copy()
+        if not self.fleet.gpus:
+            return np.array(room), demand
+        gpus = []
+        for need in self._needs:
+            if need.none or need.whole:
+                gpus.append(float(need.whole))
+                continue
+            one_gpu, fit = HostGpus(1), 0
+            while one_gpu.find(need) is not None:
+                one_gpu.place(need)
+                fit += 1
+            gpus.append(1.0 / max(fit, 1))
+        return np.array([*room, float(self.fleet.gpus)]), np.column_stack([demand, gpus])
 
     def _beyond_running_room(self, waiting: list[int]) -> list[int]:
         """The waiting requests (in queue order) less those behind the head that the
