@@ -127,6 +127,7 @@ class ResolvedFleet:
             gpu_type_per_class=self.gpu_type_per_class,
             class_of_trace_row=self.class_of_trace_row,
             purchase=spec.purchase,
+            taint_gpu_hosts=spec.taint_gpu_hosts,
         )
 
 
@@ -203,6 +204,14 @@ def resolve_fleet(
         )
     table = catalog.host_table(spec.host_prices, source=source, field_name=f"{where}.host_prices")
     kinds, inventory = _host_kinds(spec, table, where, error)
+    if spec.taint_gpu_hosts and (all(k.gpus for k in kinds) or not any(k.gpus for k in kinds)):
+        raise error(
+            "taint_gpu_hosts keeps sandboxes without GPUs off hosts with GPUs where the fleet "
+            "has hosts without GPUs too, but "
+            + ("its hosts all have GPUs" if kinds[0].gpus else "none of its hosts has GPUs"),
+            f"{where}.taint_gpu_hosts",
+            "remove taint_gpu_hosts, or give an inventory of hosts with and without GPUs",
+        )
     if spec.spot_interruptions_per_hour > 0 and spec.spot_share == 0:
         raise error(
             "spot interruptions are given but no host is spot",
@@ -459,8 +468,11 @@ def _check_fits(
     profile: PlatformProfile,
     error: Callable[[str, str, str], InputError],
 ) -> None:
-    """Raise unless some kind of host has room for one sandbox of a class."""
-    for kind in kinds:
+    """Raise unless some kind of host has room for one sandbox of a class (a class
+    without GPUs, on a fleet with ``taint_gpu_hosts``, only on hosts without GPUs)."""
+    tainted = need.none and spec.taint_gpu_hosts
+    allowed = [kind for kind in kinds if not (tainted and kind.gpus)]
+    for kind in allowed:
         if demand[0] > kind.capacity[0] + 1e-9 or demand[1] > kind.capacity[1] + 1e-9:
             continue
         if gpu_type is not None and kind.gpu_type != gpu_type:
@@ -469,14 +481,16 @@ def _check_fits(
             continue
         return
     gpu_text = "" if need.none else f" and {need.units:g} GPU" + ("" if need.units == 1 else "s")
-    largest = max(kinds, key=lambda k: k.capacity)
+    largest = max(allowed, key=lambda k: k.capacity)
     raise error(
         f"{what} takes {demand[0]:g} vCPU, {demand[1]:g} GiB{gpu_text} (with the "
-        f"{profile.id} overhead) but no host of the fleet has room for it (the largest "
-        f"offers {largest.capacity[0]:g} vCPU and {largest.capacity[1]:g} GiB"
-        f"{f' and {largest.gpus} GPUs' if largest.gpus else ''})",
+        f"{profile.id} overhead) but no host of the fleet "
+        + ("without GPUs (taint_gpu_hosts keeps it off the others) " if tainted else "")
+        + f"has room for it (the largest offers {largest.capacity[0]:g} vCPU and "
+        f"{largest.capacity[1]:g} GiB{f' and {largest.gpus} GPUs' if largest.gpus else ''})",
         at,
-        "shrink the shape, choose a larger host type, or raise the overcommit",
+        "shrink the shape, choose a larger host type, or raise the overcommit"
+        + (", or remove taint_gpu_hosts" if tainted else ""),
     )
 
 

@@ -365,6 +365,11 @@ class Fleet(FrozenModel):
     """vCPU and memory per host kept for the host's own system."""
     placement: Literal["first_fit", "best_fit", "worst_fit", "dot_product"] = "best_fit"
     """How a sandbox picks its host."""
+    taint_gpu_hosts: bool = False
+    """Keep sandboxes without GPUs off hosts with GPUs, as a Kubernetes taint on GPU
+    nodes does (for an inventory with hosts both with and without GPUs). Off (the
+    default), sandboxes without GPUs may take a GPU host's vCPU and memory while GPU
+    work waits for them (see docs/packing.md)."""
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
     """How the fleet grows and shrinks (not with an inventory)."""
 

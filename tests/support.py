@@ -35,6 +35,16 @@ def workload(name: str = "w", **overrides: Any) -> dict[str, Any]:
     return base
 
 
+def burst(name: str, count: int, at: str, run: str, **shape: Any) -> dict[str, Any]:
+    """A workload of ``count`` sandboxes requested at ``at``, each running ``run``."""
+    return workload(
+        name,
+        arrivals={"kind": "burst", "count": count, "at": at},
+        duration={"kind": "fixed", "value": run},
+        shape=shape,
+    )
+
+
 def scenario_dict(**overrides: Any) -> dict[str, Any]:
     """A small valid scenario as a dict, with fields replaced by ``overrides``."""
     base: dict[str, Any] = {

@@ -25,7 +25,7 @@ from simulator.gpus import GpuNeed
 from simulator.runner import simulate
 from simulator.scenario import scenario_from_dict
 from simulator.summary import write_outputs
-from support import REPO, scenario_dict, shared_data, workload
+from support import REPO, burst, scenario_dict, shared_data, workload
 
 REPLAY = REPO / "tests" / "replay" / "alibaba-gpu-v2023.yaml"
 
@@ -618,3 +618,186 @@ def test_inventory_in_millicores_without_its_scale_is_refused(tmp_path: Path) ->
         scenario_from_dict(data)
     assert "line 2" in str(caught.value)
     assert "scale" in str(caught.value)
+
+
+def _mixed_inventory(policy: str, taint: bool, **overrides: Any) -> FleetModel:
+    """Two small hosts without GPUs, a big one, and two with four A100s; sandboxes of
+    two shapes without GPUs, one of a whole GPU and one of half a GPU."""
+    fields: dict[str, Any] = {
+        "host_type": "inventory",
+        "capacity": (96.0, 384.0),
+        "gpus": 0,
+        "placement": policy,
+        "min_hosts": 5,
+        "max_hosts": 5,
+        "target_utilisation": 1.0,
+        "scale_out_when_waiting": False,
+        "boot_time": Fixed(value=0.0),
+        "idle_cooldown_s": 60.0,
+        "interval_s": 30.0,
+        "committed_hosts": 0,
+        "spot_share": 0.0,
+        "spot_interruptions_per_s": 0.0,
+        "demand_per_class": ((2.0, 8.0), (12.0, 40.0), (8.0, 32.0), (4.0, 16.0)),
+        "gpu_need_per_class": (GpuNeed(), GpuNeed(), GpuNeed(whole=1), GpuNeed(share=0.5)),
+        "kinds": (
+            HostKindModel("small", (16.0, 64.0), 0),
+            HostKindModel("big", (96.0, 384.0), 0),
+            HostKindModel("gpu", (48.0, 192.0), 4, "a100-40gb"),
+        ),
+        "inventory": (0, 0, 1, 2, 2),
+        "gpu_type_per_class": (None, None, "a100-40gb", None),
+        "taint_gpu_hosts": taint,
+        **overrides,
+    }
+    return FleetModel(**fields)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(10, 120),
+    policy=st.sampled_from(["first_fit", "best_fit", "worst_fit", "dot_product"]),
+    seed=st.integers(0, 10_000),
+)
+def test_tainted_gpu_hosts_take_only_gpu_sandboxes_whether_indexed_or_scanned(
+    n: int, policy: str, seed: int
+) -> None:
+    """With taint_gpu_hosts, sandboxes without GPUs never land on the hosts with GPUs
+    (through the placement index's gates, or a scan over the hosts), GPU sandboxes still
+    do, and the index and the scan place every sandbox alike."""
+    rng = np.random.default_rng(seed)
+    request = np.cumsum(rng.exponential(2.0, n))
+    run = rng.exponential(60.0, n)
+    which = rng.integers(0, 4, n).astype(np.int64)
+    runs = []
+    for lookup in ("index", "scan"):
+        acts = Activations.one_shot(request, run)
+        acts.workload_index[:] = which
+        engine = FleetEngine(
+            acts,
+            run,
+            np.zeros(n),
+            _mixed_inventory(policy, taint=True),
+            np.random.default_rng(seed),
+            float(request[-1]) + 1e4,
+            which,
+            placement_lookup=lookup,  # type: ignore[arg-type]
+        )
+        result = engine.run()
+        runs.append((result, engine.record()))
+    (result, record), (scanned, scanned_record) = runs
+    assert not np.isnan(result.admit_s).any()
+    np.testing.assert_array_equal(record.host_of, scanned_record.host_of)
+    np.testing.assert_array_equal(result.admit_s, scanned.admit_s)
+    np.testing.assert_allclose(record.stranded_integral, scanned_record.stranded_integral)
+    on_gpu_host = record.kind_of[record.host_of] == 2
+    assert not on_gpu_host[which < 2].any()
+
+
+def test_tainted_gpu_host_room_counts_as_stranded_for_sandboxes_without_gpus() -> None:
+    """A sandbox holding all four GPUs of a GPU host (8 vCPU) and one without GPUs, for
+    the whole 1,000 s: with the taint the GPU host's free 40 vCPU and 160 GiB fit no
+    shape (its GPUs are all taken, and the shape without GPUs may not go there), so they
+    are stranded: 40,000 vCPU-s and 160,000 GiB-s. Without it that shape fits there:
+    nothing is stranded."""
+    stranded = {}
+    for taint in (False, True):
+        model = _mixed_inventory(
+            "best_fit",
+            taint,
+            demand_per_class=((2.0, 8.0), (8.0, 32.0)),
+            gpu_need_per_class=(GpuNeed(), GpuNeed(whole=4)),
+            kinds=(HostKindModel("cpu", (16.0, 64.0), 0), HostKindModel("gpu", (48.0, 192.0), 4)),
+            inventory=(0, 1),
+            min_hosts=2,
+            max_hosts=2,
+            gpu_type_per_class=(),
+        )
+        acts = Activations.one_shot(np.zeros(2), np.full(2, 1000.0))
+        acts.workload_index[:] = [0, 1]
+        engine = FleetEngine(
+            acts, np.full(2, 1000.0), np.zeros(2), model, np.random.default_rng(1), 1000.0
+        )
+        engine.run()
+        record = engine.record()
+        assert record.kind_of[record.host_of].tolist() == [0, 1]  # (best fit: the smaller)
+        stranded[taint] = record.stranded_integral
+    np.testing.assert_allclose(stranded[False], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(stranded[True], [40_000.0, 160_000.0, 0.0])
+
+
+def _gpu_starvation_scenario(**fleet: Any) -> dict[str, Any]:
+    """One p4d.24xlarge and one m5.metal, first fit: 40 sandboxes of 2 vCPU for 50
+    minutes at 0 s, then 8 of 10 vCPU and an A100 each for 10 minutes at 10 s."""
+    data = _inventory_scenario(
+        inventory={
+            "groups": [
+                {"host_type": "p4d.24xlarge", "count": 1},
+                {"host_type": "m5.metal", "count": 1},
+            ]
+        },
+        placement="first_fit",
+        **fleet,
+    )
+    data["platforms"][0]["profile"] = "gvisor"
+    a100 = {"type": "a100-40gb", "count": 1}
+    data["workloads"] = [
+        burst("cpu", 40, "0s", "3000s", vcpu=2, memory="4GiB"),
+        burst("gpu", 8, "10s", "600s", vcpu=10, memory="64GiB", gpu=a100),
+    ]
+    return data
+
+
+def test_taint_gpu_hosts_stops_sandboxes_without_gpus_starving_gpu_work() -> None:
+    """First fit puts the 40 CPU sandboxes on the p4d (the first host), holding 80 of its
+    96 vCPU: the GPU sandboxes, 10 vCPU each, wait for them (up to 2,990 s) while seven
+    A100s sit idle. With taint_gpu_hosts the CPU sandboxes go to the m5.metal and every
+    GPU sandbox starts when it comes. Off by default: the run is as it was."""
+    waits = {}
+    for taint in (False, True):
+        data = _gpu_starvation_scenario(**({"taint_gpu_hosts": True} if taint else {}))
+        usage = simulate(scenario_from_dict(data), keep_usage=True).runs["fleet"][0].usage
+        assert usage is not None
+        assert usage.fleet is not None
+        cpu, gpu = usage.workload_index == 0, usage.workload_index == 1
+        kinds = usage.fleet.kind_of[usage.fleet.host_of]
+        assert set(kinds[gpu].tolist()) == {0}  # the p4d (the inventory's first kind)
+        assert set(kinds[cpu].tolist()) == ({1} if taint else {0})
+        waits[taint] = usage.admit_s[gpu] - usage.request_s[gpu]
+    assert waits[False].max() > 2900.0
+    assert waits[True].max() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("fleet", "text"),
+    [
+        ({"inventory": {"groups": [{"host_type": "m5.metal", "count": 2}]}}, "none of its hosts"),
+        ({"inventory": None, "host_type": "p4d.24xlarge"}, "its hosts all have GPUs"),
+    ],
+)
+def test_taint_gpu_hosts_where_it_can_do_nothing_is_refused(
+    fleet: dict[str, Any], text: str
+) -> None:
+    """The option keeps sandboxes without GPUs off GPU hosts where hosts without GPUs
+    exist too; on a fleet of one kind it would do nothing (or, read as a taint with
+    nowhere else to go, keep such sandboxes waiting forever)."""
+    data = _inventory_scenario(taint_gpu_hosts=True, **fleet)
+    if data["platforms"][0]["fleet"]["inventory"] is None:
+        del data["platforms"][0]["fleet"]["inventory"]
+    with pytest.raises((InputError, InputErrors)) as caught:
+        simulate(scenario_from_dict(data))
+    assert "platforms[0].fleet.taint_gpu_hosts" in str(caught.value)
+    assert text in str(caught.value)
+    assert "remove taint_gpu_hosts" in str(caught.value)
+
+
+def test_a_sandbox_only_a_tainted_gpu_host_could_hold_is_refused() -> None:
+    """A shape without GPUs of 500 GiB fits the p4d (1,152 GiB) but not the m5.metal
+    (384 GiB): with the taint it could never run, so it is refused, naming the taint."""
+    data = _gpu_starvation_scenario(taint_gpu_hosts=True)
+    data["workloads"][0]["shape"] = {"vcpu": 2, "memory": "500GiB"}
+    with pytest.raises((InputError, InputErrors)) as caught:
+        simulate(scenario_from_dict(data))
+    message = str(caught.value)
+    assert "no host of the fleet without GPUs (taint_gpu_hosts keeps it off the others)" in message
+    assert "remove taint_gpu_hosts" in message

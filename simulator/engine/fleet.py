@@ -131,6 +131,9 @@ class FleetModel:
     purchase: str = "on_demand"
     """How hosts neither committed nor spot are bought, as hosts are labelled in the
     record (e.g. a fixed inventory's "reserved_1y"; the engine knows no prices)."""
+    taint_gpu_hosts: bool = False
+    """Keep sandboxes without GPUs off hosts with GPUs, where the fleet has hosts without
+    GPUs too (as a Kubernetes taint on GPU nodes does): GPU work is not starved."""
 
     @property
     def fixed(self) -> bool:
@@ -352,6 +355,8 @@ class FleetEngine(DynamicEngine):
         """Per class: whether it needs no GPU (a list: read one at a time on the hot path)."""
         self._hosts_of_gpu_type: dict[str, npt.NDArray[np.bool_]] = {}
         """Per GPU type: which hosts of a fixed fleet have it."""
+        self._hosts_with_gpus: npt.NDArray[np.bool_] | None = None
+        """Which hosts of a fixed fleet have GPUs (``_with_gpus``)."""
         self._hosts: list[Host] = []
         self._mig_needs = list({n.mig: n for n in self._needs if n.mig is not None}.values())
         """One need per MIG profile the classes ask for (each has a gate)."""
@@ -360,18 +365,27 @@ class FleetEngine(DynamicEngine):
             if fleet.fixed
             else set()
         )
-        self._gated = any(not need.none for need in self._needs)
-        """GPU shapes fit by gates: whole GPUs free, best share, each MIG profile's room,
-        each GPU type a shape asks for (fixed fleets)."""
+        self._tainted = (
+            fleet.taint_gpu_hosts
+            and any(kind.gpus for kind in self._kinds)
+            and not all(kind.gpus for kind in self._kinds)
+        )
+        """Whether hosts with GPUs take no sandbox without GPUs (``taint_gpu_hosts``, on a
+        fleet with hosts of both): a gate of its own, open on hosts without GPUs."""
+        self._gated = any(not need.none for need in self._needs) or self._tainted
+        """Shapes fit by gates: whole GPUs free, best share, each MIG profile's room,
+        each GPU type a shape asks for (fixed fleets), no GPUs (tainted fleets)."""
         self._type_gates = [
             tuple(1.0 if t == kind.gpu_type else 0.0 for t in self._required_types)
+            + ((0.0 if kind.gpus else 1.0,) if self._tainted else ())
             for kind in self._kinds
         ]
-        """Per kind of host: 1 for each GPU type a shape asks for that it has, else 0."""
+        """Per kind of host: 1 for each GPU type a shape asks for that it has, else 0; then
+        on a tainted fleet 1 if it has no GPUs, else 0."""
         self._share_gate = any(n.share for n in self._needs)
         """Whether a shape asks for a GPU share (else the best share is not looked at)."""
         self._share_gates_only = not (
-            self._mig_needs or self._required_types or not self._share_gate
+            self._mig_needs or self._required_types or not self._share_gate or self._tainted
         )
         """Whether the gates are only GPUs free and the best share (``_gates_of``)."""
         self._sizing_room, self._sizing_demand = self._sizing()
@@ -481,7 +495,7 @@ class FleetEngine(DynamicEngine):
 
     def _gate_needs(self) -> list[list[float]]:
         """Per class: what it needs of each gate (see ``_gates_of``); -inf: nothing."""
-        gates = 2 + len(self._mig_needs) + len(self._required_types)
+        gates = 2 + len(self._mig_needs) + len(self._required_types) + self._tainted
         needs = []
         for need, gpu_type in zip(self._needs, self._gpu_type, strict=True):
             row = [-math.inf] * gates
@@ -493,13 +507,15 @@ class FleetEngine(DynamicEngine):
                 row[0] = float(need.whole)
             if not need.none and gpu_type in self._required_types:
                 row[2 + len(self._mig_needs) + self._required_types.index(gpu_type)] = 0.5
+            if need.none and self._tainted:  # only where the host has no GPUs
+                row[-1] = 0.5
             needs.append(row)
         return needs
 
     def _gates_of(self, host: Host) -> tuple[float, ...]:
         """A running host's gates: GPUs free, the largest share a GPU can give (both -1
         without GPUs), 1 for each MIG profile that can be placed on it (else 0), 1 for
-        each GPU type it has."""
+        each GPU type it has, and on a tainted fleet 1 if it has no GPUs."""
         types = self._type_gates[host.kind]
         if not host.capacity[2]:
             return (CLOSED, CLOSED) + (0.0,) * len(self._mig_needs) + types
@@ -524,8 +540,13 @@ class FleetEngine(DynamicEngine):
             gates: tuple[float, ...] = ()
         elif host.capacity[2]:
             gates = self._new_gates(host)
-        else:  # no GPUs: no shape with GPUs fits it, and there is nothing to log
-            gates = host.gates = self._gates_of(host)
+        else:  # no GPUs: no shape with GPUs fits it, and its gates never change
+            gates = self._gates_of(host)
+            if self._tainted and gates != host.gates:  # (logged: shapes without GPUs fit)
+                self._gate_log_s.append(self.env._now)
+                self._gate_log_host.append(i)
+                self._gate_log.extend(gates)
+            host.gates = gates
         self._index.set_free(i, host.load.room, gates)
 
     def _new_gates(self, host: Host) -> tuple[float, ...]:
@@ -581,7 +602,10 @@ class FleetEngine(DynamicEngine):
     def _scan_for(self, w: int) -> int:
         """The host for class ``w`` by a scan over every host."""
         if self._without_gpu[w]:
-            return choose(self.fleet.placement, self._index.free, self._share[w])
+            free = self._index.free
+            if self._tainted:  # not on hosts with GPUs
+                free = np.where(self._with_gpus()[:, None], CLOSED, free)
+            return choose(self.fleet.placement, free, self._share[w])
         need = self._needs[w]  # only hosts whose GPUs have room for the need
         free = self._index.free.copy()
         if need.mig is not None:
@@ -648,6 +672,12 @@ class FleetEngine(DynamicEngine):
         if not sandboxes:
             host.idle_since = now
             self._emptied(host)
+
+    def _with_gpus(self) -> npt.NDArray[np.bool_]:
+        """Per host: whether it has GPUs (a fixed fleet's hosts, all started at once)."""
+        if self._hosts_with_gpus is None:
+            self._hosts_with_gpus = np.array([h.capacity[2] > 0 for h in self._hosts])
+        return self._hosts_with_gpus
 
     def _of_gpu_type(self, gpu_type: str) -> npt.NDArray[np.bool_]:
         """Per host: whether its GPUs are of ``gpu_type`` (a fixed fleet's hosts)."""
@@ -1018,16 +1048,27 @@ class FleetEngine(DynamicEngine):
         requested = ~np.isnan(np.asarray(self.request_s, dtype=np.float64))
         counted[np.unique(self._class_array[requested])] = True
         counted &= np.array([need[0] > 0 or need[1] > 0 for need in class_needs])
-        shapes = [need for need, count in zip(class_needs, counted, strict=True) if count]
+        with_gpus = [not none for none in self._without_gpu]
+        shapes = [
+            (need, gpus)
+            for need, gpus, count in zip(class_needs, with_gpus, counted, strict=True)
+            if count
+        ]
         stranded = stranded_integral(
             rows,
-            _minimal_needs([need for need in shapes if len(need) == 2]),
-            _minimal_needs([need for need in shapes if len(need) > 2]),
+            _minimal_needs([need for need, gpus in shapes if not gpus]),
+            _minimal_needs([need for need, gpus in shapes if gpus]),
         )
         wait_class, wait_from, wait_to = self._waits()
         waited = counted[wait_class]
         stranded_waiting = stranded_while_waiting_integral(
-            rows, wait_class[waited], wait_from[waited], wait_to[waited], class_needs, end
+            rows,
+            wait_class[waited],
+            wait_from[waited],
+            wait_to[waited],
+            class_needs,
+            end,
+            with_gpus=with_gpus,
         )
         allocated, lower_bound = self._allocation_integrals(starts, ends, demand)
         for host in self._hosts:
@@ -1069,11 +1110,11 @@ class FleetEngine(DynamicEngine):
         )
 
     def _class_needs(self) -> list[tuple[float, ...]]:
-        """Per class: vCPU and GiB it needs, then (for a class with GPUs) its need of each
-        gate (see ``stranded.fits``)."""
+        """Per class: vCPU and GiB it needs, then (for a class with GPUs, or any class on a
+        tainted fleet) its need of each gate (see ``stranded.fits``)."""
         return [
             (float(d[0]), float(d[1]))
-            if none
+            if none and not self._tainted
             else (float(d[0]), float(d[1]), *(float(x) for x in gates))
             for d, gates, none in zip(
                 self._demand, self._gate_need_rows, self._without_gpu, strict=True

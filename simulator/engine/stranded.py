@@ -124,7 +124,8 @@ def _gates_by_row(
 
 def fits(rows: HostRows, need: Sequence[float]) -> BoolArray:
     """Per row: whether a sandbox needing ``need`` (vCPU, GiB, then its need of each gate,
-    -inf for none; no gates for a shape without GPUs) fits the host's free room."""
+    -inf for none; no gates for a shape without GPUs, unless the fleet keeps such shapes
+    off hosts with GPUs) fits the host's free room."""
     fit = (need[0] <= rows.free[:, 0] + SLACK) & (need[1] <= rows.free[:, 1] + SLACK)
     if len(need) > 2:
         if rows.gates is None:
@@ -167,6 +168,7 @@ def stranded_while_waiting_integral(
     class_needs: Sequence[Sequence[float]],
     horizon_s: float,
     method: Literal["auto", "by_kind", "by_pair"] = "auto",
+    with_gpus: Sequence[bool] | None = None,
 ) -> FloatArray:
     """Integral of free vCPU and GiB on running hosts that no waiting sandbox fits in,
     while sandboxes wait for capacity, and of free GPUs on hosts that no waiting sandbox
@@ -175,8 +177,10 @@ def stranded_while_waiting_integral(
     ``wait_class``, ``wait_from_s``, ``wait_to_s``: each wait for capacity (a sandbox's
     class, from when it queued to when it took its place or gave up). ``class_needs``:
     per class, vCPU, GiB and (for a class with GPUs) its need of each gate (see
-    ``fits``). The classes waiting change at the waits' ends; each host row's time is
-    split by them through one cumulative measure per set of waiting classes the row fits.
+    ``fits``); ``with_gpus``: per class, whether it asks for GPUs (None: those with gate
+    needs; a fleet keeping classes without GPUs off GPU hosts gives them gate needs too).
+    The classes waiting change at the waits' ends; each host row's time is split by them
+    through one cumulative measure per set of waiting classes the row fits.
     """
     start = np.minimum(wait_from_s, horizon_s)
     stop = np.minimum(wait_to_s, horizon_s)
@@ -186,7 +190,8 @@ def stranded_while_waiting_integral(
     wait_class, start, stop = wait_class[waited], start[waited], stop[waited]
     classes, bit_of_wait = np.unique(wait_class, return_inverse=True)
     words = (classes.size + WORD_BITS - 1) // WORD_BITS
-    with_gpus = np.array([len(class_needs[c]) > 2 for c in classes.tolist()])
+    gpu_class = [len(need) > 2 for need in class_needs] if with_gpus is None else with_gpus
+    with_gpus_waiting = np.array([gpu_class[c] for c in classes.tolist()])
     # the set of waiting classes over time: a class's bit flips when its count of waiting
     # sandboxes leaves or comes back to 0
     times = np.concatenate([start, stop])
@@ -214,7 +219,7 @@ def stranded_while_waiting_integral(
     last_of_time = np.ones(event_s.size, dtype=bool)  # the set once every event at a time
     last_of_time[:-1] = event_s[1:] != event_s[:-1]
     event_s, masks = event_s[last_of_time], masks[last_of_time]
-    gpu_mask = _mask(np.flatnonzero(with_gpus), words)
+    gpu_mask = _mask(np.flatnonzero(with_gpus_waiting), words)
     any_waits = np.asarray(masks.any(axis=1), dtype=bool)
     gpu_waits = np.asarray((masks & gpu_mask).any(axis=1), dtype=bool)
     # per row: the waiting classes it fits, as a mask (worked out once per state of a
