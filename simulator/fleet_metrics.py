@@ -40,9 +40,12 @@ class FleetMetrics:
     boots: int
     """Hosts booted within the horizon (beyond those there from the start)."""
     interruptions: int
+    """Spot hosts taken back within the horizon."""
     lost_sandboxes: int
+    """Losses of sandboxes with spot hosts: restarts plus those given up."""
     given_up_sandboxes: int = 0
-    """Lost sandboxes given up after too many spot interruptions (not served)."""
+    """Lost sandboxes given up after too many spot interruptions (not served); each one's
+    last loss is among ``lost_sandboxes``."""
     gpu_hours: float = 0.0
     """GPUs held times run time (ready to end) of the sandboxes, in hours."""
 

@@ -449,9 +449,13 @@ def _kind(
         (memory_gib - spec.reserved_for_system.memory) * spec.overcommit.memory,
     )
     if min(capacity) <= 0:
+        # named at the reserve (the field to fix), with where the host comes from
+        fleet_field, _, source = at.partition(".fleet.")
+        source = source.removesuffix(".host_type")
         raise error(
-            f"the system's reserve leaves no room on a {name}",
-            f"{at.rsplit('.', 1)[0]}.reserved_for_system" if ".inventory" not in at else at,
+            f"the system's reserve leaves no room for sandboxes on {name}"
+            + (f" ({source})" if source.startswith("inventory") else ""),
+            f"{fleet_field}.fleet.reserved_for_system",
             f"reserve less than {vcpu:g} vCPU and {memory_gib:g} GiB",
         )
     return HostKind(name, vcpu, memory_gib, gpus, gpu_type, capacity, usd_per_hour, assumed)

@@ -10,6 +10,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1342,6 +1343,20 @@ def test_no_wake_up_every_second_while_hosts_boot() -> None:
     # (the first host frees at 700 s, before the second boots: the second goes there)
     np.testing.assert_allclose(result.admit_s, [600.0, 700.0])
     assert engine.sizings <= 4  # (it was 700)
+
+
+def test_lost_sandboxes_are_the_restarts_plus_those_given_up_as_documented() -> None:
+    """With no restart allowed, every sandbox lost with a spot host is given up, and
+    fleet.lost_sandboxes counts those losses: docs/outputs.md said they were sandboxes
+    that queued again and restarted (none did); it now says lost_sandboxes is the
+    restarts plus given_up_sandboxes."""
+    data = _fleet_scenario(spot_share=1.0, spot_interruptions_per_hour=60, spot_max_restarts=0)
+    fleet = simulate(scenario_from_dict(data)).summary()["platforms"]["fleet"]["fleet"]
+    assert fleet["given_up_sandboxes"] > 0
+    assert fleet["lost_sandboxes"] == fleet["given_up_sandboxes"]  # no restart at all
+    outputs = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
+    described = outputs.split("`lost_sandboxes` (", 1)[1].split("), `given_up_sandboxes`", 1)[0]
+    assert "the restarts plus `given_up_sandboxes`" in described
 
 
 def test_warning_says_sandboxes_lost_to_spot_were_given_up_not_tired_of_waiting() -> None:

@@ -309,6 +309,15 @@ platforms:
             "platforms[0].fleet.autoscaling.max_hosts",
             "change the value as the message says",
         ),
+        # a reserve larger than an inventory's c5.metal is the reserve's fault (it named
+        # inventory.groups[0].host_type)
+        (
+            "{host_prices: aws-ec2-us-east-1, reserved_for_system: {memory: 200GiB},"
+            " inventory: {groups: [{host_type: c5.metal, count: 1},"
+            " {host_type: m5.metal, count: 1}]}}",
+            "platforms[0].fleet.reserved_for_system",
+            "reserve less than 96 vCPU and 192 GiB",
+        ),
     ],
 )
 def test_bad_fleets_exit_2_naming_file_field_and_fix(

@@ -253,6 +253,9 @@ class FleetRecord:
     later, as the run finishes the work requested within it, or once it has: such a
     loss of a sandbox counts in ``lost_sandboxes``, not here)."""
     lost_sandboxes: int
+    """Losses of a sandbox with a spot host taken back (a sandbox lost twice counts
+    twice): each queued it again (a restart) or, past ``spot_max_restarts``, gave it up
+    (``dropped_sandboxes``), so this is the restarts plus the sandboxes given up."""
     host_of: np.ndarray
     """Host of each activation's (last) placement (-1: never placed)."""
     span_s: float
