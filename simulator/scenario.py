@@ -352,7 +352,7 @@ class Fleet(FrozenModel):
     """Share of the hosts beyond the committed ones that are spot (interruptible) hosts,
     those started for min_hosts included (an autoscaling group's spot share covers all
     its capacity above its on-demand base): with min_hosts equal to max_hosts, 0.5 makes
-    half the group spot."""
+    half the group spot, and a spot host taken back is replaced by a spot host."""
     spot_interruptions_per_hour: float = Field(default=0.0, ge=0)
     """Rate at which a spot host is taken back; its sandboxes are lost and retried.
     Required with spot_share above 0 (spot prices without the risk are refused)."""

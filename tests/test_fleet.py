@@ -1603,6 +1603,30 @@ def test_spot_hosts_of_a_fixed_size_group_are_taken_back_and_replaced() -> None:
     assert np.allclose(result.end_s[served] - result.admit_s[served], 600.0)
 
 
+def test_a_spot_host_taken_back_is_replaced_by_a_spot_host() -> None:
+    """Four hosts at least and at most, spot_share 0.5, taken back every hour on average
+    for six hours: two of the four alive hosts are spot at every instant, and half the
+    host-seconds are spot. Before, replacements went through a running count of starts,
+    so a spot host taken back came back on demand every other time and spot hosts died
+    out (one alive at 1 h; spot was 1.6% of a day's host-hours)."""
+    horizon = 21_600.0
+    request = np.sort(np.random.default_rng(3).uniform(0, 18_000, 300))
+    spot = {"spot_share": 0.5, "spot_interruptions_per_s": 1 / 3600}
+    model = fleet_model([_share_of_host(0.3)], min_hosts=4, max_hosts=4, **spot)
+    engine, _, record = run_fleet(
+        request, np.full(request.size, 600.0), np.zeros(request.size, int), model, horizon, 4
+    )
+    assert engine.interruptions >= 6
+    spot_host = np.array(record.purchase) == "spot"
+    changes = np.unique(np.concatenate([record.started_s, record.ended_s]))
+    for t in changes[changes < horizon]:
+        alive = (record.started_s <= t) & (record.ended_s > t)
+        assert np.count_nonzero(alive) == 4
+        assert np.count_nonzero(alive & spot_host) == 2
+    lived = np.minimum(record.ended_s, horizon) - record.started_s
+    assert lived[spot_host].sum() / lived.sum() == pytest.approx(0.5, abs=1e-9)
+
+
 def test_a_fleet_of_the_most_hosts_allowed_runs_in_seconds() -> None:
     """100,000 hosts at least (the most a fleet may have, as an inventory) start and
     bill in seconds: the bound is one a fleet can run (a hundred million ran for hours)."""

@@ -422,7 +422,11 @@ class FleetEngine(DynamicEngine):
         self._grant: list[GpuGrant | None] = [None] * acts.size
         self._chosen = -1
         """The host ``_fits`` chose, for ``_take`` (which follows it at once)."""
-        self._spot_counter = 0.0
+        self._spot_live = 0
+        self._uncommitted_live = 0
+        """Spot hosts, and hosts not committed, that are not gone: a host started is spot
+        while spot hosts are fewer than ``spot_share`` of these (its own start counted), so
+        a spot host taken back is replaced by a spot host and the share holds."""
         self._committed = 0
         """Committed hosts started (a count: a fleet of thousands starts host by host)."""
         self._boot_block: list[float] = []
@@ -582,6 +586,9 @@ class FleetEngine(DynamicEngine):
         host.state = state
         if state == "gone":
             del self._not_gone[host.index]
+            if host.purchase != "committed":
+                self._uncommitted_live -= 1
+                self._spot_live -= host.purchase == "spot"
         is_up = state in ("running", "draining")
         if was_up != is_up:
             self._running += 1 if is_up else -1
@@ -706,10 +713,10 @@ class FleetEngine(DynamicEngine):
         if self._committed < self.fleet.committed_hosts:
             purchase = "committed"
             self._committed += 1  # (committed hosts are never released)
-        elif self.fleet.spot_share > 0:  # (the hosts started for the minimum too)
-            self._spot_counter += self.fleet.spot_share
-            if self._spot_counter >= 1.0 - 1e-9:
-                self._spot_counter -= 1.0
+        else:  # (the hosts started for the minimum too)
+            self._uncommitted_live += 1
+            if self._spot_live + 1 <= self.fleet.spot_share * self._uncommitted_live + 1e-9:
+                self._spot_live += 1
                 purchase = "spot"
         room = _room(self._kinds[kind])
         host = Host(
