@@ -86,6 +86,13 @@ def _target(out_dir: str | None, default: str) -> Path:
     return target
 
 
+def _note_short_horizon(horizon_s: float) -> None:
+    """Print the note that per-month figures repeat a horizon shorter than a day."""
+    short = short_horizon_warning(horizon_s)
+    if short is not None:
+        out.print(f"[yellow]note[/yellow]: {short}")
+
+
 @cli.command("sweep")
 @click.argument("scenario")
 @click.option(
@@ -119,6 +126,7 @@ def sweep_command(
     if as_json:
         click.echo(_records(result.table))
         return
+    _note_short_horizon(loaded.horizon)
     table = Table(title=f"sweep of {loaded.name}", title_justify="left")
     for column in [*result.paths, *FIGURE_HEADERS]:
         table.add_column(column, justify="left" if column == "platform" else "right")
@@ -186,9 +194,7 @@ def compare_command(scenario: str, out_dir: str | None, as_json: bool, **options
         f"Spend in {loaded.currency} per 30-day month across {result.result.scenario.replications} "
         "replications; time to ready over all sandboxes; launched and rejected of requested."
     )
-    short = short_horizon_warning(result.result.scenario.horizon)
-    if short is not None:
-        out.print(f"[yellow]note[/yellow]: {short}")
+    _note_short_horizon(result.result.scenario.horizon)
     runs = result.result.scenario.workloads_run_text()
     if runs is not None:
         out.print(
@@ -227,6 +233,7 @@ def sensitivity_command(
     if as_json:
         click.echo(_records(result.table))
         return
+    _note_short_horizon(loaded.horizon)
     table = Table(
         title=f"{loaded.name}: change in monthly spend at ±{swing:.0%}", title_justify="left"
     )

@@ -396,3 +396,23 @@ def test_compare_names_the_workloads_each_platform_runs(
     assert any("e2b [runs evals]" in label for label in labels)
     same = ss.plots.comparison(compared.assign(workloads="all")).axes[0].get_title()
     assert same.startswith("Platforms on the same workloads")
+
+
+@pytest.mark.parametrize("command", [["sweep", "--set", "replications=1,2"], ["sensitivity"]])
+def test_studies_say_when_per_month_figures_repeat_a_short_horizon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """`sandsim sweep` and `sensitivity` print monthly spend; from a 10-minute horizon it
+    is the horizon repeated 4,320 times, which `run` and `compare` say and these did not."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nhorizon: 10m\nreplications: 1\nworkloads:\n  - name: agents\n"
+        "    arrivals: {kind: poisson, per_second: 0.5}\n"
+        "    duration: {kind: lognormal, median: 20s, p95: 2m}\n"
+        "    shape: {vcpu: 1, memory: 2GiB}\nplatforms:\n  - profile: aws-lambda\n"
+    )
+    name, *flags = command
+    code = main([name, str(path), *flags, "--workers", "1", "--out", str(tmp_path / "o")])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert code == EXIT_OK
+    assert "per-month figures repeat it 4,320 times" in printed
