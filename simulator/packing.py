@@ -66,16 +66,81 @@ class Packing:
             raise AssertionError(f"host {int(np.flatnonzero(over.any(1))[0])} is over capacity")
 
 
-def lower_bound(demands: FloatArray, capacity: FloatArray) -> int:
-    """Hosts needed at the least: the largest over resources of ceil(total demand / capacity)."""
-    if len(demands) == 0:
+def checked(
+    demands: Sequence[Sequence[float]] | FloatArray,
+    capacity: Sequence[float] | FloatArray,
+    allow_negative: bool = False,
+) -> tuple[FloatArray, FloatArray]:
+    """Demands (a row per item, a column per resource) and a host's capacity (a number per
+    resource) as float arrays, or a ValueError naming the bad input. A resource that hosts
+    have none of and no item asks for (a CPU host given a GPU column of zeros) is left out;
+    the packings, which name items by their row, are the same without it. Negative
+    demands are refused unless ``allow_negative`` (see ``lower_bound``)."""
+    cap = np.asarray(capacity, dtype=np.float64)
+    if cap.ndim != 1 or cap.size == 0:
+        raise ValueError(
+            f"capacity must be one number per resource, not an array of shape {cap.shape}"
+        )
+    items = np.asarray(demands, dtype=np.float64)
+    if items.size == 0:
+        items = items.reshape(0, cap.size)
+    if items.ndim != 2 or items.shape[1] != cap.size:
+        raise ValueError(
+            f"demands must be a row per item with {cap.size} resource(s), as the capacity "
+            f"has; got an array of shape {items.shape}"
+        )
+    bad = ~np.isfinite(cap) | (cap < 0)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"capacity of resource {r} is {cap[r]:g}: it must be finite and >= 0")
+    bad_items = ~np.isfinite(items) if allow_negative else ~np.isfinite(items) | (items < 0)
+    if bad_items.any():
+        i, r = (int(k) for k in np.argwhere(bad_items)[0])
+        raise ValueError(
+            f"demand of item {i} on resource {r} is {items[i, r]:g}: demands must be "
+            + ("finite" if allow_negative else "finite and >= 0")
+        )
+    absent = cap == 0
+    if absent.any():
+        asked = items[:, absent] != 0
+        if asked.any():
+            i, k = (int(j) for j in np.argwhere(asked)[0])
+            r = int(np.flatnonzero(absent)[k])
+            raise ValueError(
+                f"item {i} asks for {items[i, r]:g} of resource {r}, of which a host has none"
+            )
+        if absent.all():
+            raise ValueError("a host has no capacity on any resource")
+        items, cap = items[:, ~absent], cap[~absent]
+    return items, cap
+
+
+def lower_bound(
+    demands: Sequence[Sequence[float]] | FloatArray,
+    capacity: Sequence[float] | FloatArray,
+    *,
+    allow_negative: bool = False,
+) -> int:
+    """Hosts needed at the least: the largest over resources of ceil(total demand / capacity).
+    A negative demand is refused unless
+    ``allow_negative``: no sandbox has one, but 7 of the 320 published three-dimensional
+    benchmark instances (Caprara-style triplets) have an item with a -1 or -2, an
+    artifact of their generator, and their optima are proven with it as it is; the
+    bound (each host holds at most its capacity) still holds."""
+    items, cap = checked(demands, capacity, allow_negative)
+    if len(items) == 0:
         return 0
-    shares = np.asarray(demands, dtype=np.float64).sum(0) / capacity
+    shares = items.sum(0) / cap
     return int(max(math.ceil(s - TOLERANCE) for s in shares))
 
 
 def _normalised(demands: FloatArray, capacity: FloatArray) -> FloatArray:
-    norm = np.asarray(demands, dtype=np.float64) / np.asarray(capacity, dtype=np.float64)
+    """Demands in shares of a host, for the packers below: refuses what would make them
+    loop or miscount (NaN, infinity, a resource hosts have none of and an item asks
+    for); a negative demand is packed as given (it gives room back), as the published
+    triplet benchmarks have a few (``lower_bound``). ``pack`` refuses them."""
+    items, cap = checked(demands, capacity, allow_negative=True)
+    norm = items / cap
     if (norm > 1 + TOLERANCE).any():
         bad = int(np.flatnonzero((norm > 1 + TOLERANCE).any(1))[0])
         raise ValueError(f"item {bad} is larger than a whole host")
@@ -754,6 +819,4 @@ def pack(
     """Pack items offline with a named packer (ffd, bfd, bin_centric, portfolio)."""
     if method not in OFFLINE_PACKERS:
         raise ValueError(f"unknown packer {method!r}; use one of {sorted(OFFLINE_PACKERS)}")
-    return OFFLINE_PACKERS[method](
-        np.asarray(demands, dtype=np.float64), np.asarray(capacity, dtype=np.float64)
-    )
+    return OFFLINE_PACKERS[method](*checked(demands, capacity))
