@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -31,6 +31,9 @@ from .resolve import resolve_platforms, scenario_catalog
 from .runner import SimulationResult, check_horizon_covers, simulate, with_run_settings
 from .scenario import Scenario, load_scenario
 from .units import format_duration
+
+if TYPE_CHECKING:
+    from .offline_pack import PackReport
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -684,13 +687,7 @@ def pack_command(
         f"lower bound {report.lower_bound:,} ({report.gap_to_bound:+,} hosts)"
     )
     if exact_s is not None:
-        if report.optimum is None:
-            out.print(f"exact: no solution within {exact_s:g} s")
-        else:
-            kind = "optimum" if report.proven_optimal else "best found (not proven)"
-            out.print(
-                f"exact: {kind} {report.optimum:,} hosts ({report.hosts - report.optimum:+,} for the heuristic)"
-            )
+        out.print(_exact_line(report, exact_s))
     shares = ", ".join(f"{name} {value:.1%}" for name, value in use.items() if value is not None)
     out.print(f"utilisation of the hosts used: {shares}")
     out.print(
@@ -699,6 +696,27 @@ def pack_command(
     )
     if out_path:
         out.print(f"wrote {out_path}")
+
+
+def _exact_line(report: PackReport, limit_s: float) -> str:
+    """What the exact solver found and proved, in a line."""
+    status, bound = report.exact_status, report.exact_bound
+    if report.optimum is not None:
+        found = f"{report.optimum:,} hosts ({report.hosts - report.optimum:+,} for the heuristic)"
+        if report.proven_optimal:
+            return f"exact: optimum {found}, proven"
+        return f"exact: best found {found}, not proven optimal within {limit_s:g} s (at least {bound:,})"
+    if status == "infeasible":
+        return (
+            f"exact: infeasible: no packing in {report.hosts:,} hosts with the sizes taken "
+            "exactly (the heuristic filled a host to within its tolerance of 1e-9 of a host)"
+        )
+    if status == "rounding":
+        return (
+            "exact: the sizes could not be held exactly and the packing found on sizes "
+            f"rounded down was over capacity (at least {bound:,} hosts)"
+        )
+    return f"exact: timed out after {limit_s:g} s with no packing found (at least {bound:,} hosts)"
 
 
 @cli.command("breakeven")

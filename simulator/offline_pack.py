@@ -21,7 +21,7 @@ from .catalog import Catalog, load_catalog
 from .errors import InputError
 from .gpus import GpuNeed, HostGpus
 from .hosts import HostType
-from .packing import Packing, exact, lower_bound, pack
+from .packing import EXACT_MAX_CELLS, ExactStatus, Packing, exact, exact_cells, lower_bound, pack
 from .scenario import MAX_OVERCOMMIT
 from .units import HOUR_S, MONTH_S, parse_size_gib
 
@@ -41,8 +41,12 @@ class PackReport:
     hosts: int
     lower_bound: int
     optimum: int | None
-    """The exact solver's result (None: not asked, or not found in time)."""
+    """The exact solver's packing's hosts (None: not asked, or no packing found)."""
     proven_optimal: bool
+    exact_status: ExactStatus | None
+    """What the exact solver ended with (``packing.ExactResult.status``; None: not asked)."""
+    exact_bound: int | None
+    """Hosts no packing can do with fewer of, as the exact solver proved (None: not asked)."""
     utilisation: dict[str, float | None]
     """Allocated over offered, per resource, over the hosts used."""
     per_host: pd.DataFrame
@@ -72,6 +76,8 @@ class PackReport:
             "gap_to_bound": self.gap_to_bound,
             "optimum": self.optimum,
             "proven_optimal": self.proven_optimal,
+            "exact_status": self.exact_status,
+            "exact_bound": self.exact_bound,
             "utilisation": self.utilisation,
             "usd_per_hour": self.usd_per_hour,
             "usd_per_month": self.usd_per_hour * MONTH_S / HOUR_S,
@@ -290,23 +296,26 @@ def pack_shapes(
             fix="choose a larger host type, or shrink the shape",
         )
     shares = bool(((demands[:, 2] > 0) & (demands[:, 2] < 1)).any())
-    if shares:
-        # a time-sliced share lives on one GPU: the GPUs are not one divisible resource
-        if exact_time_limit_s is not None:
+    bound = lower_bound(demands[:, :dims], cap)
+    if exact_time_limit_s is not None:
+        if shares:  # a time-sliced share lives on one GPU: GPUs are not one divisible resource
             raise InputError(
                 "the exact solver treats a host's GPUs as one divisible resource, which "
                 "shares of a GPU (gpus below 1) are not",
                 source="--exact",
                 fix="leave out --exact for shapes with GPU shares",
             )
+        _check_exact_size(demands[:, :dims], bound)  # refused before packing if it must be
+    if shares:
         result = pack_with_gpu_slots(demands, np.array(capacity), host.gpus)
     else:
         result = pack(demands[:, :dims], cap, method)
     result.check(demands[:, :dims], cap)
-    optimum, proven = None, False
+    solved = None
     if exact_time_limit_s is not None:
-        solved, proven = exact(demands[:, :dims], cap, exact_time_limit_s, upper_bound=result.hosts)
-        optimum = solved.hosts if solved is not None else None
+        if result.hosts > bound:
+            _check_exact_size(demands[:, :dims], result.hosts)
+        solved = exact(demands[:, :dims], cap, exact_time_limit_s, start=result)
     host_of = np.empty(len(frame), dtype=np.int64)
     for index, members in enumerate(result.bins):
         host_of[list(members)] = index
@@ -336,14 +345,31 @@ def pack_shapes(
         method=result.method,
         sandboxes=len(frame),
         hosts=result.hosts,
-        lower_bound=lower_bound(demands[:, :dims], cap),
-        optimum=optimum,
-        proven_optimal=proven,
+        lower_bound=bound,
+        optimum=None if solved is None or solved.packing is None else solved.packing.hosts,
+        proven_optimal=solved is not None and solved.proven,
+        exact_status=None if solved is None else solved.status,
+        exact_bound=None if solved is None else solved.bound,
         utilisation=utilisation,
         per_host=per_host,
         assignment=frame.assign(host=host_of),
         usd_per_hour=result.hosts * host.prices["on_demand"].usd_per_second * HOUR_S,
     )
+
+
+def _check_exact_size(demands: np.ndarray, hosts: int) -> None:
+    """Refuse an exact model larger than ``packing.EXACT_MAX_CELLS``."""
+    cells = exact_cells(demands, hosts)
+    if cells > EXACT_MAX_CELLS:
+        shapes = cells // hosts
+        raise InputError(
+            f"the exact model counts each distinct shape on each host: {shapes:,} shapes x "
+            f"{hosts:,} hosts = {cells:,} cells, above the {EXACT_MAX_CELLS:,} allowed (it is "
+            "built before the solver's clock starts, at about 20 microseconds a cell, so a "
+            "larger one would outlast the time limit)",
+            source="--exact",
+            fix="pack a sample of the shapes, or fewer distinct shapes, or leave out --exact",
+        )
 
 
 def _find_host(catalog: Catalog, host_type: str, host_prices: str | None) -> tuple[str, HostType]:

@@ -145,10 +145,75 @@ def test_exact_solver_proves_the_brute_force_optimum() -> None:
     for _ in range(5):
         sizes = rng.integers(20, 70, 9).tolist()
         demands = np.array(sizes, dtype=np.float64).reshape(-1, 1)
-        solution, proven = packing.exact(demands, np.array([100.0]), time_limit_s=20)
-        assert solution is not None
-        assert proven
-        assert solution.hosts == brute_force_optimum(sizes, 100)
+        result = packing.exact(demands, np.array([100.0]), time_limit_s=20)
+        assert result.packing is not None
+        assert result.proven
+        assert result.packing.hosts == brute_force_optimum(sizes, 100)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 30), min_size=2, max_size=9),
+    first_fit=st.booleans(),
+)
+def test_exact_solver_takes_fractional_sizes_exactly(sizes: list[int], first_fit: bool) -> None:
+    """Sizes in thirtieths of a host (0.1, 1/3, 0.7 ...): hosts that must be filled
+    exactly stay feasible. Sizes rounded up to millionths made 32/96 a host 333,334
+    millionths, so three no longer fitted one host: a larger optimum was printed as
+    proven, or the model was infeasible and said to have timed out."""
+    pytest.importorskip("ortools", reason="the exact packer is the optional 'exact' extra")
+    demands = (np.array(sizes, dtype=np.float64) / 30).reshape(-1, 1)
+    capacity = np.array([1.0])
+    start = (
+        packing.first_fit_decreasing(demands, capacity)
+        if first_fit
+        else packing.Packing(tuple((i,) for i in range(len(sizes))), "one per host")
+    )
+    result = packing.exact(demands, capacity, time_limit_s=20, start=start)
+    assert result.exact_sizes
+    assert result.status == "optimal"
+    assert result.packing is not None
+    result.packing.check(demands, capacity)
+    assert result.packing.hosts == result.bound == brute_force_optimum(sizes, 30)
+
+
+def test_exact_solver_says_infeasible_when_it_proves_so() -> None:
+    """The packers' tolerance (1e-9 of a host) lets 48.00000005 and 48 vCPU share a
+    96-vCPU host; with exact sizes they cannot, so no packing in the heuristic's 4 hosts
+    exists: that is reported as infeasible, with 5 hosts as the bound, not as a timeout."""
+    pytest.importorskip("ortools", reason="the exact packer is the optional 'exact' extra")
+    demands = np.array([[48.00000005], [48.0], [49.0], [49.0], [49.0]])
+    capacity = np.array([96.0])
+    start = packing.portfolio(demands, capacity)
+    assert start.hosts == 4 > packing.lower_bound(demands, capacity)
+    result = packing.exact(demands, capacity, time_limit_s=20, start=start)
+    assert (result.status, result.packing, result.bound) == ("infeasible", None, 5)
+
+
+def test_exact_solver_rounds_down_where_sizes_cannot_be_held_exactly() -> None:
+    """1e-20 of a host has no denominator that keeps 64-bit sums: sizes are rounded down
+    (full hosts stay feasible, the bound stays valid) and the packing is checked."""
+    pytest.importorskip("ortools", reason="the exact packer is the optional 'exact' extra")
+    demands = np.array([[0.51, 1e-20], [0.51, 0.3], [0.51, 0.2], [0.2, 1e-20]])
+    capacity = np.array([1.0, 1.0])
+    result = packing.exact(demands, capacity, time_limit_s=20)
+    assert not result.exact_sizes
+    assert (result.status, result.bound) == ("optimal", 3)
+    assert result.packing is not None
+    result.packing.check(demands, capacity)
+    assert result.packing.hosts == 3
+
+
+def test_exact_solver_refuses_a_model_too_large_to_build_in_time() -> None:
+    pytest.importorskip("ortools", reason="the exact packer is the optional 'exact' extra")
+    rng = np.random.default_rng(3)
+    demands = np.column_stack([rng.integers(20, 60, 800), rng.integers(1, 300, 800)])
+    capacity = np.array([96.0, 384.0])
+    start = packing.first_fit_decreasing(demands.astype(float), capacity)
+    assert start.hosts > packing.lower_bound(demands, capacity)  # (not proven by volume)
+    assert packing.exact_cells(demands, start.hosts) > packing.EXACT_MAX_CELLS
+    with pytest.raises(ValueError, match="cells, above the 50,000 allowed"):
+        packing.exact(demands, capacity, time_limit_s=1, start=start)
 
 
 @pytest.mark.parametrize(
