@@ -10,6 +10,7 @@ as "512MiB"), optionally ``gpus`` (whole GPUs, or a fraction for a share of one)
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -307,7 +308,7 @@ def pack_shapes(
             )
         _check_exact_size(demands[:, :dims], bound)  # refused before packing if it must be
     if shares:
-        result = pack_with_gpu_slots(demands, np.array(capacity), host.gpus)
+        result = pack_per_gpu(demands, np.array(capacity), host.gpus, method)
     else:
         result = pack(demands[:, :dims], cap, method)
     result.check(demands[:, :dims], cap)
@@ -402,15 +403,84 @@ def _find_host(catalog: Catalog, host_type: str, host_prices: str | None) -> tup
     return found[0]
 
 
+def pack_per_gpu(demands: np.ndarray, capacity: np.ndarray, gpus: int, method: str) -> Packing:
+    """Pack shapes some of which ask for a share of a GPU: the chosen packer packs them with
+    the host's GPUs taken as one divisible resource, then each host's GPU needs are
+    placed on its GPUs one by one, as the engine does (``place_per_gpu``). The portfolio
+    also tries first-fit decreasing with GPUs placed one by one, and keeps the fewer
+    hosts."""
+    candidates = [place_per_gpu(demands, capacity, gpus, pack(demands, capacity, method))]
+    if method == "portfolio":
+        candidates.append(pack_with_gpu_slots(demands, capacity, gpus))
+    return min(candidates, key=lambda p: p.hosts)
+
+
+_Host = tuple[list[float], HostGpus, list[int]]
+"""A host being filled: vCPU and GiB taken, its GPUs, its sandboxes."""
+
+
+def _gpu_need(gpus: float) -> GpuNeed:
+    return GpuNeed(share=gpus) if 0 < gpus < 1 else GpuNeed(whole=round(gpus))
+
+
+def place_per_gpu(
+    demands: np.ndarray, capacity: np.ndarray, gpus: int, packing: Packing
+) -> Packing:
+    """A packing made with a host's GPUs as one divisible resource, with each host's GPU
+    needs placed on its GPUs: whole GPUs first, then shares largest first, each on the
+    first GPU with room (a share cannot span two GPUs). A sandbox that finds no GPU
+    there moves, with the others that did not, largest first, to the first host with
+    room on every resource, or to a new host."""
+    hosts: list[_Host] = []
+    moved: list[int] = []
+    for members in packing.bins:
+        slots, kept, used = HostGpus(gpus), [], [0.0, 0.0]
+        for item in sorted(members, key=lambda i: (demands[i, 2] < 1, -demands[i, 2], i)):
+            need = _gpu_need(float(demands[item, 2]))
+            grant = slots.find(need)
+            if grant is None:
+                moved.append(item)
+                continue
+            slots.take(need, grant)
+            used[0] += float(demands[item, 0])
+            used[1] += float(demands[item, 1])
+            kept.append(item)
+        hosts.append((used, slots, kept))
+    _first_fit(_largest_first(demands, capacity, moved), demands, capacity, gpus, hosts)
+    method = f"{packing.method}, GPUs placed one by one"
+    if moved:
+        method += f", {len(moved)} moved"
+    return Packing(tuple(tuple(sorted(m)) for _, _, m in hosts if m), method)
+
+
 def pack_with_gpu_slots(demands: np.ndarray, capacity: np.ndarray, gpus: int) -> Packing:
     """First-fit decreasing where each host's GPUs are placed one by one, as the engine
     does: whole GPUs take empty GPUs, a share of a GPU must fit on one GPU."""
+    hosts: list[_Host] = []
+    _first_fit(
+        _largest_first(demands, capacity, range(len(demands))), demands, capacity, gpus, hosts
+    )
+    return Packing(
+        tuple(tuple(sorted(members)) for _, _, members in hosts),
+        "first-fit decreasing, GPUs placed one by one",
+    )
+
+
+def _largest_first(demands: np.ndarray, capacity: np.ndarray, items: Iterable[int]) -> list[int]:
+    """Items by their largest share of a host, largest first (ties by index)."""
     norm = demands / np.where(capacity > 0, capacity, 1.0)
-    order = np.argsort(-norm.max(axis=1), kind="stable")
-    hosts: list[tuple[list[float], HostGpus, list[int]]] = []
-    for item in order.tolist():
+    chosen = np.fromiter(items, dtype=np.int64)
+    return chosen[np.argsort(-norm[chosen].max(axis=1), kind="stable")].tolist()
+
+
+def _first_fit(
+    order: list[int], demands: np.ndarray, capacity: np.ndarray, gpus: int, hosts: list[_Host]
+) -> None:
+    """Put each item in turn on the first host with room for it (its GPU need placed on
+    the host's GPUs), opening a host when none has."""
+    for item in order:
         vcpu, gib, gpu = (float(x) for x in demands[item])
-        need = GpuNeed(share=gpu) if 0 < gpu < 1 else GpuNeed(whole=round(gpu))
+        need = _gpu_need(gpu)
         for used, slots, members in hosts:
             if used[0] + vcpu > capacity[0] + 1e-9 or used[1] + gib > capacity[1] + 1e-9:
                 continue
@@ -428,7 +498,3 @@ def pack_with_gpu_slots(demands: np.ndarray, capacity: np.ndarray, gpus: int) ->
             assert grant is not None, "a shape larger than a host was refused before packing"
             slots.take(need, grant)
             hosts.append(([vcpu, gib], slots, [item]))
-    return Packing(
-        tuple(tuple(sorted(members)) for _, _, members in hosts),
-        "first-fit decreasing, GPU shares placed per GPU",
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -81,3 +82,46 @@ def test_exact_refuses_a_model_too_large_before_packing(
     assert "fix:" in err
     with pytest.raises(InputError, match="above the 50,000 allowed"):
         pack_shapes(shapes, "m5.metal", exact_time_limit_s=1)
+
+
+def sixty_cpu_shapes() -> pd.DataFrame:
+    """60 CPU-only sandboxes of 10-39 vCPU and 100-399 GiB (seed 0): 16 p4d.24xlarge."""
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"vcpu": rng.integers(10, 40, 60), "memory": rng.integers(100, 400, 60), "gpus": 0.0}
+    )
+
+
+def test_one_gpu_share_packs_with_the_chosen_packer_and_costs_no_host() -> None:
+    """One row asking for a tenth of a GPU switched the whole file to plain first-fit
+    decreasing, whatever --method said: 60 shapes took 16 hosts, and with a 1-vCPU,
+    1-GiB, 0.1-GPU sandbox added, 17."""
+    base = sixty_cpu_shapes()
+    plus = pd.concat(
+        [base, pd.DataFrame({"vcpu": [1], "memory": [1], "gpus": [0.1]})], ignore_index=True
+    )
+    without, with_share = pack_shapes(base, "p4d.24xlarge"), pack_shapes(plus, "p4d.24xlarge")
+    assert without.hosts == with_share.hosts == with_share.lower_bound == 16
+    assert with_share.method.startswith(without.method)
+    assert with_share.method.endswith("GPUs placed one by one")
+    for method, name in (("ffd", "ffd-"), ("bfd", "bfd-"), ("bin_centric", "bin-centric-")):
+        report = pack_shapes(plus, "p4d.24xlarge", method=method)
+        assert report.method.startswith(name), (method, report.method)
+        assert report.hosts == pack_shapes(base, "p4d.24xlarge", method=method).hosts
+
+
+def test_shares_that_do_not_fit_a_gpu_move_to_another_host() -> None:
+    """The packer, taking GPUs as one resource, puts twelve 0.6 shares (7.2 GPUs) on one
+    8-GPU host; placed one by one, four find no GPU and move to a second host."""
+    twelve = pd.DataFrame({"vcpu": [2] * 12, "memory": [8] * 12, "gpus": [0.6] * 12})
+    for method in ("portfolio", "ffd", "bfd", "bin_centric"):
+        report = pack_shapes(twelve, "p4d.24xlarge", method=method)
+        assert report.hosts == 2
+        assert sorted(report.per_host["sandboxes"]) == [4, 8]
+    # a whole GPU and shares: seven whole GPUs leave one GPU for shares
+    mixed = pd.DataFrame(
+        {"vcpu": [2] * 10, "memory": [8] * 10, "gpus": [1.0] * 7 + [0.5, 0.5, 0.5]}
+    )
+    report = pack_shapes(mixed, "p4d.24xlarge", method="ffd")
+    assert report.hosts == 2
+    assert report.per_host["gpus"].max() <= 8.0
