@@ -4,11 +4,14 @@ and what the hosts cost. Serves `sandsim pack SHAPES.csv --host TYPE` and the no
 
 The shapes file is a CSV with a header: ``vcpu`` and ``memory`` (GiB, or with a unit such
 as "512MiB"), optionally ``gpus`` (whole GPUs, or a fraction for a share of one),
-``count`` (how many sandboxes of the row; default 1) and ``name``.
+``count`` (how many sandboxes of the row; default 1) and ``name``; no other column. A
+table given instead is checked the same way (it may also have ``memory_gib`` and
+``line``, as ``read_shapes`` returns them).
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,14 +93,31 @@ MAX_SANDBOXES = 1_000_000
 20 s; beyond, memory and time grow for no new insight."""
 
 
+SHAPE_COLUMNS = ("vcpu", "memory", "gpus", "count", "name")
+"""The columns of a shapes file; vcpu and memory are required."""
+TABLE_COLUMNS = ("memory_gib", "line")
+"""Columns a table may also have, as ``read_shapes`` returns them: memory_gib (GiB, a
+number; instead of memory) and line (names the row in messages; a file's rows are named
+by their own lines)."""
+_COLUMN_FIXES = {
+    "gpu": "rename it gpus (whole GPUs, or a share of one below 1)",
+    "mig": "drop it: sandsim pack packs whole GPUs and time-sliced shares (gpus); MIG "
+    "instances are placed by a scenario's fleet (docs/packing.md)",
+    "gpu_type": "drop it: the GPU type is the host's (--host)",
+}
+
+
 def read_shapes(path: str | Path) -> pd.DataFrame:
     """Shapes from a CSV, one row per sandbox (``count`` expanded), checked row by row."""
     source = str(path)
     try:
-        # empty cells and NA (R's missing value) are missing; "nan" is a value, refused
-        # as not finite
-        frame = pd.read_csv(
+        # the header is read as a row, so that a repeated column is seen (pandas would
+        # rename it) and a row longer than the header is refused (pandas would make its
+        # first cell an index); empty cells and NA (R's missing value) are missing; "nan"
+        # is a value, refused as not finite
+        raw = pd.read_csv(
             path,
+            header=None,
             dtype=str,
             skipinitialspace=True,
             keep_default_na=False,
@@ -107,26 +127,28 @@ def read_shapes(path: str | Path) -> pd.DataFrame:
         raise InputError("shapes file not found", source=source, fix="check the path") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(
-            f"not a readable CSV: {error}",
+            f"not a readable CSV: {str(error).strip()}",
             source=source,
             fix="write a CSV with a header row: vcpu,memory[,gpus,count,name]",
         ) from None
-    return shapes_from_frame(frame, source)
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = ["" if pd.isna(c) else str(c) for c in raw.iloc[0]]
+    return _shapes(frame, source, from_file=True)
 
 
 def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFrame:
     """Shapes given as a table with the CSV's columns (vcpu, memory with or without a
-    unit, optional gpus, count, name): one row per sandbox, checked row by row."""
+    unit, optional gpus, count, name), or as ``read_shapes`` returns them (memory_gib,
+    line): one row per sandbox, checked row by row as a file's are."""
+    return _shapes(frame, source, from_file=False)
+
+
+def _shapes(frame: pd.DataFrame, source: str, from_file: bool) -> pd.DataFrame:
+    """The checks of every table of shapes, from a file or not, and the expansion."""
     frame = frame.copy()
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    for column in ("vcpu", "memory"):
-        if column not in frame.columns:
-            raise InputError(
-                f"no {column!r} column (columns: {', '.join(frame.columns)})",
-                source=source,
-                field=column,
-                fix="add columns vcpu and memory (GiB, or with a unit such as 512MiB)",
-            )
+    _check_columns(list(frame.columns), source, from_file)
+    memory_column = "memory" if "memory" in frame.columns else "memory_gib"
     if frame.empty:
         raise InputError("no shapes in the file", source=source, fix="add at least one row")
     rows = []
@@ -134,18 +156,19 @@ def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFra
     records: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
     ]
-    for line, row in enumerate(records, start=2):
+    for place, row in enumerate(records, start=2):
+        line = _line(row.get("line"), place, source)
         where = f"line {line}"
 
         vcpu = _cell(row, "vcpu", None, source, where)
-        memory = _cell(row, "memory", None, source, where)
+        memory = _cell(row, memory_column, None, source, where)
         gpus = _cell(row, "gpus", 0.0, source, where)
         count = _cell(row, "count", 1.0, source, where)
         if vcpu <= 0 or memory <= 0:
             raise InputError(
                 "a sandbox needs some vCPU and memory",
                 source=source,
-                field=f"{where}.{'vcpu' if vcpu <= 0 else 'memory'}",
+                field=f"{where}.{'vcpu' if vcpu <= 0 else memory_column}",
                 fix="give a positive size",
             )
         if count != int(count) or count < 1:
@@ -176,6 +199,76 @@ def shapes_from_frame(frame: pd.DataFrame, source: str = "shapes") -> pd.DataFra
     return pd.DataFrame(rows, columns=["line", "name", "vcpu", "memory_gib", "gpus"])
 
 
+def _check_columns(columns: list[str], source: str, from_file: bool) -> None:
+    """Refuse a repeated, missing (vcpu, memory) or unknown column, by name."""
+    accepted = SHAPE_COLUMNS if from_file else SHAPE_COLUMNS + TABLE_COLUMNS
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"column {repeated[0]!r} is given {columns.count(repeated[0])} times",
+            source=source,
+            field=repeated[0],
+            fix=f"keep one {repeated[0]} column (column names ignore case and spaces)",
+        )
+    unknown = [c for c in columns if c not in accepted]
+    fixes = {c: _column_fix(c, accepted) for c in unknown}
+    for column in ("vcpu", "memory"):
+        if column not in columns and not (column == "memory" and "memory_gib" in columns):
+            hints = [f for f in fixes.values() if f.endswith(f" {column}") or "commas" in f]
+            raise InputError(
+                f"no {column!r} column (columns: {', '.join(columns)})",
+                source=source,
+                field=column,
+                fix=hints[0].replace("rename it", f"rename {unknown[0]} to")
+                if len(unknown) == 1 and hints
+                else "add columns vcpu and memory (GiB, or with a unit such as 512MiB)",
+            )
+    if unknown:
+        raise InputError(
+            f"unknown column {unknown[0]!r} (a shapes {'file' if from_file else 'table'} "
+            f"has the columns {', '.join(accepted)})",
+            source=source,
+            field=unknown[0],
+            fix=fixes[unknown[0]],
+        )
+    if "memory" in columns and "memory_gib" in columns:
+        raise InputError(
+            "both memory and memory_gib are given",
+            source=source,
+            field="memory_gib",
+            fix="keep one of them",
+        )
+
+
+def _column_fix(column: str, accepted: tuple[str, ...]) -> str:
+    """What to do about an unknown column."""
+    if any(mark in column for mark in ";\t|"):
+        return "separate the columns with commas"
+    if column in _COLUMN_FIXES:
+        return _COLUMN_FIXES[column]
+    near = difflib.get_close_matches(column, accepted, n=1)
+    return f"rename it {near[0]}" if near else "drop it, or rename it to one of those"
+
+
+def _line(given: Any, place: int, source: str) -> int:
+    """The line that names a row: its own column's (a table as read_shapes returns it),
+    else its place counted as a file's lines are (the header is line 1)."""
+    if given is None or (isinstance(given, float) and math.isnan(given)):
+        return place
+    try:
+        line = float(given)
+    except (TypeError, ValueError):
+        line = math.nan
+    if isinstance(given, bool) or not (math.isfinite(line) and line == int(line) and line >= 1):
+        raise InputError(
+            f"line {given!r} is not a line number",
+            source=source,
+            field=f"row {place - 2}.line",
+            fix="give each row's line as a whole number from 1, or drop the line column",
+        )
+    return int(line)
+
+
 def _cell(
     row: dict[str, Any], column: str, default: float | None, source: str, where: str
 ) -> float:
@@ -188,6 +281,8 @@ def _cell(
             )
         return default
     try:
+        if isinstance(raw, bool | np.bool_):
+            raise ValueError("a boolean is not a number")
         value = parse_size_gib(raw) if column == "memory" else float(raw)
     except (ValueError, TypeError):
         raise InputError(
@@ -201,9 +296,11 @@ def _cell(
             f"{column} must be a finite, non-negative number, not {raw!r}",
             source=source,
             field=f"{where}.{column}",
-            fix={"vcpu": "write a number above 0", "memory": "write a size above 0"}.get(
-                column, "write a number of 0 or more" if column == "gpus" else "write 1 or more"
-            ),
+            fix={
+                "vcpu": "write a number above 0",
+                "memory": "write a size above 0",
+                "memory_gib": "write a number above 0",
+            }.get(column, "write a number of 0 or more" if column == "gpus" else "write 1 or more"),
         )
     return value
 
@@ -225,8 +322,7 @@ def pack_shapes(
     ``read_shapes`` returns) on ``host_type``."""
     if isinstance(shapes, pd.DataFrame):
         source = "shapes"
-        expanded = {"line", "memory_gib"} <= set(shapes.columns)  # as read_shapes returns
-        frame = shapes if expanded else shapes_from_frame(shapes, source)
+        frame = shapes_from_frame(shapes, source)
     else:
         source = str(shapes)
         frame = read_shapes(shapes)

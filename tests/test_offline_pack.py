@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 
 from simulator.cli import EXIT_INPUT, EXIT_OK, main
 from simulator.errors import InputError
-from simulator.offline_pack import pack_shapes
+from simulator.offline_pack import pack_shapes, read_shapes
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -125,3 +127,71 @@ def test_shares_that_do_not_fit_a_gpu_move_to_another_host() -> None:
     report = pack_shapes(mixed, "p4d.24xlarge", method="ffd")
     assert report.hosts == 2
     assert report.per_host["gpus"].max() <= 8.0
+
+
+@pytest.mark.parametrize(
+    ("content", "texts"),
+    [
+        # each was ignored: the shapes packed as if the column were not there
+        ("vcpu,memory,mig\n2,4,3g.20gb\n", ["unknown column 'mig'", "MIG"]),
+        ("vcpu,memory,gpu\n2,4,1\n", ["unknown column 'gpu'", "rename it gpus"]),
+        ("vcpu,memory,gpu_type\n2,4,h100\n", ["unknown column 'gpu_type'", "--host"]),
+        ("vcpu,memory,vcpu\n2,4,8\n", ["column 'vcpu' is given 2 times"]),
+        ("vCPU,memory,VCPU \n2,4,8\n", ["column 'vcpu' is given 2 times"]),
+        ("vcpu,mem\n2,4\n", ["no 'memory' column", "rename mem to memory"]),
+        ("vcpu;memory\n2;4\n", ["no 'vcpu' column", "commas"]),
+        ("vcpu,memory,vcpus\n2,4,1\n", ["unknown column 'vcpus'", "rename it vcpu"]),
+        # a row longer than the header made its first cell an index: "memory 'extra'"
+        ("vcpu,memory\n2,4,extra\n", ["Expected 2 fields in line 2, saw 3"]),
+    ],
+)
+def test_unknown_or_repeated_columns_are_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, texts: list[str]
+) -> None:
+    shapes = write(tmp_path, content)
+    code, _, err = run_cli(capsys, "pack", str(shapes), "--host", "p4d.24xlarge")
+    assert code == EXIT_INPUT
+    assert "Traceback" not in err
+    assert err.startswith(f"error: {shapes}")
+    for text in texts:
+        assert text in err
+    if "unknown column" in err:
+        assert "the columns vcpu, memory, gpus, count, name" in err  # the accepted ones
+    assert "fix:" in err
+
+
+@pytest.mark.parametrize(
+    ("frame", "text"),
+    [
+        # a table as read_shapes returns it skipped every check
+        (
+            {"line": [2, 3], "name": ["a", "b"], "vcpu": [-50.0, 60.0], "memory_gib": [4, 4]},
+            "line 2.vcpu",
+        ),
+        ({"line": [2], "vcpu": [math.nan], "memory_gib": [4.0], "gpus": [0.0]}, "vcpu is empty"),
+        ({"line": [2], "vcpu": [2.0], "memory_gib": [4.0], "gpus": [-1.0]}, "line 2.gpus"),
+        ({"line": [7], "vcpu": [2.0], "memory_gib": [4.0], "host": [0]}, "unknown column 'host'"),
+        ({"vcpu": [True], "memory": [4.0]}, "vcpu True is not a number"),
+        ({"vcpu": [2.0], "memory": [4.0], "memory_gib": [4.0]}, "both memory and memory_gib"),
+        ({"line": [0], "vcpu": [2.0], "memory": [4.0]}, "not a line number"),
+    ],
+)
+def test_every_table_is_checked_as_a_file_is(frame: dict, text: str) -> None:
+    with pytest.raises(InputError, match=re.escape(text)):
+        pack_shapes(pd.DataFrame(frame), "m5.metal")
+
+
+def test_a_table_as_read_shapes_returns_it_packs_as_the_file(tmp_path: Path) -> None:
+    """A missing gpus column raised KeyError, and count was ignored."""
+    no_gpus = pd.DataFrame({"line": [2], "name": ["a"], "vcpu": [2.0], "memory_gib": [4.0]})
+    assert pack_shapes(no_gpus, "m5.metal").assignment["gpus"].tolist() == [0.0]
+    counted = no_gpus.assign(count=[1000])
+    report = pack_shapes(counted, "m5.metal")
+    assert report.sandboxes == 1000
+    assert report.hosts == report.lower_bound == 21  # 2,000 vCPU over 96-vCPU hosts
+    shapes = write(tmp_path, "name,vcpu,memory,gpus,count\nagent,2,512MiB,,3\nbig,40,8GiB,,2\n")
+    from_file = pack_shapes(shapes, "m5.metal")
+    again = pack_shapes(read_shapes(shapes), "m5.metal")
+    assert again.sandboxes == from_file.sandboxes == 5
+    assert again.hosts == from_file.hosts
+    pd.testing.assert_frame_equal(again.assignment, from_file.assignment)
