@@ -638,17 +638,6 @@ def pack_command(
     from .units import parse_size_gib
 
     catalog = _catalog(pricing_dirs)
-    overhead = 0.0
-    if profile is not None:
-        chosen = catalog.profile(profile, source="--profile")
-        if not chosen.self_hosted or chosen.overhead is None:
-            raise InputError(
-                f"{profile} is not a self-hosted isolation profile",
-                source="--profile",
-                fix="use one of: "
-                + ", ".join(sorted(p.id for p in catalog.profiles.values() if p.self_hosted)),
-            )
-        overhead = chosen.overhead.memory
     try:
         reserve_gib = parse_size_gib(reserve_memory)
     except ValueError as error:
@@ -672,9 +661,9 @@ def pack_command(
         overcommit_vcpu=overcommit_vcpu,
         reserve_vcpu=reserve_vcpu,
         reserve_memory_gib=reserve_gib,
-        overhead_memory_gib=overhead,
         exact_time_limit_s=exact_s,
         catalog=catalog,
+        profile=profile,
     )
     if out_path:
         report.assignment.to_csv(out_path, index=False)

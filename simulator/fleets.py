@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,8 @@ from .platforms import PlatformProfile
 from .scenario import Fleet, GpuRequest, PlatformChoice, Scenario
 from .shapes import RoundedShape
 from .units import HOUR_S
+
+GpuKind = Literal["whole", "mig", "share"]
 
 
 @dataclass(frozen=True)
@@ -506,8 +509,11 @@ def _check_trace_gpus(
     error: Callable[[str, str, str], InputError],
 ) -> None:
     """The isolation must give trace requests their GPUs as they ask for them."""
-    parts = profile.gpu_partitioning
-    for kind, asked in (("whole", (rows[:, 2] > 0) & (rows[:, 3] == 0)), ("share", rows[:, 3] > 0)):
+    asks: tuple[tuple[GpuKind, npt.NDArray[np.bool_]], ...] = (
+        ("whole", (rows[:, 2] > 0) & (rows[:, 3] == 0)),
+        ("share", rows[:, 3] > 0),
+    )
+    for kind, asked in asks:
         if not asked.any():
             continue
         if not any(k.gpus for k in kinds):
@@ -516,13 +522,47 @@ def _check_trace_gpus(
                 at,
                 "use GPU hosts, or drop the gpus columns from the trace shapes",
             )
-        if parts is None or not getattr(parts, kind):
-            raise error(
-                f"{profile.id} cannot give a sandbox "
-                + ("whole GPUs" if kind == "whole" else "a time-sliced GPU share"),
-                at,
-                "use an isolation that passes GPUs through and shares them (gvisor)",
-            )
+        check_gpu_isolation(
+            profile,
+            kind,
+            at,
+            error,
+            fix="use an isolation that passes GPUs through and shares them (gvisor)",
+        )
+
+
+GPU_KINDS: dict[GpuKind, str] = {
+    "whole": "whole GPUs",
+    "mig": "a MIG instance",
+    "share": "a time-sliced GPU share",
+}
+"""How a sandbox may ask for GPUs, in words."""
+
+
+def check_gpu_isolation(
+    profile: PlatformProfile,
+    kind: GpuKind,
+    at: str,
+    error: Callable[[str, str, str], InputError],
+    fix: str | None = None,
+) -> None:
+    """Raise unless the isolation gives a sandbox GPUs as it asks (whole GPUs, a MIG
+    instance or a time-sliced share; Firecracker gives none): the engine's check, which
+    `sandsim pack` applies too."""
+    parts = profile.gpu_partitioning
+    if parts is not None and getattr(parts, kind):
+        return
+    offered = [k for k in GPU_KINDS if parts is not None and getattr(parts, k)]
+    raise error(
+        f"{profile.id} cannot give a sandbox {GPU_KINDS[kind]}",
+        at,
+        fix
+        or (
+            f"ask for {' or '.join(offered)} GPUs"
+            if offered
+            else "use an isolation that passes GPUs through (gvisor, kata-qemu-gpu)"
+        ),
+    )
 
 
 def _gpu_need(
@@ -559,20 +599,8 @@ def _gpu_need(
             else f"ask for {' or '.join(offered)}, or choose a host type with {request.type}",
         )
     gpu_type = request.type
-    parts = profile.gpu_partitioning
-    kind = "mig" if request.mig else "share" if request.share else "whole"
-    if parts is None or not getattr(parts, kind):
-        offered = [k for k in ("whole", "mig", "share") if parts is not None and getattr(parts, k)]
-        raise error(
-            f"{profile.id} cannot give a sandbox "
-            + {"whole": "whole GPUs", "mig": "a MIG instance", "share": "a time-sliced GPU share"}[
-                kind
-            ],
-            f"{at}.gpu",
-            f"ask for {' or '.join(offered)} GPUs"
-            if offered
-            else "use an isolation that passes GPUs through (gvisor, kata-qemu-gpu)",
-        )
+    kind: GpuKind = "mig" if request.mig else "share" if request.share else "whole"
+    check_gpu_isolation(profile, kind, f"{at}.gpu", error)
     if kind == "mig":
         if gpu_type not in MIG_PROFILES:
             raise error(

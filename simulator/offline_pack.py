@@ -23,9 +23,11 @@ import pandas as pd
 
 from .catalog import Catalog, load_catalog
 from .errors import InputError
+from .fleets import GpuKind, check_gpu_isolation
 from .gpus import GpuNeed, HostGpus
 from .hosts import HostType
 from .packing import EXACT_MAX_CELLS, ExactStatus, Packing, exact, exact_cells, lower_bound, pack
+from .platforms import PlatformProfile
 from .scenario import MAX_OVERCOMMIT
 from .units import HOUR_S, MONTH_S, parse_size_gib
 
@@ -317,9 +319,12 @@ def pack_shapes(
     overhead_memory_gib: float = 0.0,
     exact_time_limit_s: float | None = None,
     catalog: Catalog | None = None,
+    profile: str | None = None,
 ) -> PackReport:
     """Pack shapes (a CSV path, a table with the CSV's columns, or a frame as
-    ``read_shapes`` returns) on ``host_type``."""
+    ``read_shapes`` returns) on ``host_type``; with ``profile`` (a self-hosted isolation
+    such as firecracker), its per-sandbox overhead is added to each shape (on top of
+    ``overhead_memory_gib``) and its GPU rules apply, as in the engine."""
     if isinstance(shapes, pd.DataFrame):
         source = "shapes"
         frame = shapes_from_frame(shapes, source)
@@ -327,6 +332,7 @@ def pack_shapes(
         source = str(shapes)
         frame = read_shapes(shapes)
     catalog = catalog or load_catalog()
+    isolation = _isolation(catalog, profile)
     table_id, host = _find_host(catalog, host_type, host_prices)
     if method not in PACK_METHODS:
         raise InputError(
@@ -370,8 +376,13 @@ def pack_shapes(
             source="--reserve-vcpu" if capacity[0] <= 0 else "--reserve-memory",
             fix=f"reserve less than its {host.vcpu:g} vCPU and {host.memory:g} GiB",
         )
+    overhead = (0.0, overhead_memory_gib)
+    if isolation is not None:
+        _check_isolation_gpus(frame, isolation, catalog, source)
+        if isolation.overhead is not None:
+            overhead = (isolation.overhead.vcpu, overhead[1] + isolation.overhead.memory)
     demands = np.column_stack(
-        [frame["vcpu"], frame["memory_gib"] + overhead_memory_gib, frame["gpus"]]
+        [frame["vcpu"] + overhead[0], frame["memory_gib"] + overhead[1], frame["gpus"]]
     ).astype(np.float64)
     uses_gpu = bool(demands[:, 2].any())
     if uses_gpu and host.gpus == 0:
@@ -452,6 +463,46 @@ def pack_shapes(
         assignment=frame.assign(host=host_of),
         usd_per_hour=result.hosts * host.prices["on_demand"].usd_per_second * HOUR_S,
     )
+
+
+def _isolation(catalog: Catalog, profile: str | None) -> PlatformProfile | None:
+    """The self-hosted isolation profile named by --profile (None: none named)."""
+    if profile is None:
+        return None
+    chosen = catalog.profile(profile, source="--profile")
+    if not chosen.self_hosted or chosen.overhead is None:
+        raise InputError(
+            f"{profile} is not a self-hosted isolation profile",
+            source="--profile",
+            fix="use one of: "
+            + ", ".join(sorted(p.id for p in catalog.profiles.values() if p.self_hosted)),
+        )
+    return chosen
+
+
+def _check_isolation_gpus(
+    frame: pd.DataFrame, isolation: PlatformProfile, catalog: Catalog, source: str
+) -> None:
+    """The engine's check that the isolation gives GPUs as the shapes ask for them
+    (Firecracker gives none), on the first row asking for each kind."""
+    kinds: tuple[tuple[GpuKind, pd.Series], ...] = (
+        ("whole", frame["gpus"] >= 1),
+        ("share", (frame["gpus"] > 0) & (frame["gpus"] < 1)),
+    )
+    asks = [(int(frame.loc[asked, "line"].iloc[0]), kind) for kind, asked in kinds if asked.any()]
+    for line, kind in sorted(asks):
+        givers = sorted(
+            p.id
+            for p in catalog.profiles.values()
+            if p.self_hosted and p.gpu_partitioning and getattr(p.gpu_partitioning, kind)
+        )
+        check_gpu_isolation(
+            isolation,
+            kind,
+            f"line {line}.gpus",
+            lambda message, field, fix: InputError(message, source=source, field=field, fix=fix),
+            fix=f"pack with --profile {' or '.join(givers)}, or without GPUs" if givers else None,
+        )
 
 
 def _check_exact_size(demands: np.ndarray, hosts: int) -> None:

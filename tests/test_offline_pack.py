@@ -195,3 +195,58 @@ def test_a_table_as_read_shapes_returns_it_packs_as_the_file(tmp_path: Path) -> 
     assert again.sandboxes == from_file.sandboxes == 5
     assert again.hosts == from_file.hosts
     pd.testing.assert_frame_equal(again.assignment, from_file.assignment)
+
+
+@pytest.mark.parametrize(
+    ("profile", "content", "text", "fix"),
+    [
+        # Firecracker has no device passthrough: the engine refuses GPU shapes on it, and
+        # `sandsim pack --profile firecracker` packed them
+        (
+            "firecracker",
+            "vcpu,memory,gpus\n2,4,1\n",
+            "line 2.gpus: firecracker cannot give a sandbox whole GPUs",
+            "--profile gvisor or kata-qemu-gpu",
+        ),
+        (
+            "firecracker",
+            "vcpu,memory,gpus\n2,4,0\n2,4,0.5\n",
+            "line 3.gpus: firecracker cannot give a sandbox a time-sliced GPU share",
+            "--profile gvisor",
+        ),
+        # Kata with QEMU passes whole GPUs through, and does not time-slice them
+        (
+            "kata-qemu-gpu",
+            "vcpu,memory,gpus\n2,4,0.25\n",
+            "line 2.gpus: kata-qemu-gpu cannot give a sandbox a time-sliced GPU share",
+            "--profile gvisor",
+        ),
+    ],
+)
+def test_the_isolation_profile_gives_gpus_as_in_the_engine(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    profile: str,
+    content: str,
+    text: str,
+    fix: str,
+) -> None:
+    shapes = write(tmp_path, content)
+    code, out, err = run_cli(
+        capsys, "pack", str(shapes), "--host", "p4d.24xlarge", "--profile", profile
+    )
+    assert code == EXIT_INPUT, out
+    assert f"error: {shapes}: {text}" in err
+    assert fix in err
+    with pytest.raises(InputError, match=text):
+        pack_shapes(shapes, "p4d.24xlarge", profile=profile)
+
+
+def test_gpu_shapes_pack_under_an_isolation_that_gives_them(tmp_path: Path) -> None:
+    shapes = write(tmp_path, "vcpu,memory,gpus\n2,4,1\n2,4,0.5\n")
+    report = pack_shapes(shapes, "p4d.24xlarge", profile="gvisor")
+    assert report.hosts == 1
+    # gVisor's 18 MiB per sandbox is added to each shape's memory
+    assert report.per_host["memory_gib"].iloc[0] == pytest.approx(8 + 2 * 18 / 1024)
+    whole = write(tmp_path, "vcpu,memory,gpus\n2,4,2\n", "whole.csv")
+    assert pack_shapes(whole, "p4d.24xlarge", profile="kata-qemu-gpu").hosts == 1
