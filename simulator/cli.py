@@ -653,6 +653,14 @@ def pack_command(
                 source="--exact",
                 fix="pip install 'sandsim[exact]', or leave out --exact",
             ) from None
+    if out_path:  # checked before packing, which can take minutes
+        folder = Path(out_path).parent
+        if not folder.is_dir():
+            raise InputError(
+                f"the folder {str(folder)!r} to write {Path(out_path).name} in does not exist",
+                source="--out",
+                fix=f"create it first (mkdir -p {folder}), or give a file in a folder that exists",
+            )
     report = pack_shapes(
         shapes,
         host_type,
@@ -666,7 +674,14 @@ def pack_command(
         profile=profile,
     )
     if out_path:
-        report.assignment.to_csv(out_path, index=False)
+        try:
+            report.assignment.to_csv(out_path, index=False)
+        except OSError as error:
+            raise InputError(
+                f"cannot write {out_path}: {error.strerror or error}",
+                source="--out",
+                fix="give a file you may write to",
+            ) from None
     if as_json:
         click.echo(json.dumps(report.summary(), indent=2))
         return

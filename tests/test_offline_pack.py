@@ -250,3 +250,32 @@ def test_gpu_shapes_pack_under_an_isolation_that_gives_them(tmp_path: Path) -> N
     assert report.per_host["memory_gib"].iloc[0] == pytest.approx(8 + 2 * 18 / 1024)
     whole = write(tmp_path, "vcpu,memory,gpus\n2,4,2\n", "whole.csv")
     assert pack_shapes(whole, "p4d.24xlarge", profile="kata-qemu-gpu").hosts == 1
+
+
+def test_out_into_a_missing_folder_is_refused_before_packing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It packed first, then reported "internal error ... this is a bug" (exit 1)."""
+    import simulator.offline_pack
+
+    def must_not_pack(*args: object, **kwargs: object) -> None:
+        raise AssertionError("packed before --out was checked")
+
+    shapes = write(tmp_path, "vcpu,memory\n2,4\n")
+    missing = tmp_path / "no" / "such" / "assignment.csv"
+    with monkeypatch.context() as patch:
+        patch.setattr(simulator.offline_pack, "pack_shapes", must_not_pack)
+        code, _, err = run_cli(
+            capsys, "pack", str(shapes), "--host", "m5.metal", "--out", str(missing)
+        )
+    assert code == EXIT_INPUT
+    assert f"error: --out: the folder '{missing.parent}'" in err
+    assert "does not exist" in err
+    assert "internal error" not in err
+    assert "fix: create it first" in err
+    code, text, err = run_cli(
+        capsys, "pack", str(shapes), "--host", "m5.metal", "--out", str(tmp_path / "a.csv")
+    )
+    assert code == EXIT_OK, err
+    assert f"wrote {tmp_path / 'a.csv'}" in text
+    assert (tmp_path / "a.csv").read_text().splitlines()[0] == "line,name,vcpu,memory_gib,gpus,host"
