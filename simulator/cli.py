@@ -687,8 +687,9 @@ def pack_command(
         return
     use = report.utilisation
     out.print(
-        f"{report.sandboxes:,} sandboxes on {report.hosts:,} x {report.host_type} ({report.method}); "
-        f"lower bound {report.lower_bound:,} ({report.gap_to_bound:+,} hosts)"
+        f"{_counted(report.sandboxes, 'sandbox', 'sandboxes')} on {report.hosts:,} x "
+        f"{report.host_type} ({report.method}); lower bound {report.lower_bound:,} "
+        f"({report.gap_to_bound:+,} host{'' if abs(report.gap_to_bound) == 1 else 's'})"
     )
     if exact_s is not None:
         out.print(_exact_line(report, exact_s))
@@ -702,11 +703,19 @@ def pack_command(
         out.print(f"wrote {out_path}")
 
 
+def _counted(n: int, one: str, many: str) -> str:
+    """1 sandbox, 2 sandboxes."""
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def _exact_line(report: PackReport, limit_s: float) -> str:
     """What the exact solver found and proved, in a line."""
     status, bound = report.exact_status, report.exact_bound
     if report.optimum is not None:
-        found = f"{report.optimum:,} hosts ({report.hosts - report.optimum:+,} for the heuristic)"
+        found = (
+            f"{_counted(report.optimum, 'host', 'hosts')} "
+            f"({report.hosts - report.optimum:+,} for the heuristic)"
+        )
         if report.proven_optimal:
             return f"exact: optimum {found}, proven"
         return f"exact: best found {found}, not proven optimal within {limit_s:g} s (at least {bound:,})"

@@ -123,8 +123,8 @@ def lower_bound(
     *,
     allow_negative: bool = False,
 ) -> int:
-    """Hosts needed at the least: the largest over resources of ceil(total demand / capacity).
-    A negative demand is refused unless
+    """Hosts needed at the least: the largest over resources of ceil(total demand / capacity),
+    and one if there is any item (however small). A negative demand is refused unless
     ``allow_negative``: no sandbox has one, but 7 of the 320 published three-dimensional
     benchmark instances (Caprara-style triplets) have an item with a -1 or -2, an
     artifact of their generator, and their optima are proven with it as it is; the
@@ -133,7 +133,7 @@ def lower_bound(
     if len(items) == 0:
         return 0
     shares = items.sum(0) / cap
-    return int(max(math.ceil(s - TOLERANCE) for s in shares))
+    return max(1, *(math.ceil(s - TOLERANCE) for s in shares))
 
 
 def _normalised(demands: FloatArray, capacity: FloatArray) -> FloatArray:

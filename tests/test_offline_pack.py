@@ -279,3 +279,74 @@ def test_out_into_a_missing_folder_is_refused_before_packing(
     assert code == EXIT_OK, err
     assert f"wrote {tmp_path / 'a.csv'}" in text
     assert (tmp_path / "a.csv").read_text().splitlines()[0] == "line,name,vcpu,memory_gib,gpus,host"
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "source", "texts"),
+    [
+        # the overhead that makes a shape too large is named
+        (
+            "vcpu,memory\n2,384\n",
+            ["--profile", "firecracker"],
+            "shapes.csv: line 2",
+            ["384 GiB and the firecracker overhead of 5 MiB", "leave room for the firecracker"],
+        ),
+        # a reserve that leaves too little is blamed, not the file (the fix was "choose a
+        # larger host type")
+        (
+            "vcpu,memory\n2,4\n",
+            ["--reserve-vcpu", "95.5"],
+            "--reserve-vcpu",
+            ["offers 0.5 vCPU", "shapes.csv, line 2)", "reserve at most 94 vCPU"],
+        ),
+        (
+            "vcpu,memory\n2,380\n",
+            ["--reserve-memory", "8GiB"],
+            "--reserve-memory",
+            ["offers 96 vCPU and 376 GiB", "reserve at most 4 GiB"],
+        ),
+        # "-0" was "not a number"; it is a size, and not above 0
+        ("vcpu,memory\n2,-0\n", [], "shapes.csv: line 2.memory", ["needs some vCPU and memory"]),
+        # Python reads 1_000 as 1000 (and the vCPU column did), pandas and spreadsheets
+        # as text (and the memory column did): plain decimal numbers only, in every column
+        ("vcpu,memory\n1_000,4\n", [], "shapes.csv: line 2.vcpu", ["'1_000' is not a number"]),
+        ("vcpu,memory\n2,1_000\n", [], "shapes.csv: line 2.memory", ["'1_000' is not a number"]),
+        ("vcpu,memory,count\n2,4,1_0\n", [], "shapes.csv: line 2.count", ["not a number"]),
+    ],
+)
+def test_pack_errors_say_what_is_wrong(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    args: list[str],
+    source: str,
+    texts: list[str],
+) -> None:
+    shapes = write(tmp_path, content)
+    code, _, err = run_cli(capsys, "pack", str(shapes), "--host", "m5.metal", *args)
+    assert code == EXIT_INPUT
+    first = err.splitlines()[0]
+    assert first.startswith("error: ")
+    assert first.removeprefix("error: ").replace(str(tmp_path) + "/", "").startswith(source)
+    for text in texts:
+        assert text in err
+    assert "fix:" in err
+
+
+def test_pack_counts_read_as_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A tiny sandbox needs a host: the lower bound was 0 ("+1 hosts"), and one was "1
+    sandboxes"."""
+    tiny = write(tmp_path, "vcpu,memory\n1e-300,1e-300\n")
+    code, text, err = run_cli(capsys, "pack", str(tiny), "--host", "m5.metal")
+    assert code == EXIT_OK, err
+    assert "1 sandbox on 1 x m5.metal" in text
+    assert "lower bound 1 (+0 hosts)" in text
+    two = write(tmp_path, "vcpu,memory,count\n60,4,2\n", "two.csv")
+    code, text, err = run_cli(capsys, "pack", str(two), "--host", "m5.metal", "--method", "ffd")
+    assert code == EXIT_OK, err
+    assert "2 sandboxes on 2 x m5.metal (ffd-sum); lower bound 2 (+0 hosts)" in text
+    vcpu = [31, 35, 24, 15, 31, 41, 32, 48, 28]  # first-fit decreasing: 4 hosts, 1 above
+    spread = write(tmp_path, "vcpu,memory\n" + "".join(f"{v},1\n" for v in vcpu), "spread.csv")
+    code, text, err = run_cli(capsys, "pack", str(spread), "--host", "m5.metal", "--method", "ffd")
+    assert code == EXIT_OK, err
+    assert "9 sandboxes on 4 x m5.metal (ffd-sum); lower bound 3 (+1 host)" in text
