@@ -11,6 +11,7 @@ of one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -286,3 +287,102 @@ class HostGpus:
                 else g.share_used
             )
         return total
+
+
+def gpus_needed(needs: Sequence[GpuNeed], counts: Sequence[int]) -> int:
+    """GPUs that ``counts[i]`` sandboxes of each ``needs[i]`` take when packed onto empty
+    GPUs by NVIDIA's rules, as the hosts' GPUs (``Gpu``) take them: whole GPUs one each;
+    MIG instances and time-sliced shares never on one GPU; MIG instances largest first
+    (by compute slices, then memory slices: a 4g.20gb before a 3g.20gb, so the 3g goes to
+    slice 4 beside it) and shares largest first, each by first fit onto the GPUs in turn.
+
+    The work grows with the distinct needs, not the sandboxes: identical sandboxes fill
+    the GPUs in order, each as full as it goes, and GPUs left alike stay one group, so a
+    run of them is placed a group at a time (one GPU of each group is filled to learn how
+    many it takes: at most seven MIG instances, and a share is at least a thousandth).
+    """
+    if len(needs) != len(counts):
+        raise ValueError(f"{len(needs)} GPU needs but {len(counts)} counts")
+    whole = 0
+    migs: dict[MigProfile, int] = {}
+    shares: dict[float, int] = {}
+    for need, count in zip(needs, counts, strict=True):
+        if count < 0:
+            raise ValueError(f"a count of sandboxes must be at least 0, not {count}")
+        if need.mig is not None:
+            migs[need.mig] = migs.get(need.mig, 0) + int(count)
+        elif need.whole:
+            whole += need.whole * int(count)
+        elif need.share > 0.0:
+            if need.share - SHARE_SLACK > 1.0:
+                raise ValueError(f"a time-sliced share is at most one GPU, not {need.share}")
+            shares[need.share] = shares.get(need.share, 0) + int(count)
+    mig_order = sorted(migs, key=lambda p: (p.compute_slices, p.memory_slices), reverse=True)
+    share_order = sorted(shares, reverse=True)
+    return (
+        whole
+        + _first_fit_runs([(GpuNeed(mig=p), migs[p]) for p in mig_order])
+        + _first_fit_runs([(GpuNeed(share=s), shares[s]) for s in share_order])
+    )
+
+
+def _copy(gpu: Gpu) -> Gpu:
+    return Gpu(gpu.whole, list(gpu.memory_used), gpu.compute_used, gpu.share_used)
+
+
+def _fill(gpu: Gpu, need: GpuNeed, most: int) -> int:
+    """Place up to ``most`` of ``need`` on ``gpu`` (changing it) as ``HostGpus`` would,
+    one after another; how many went."""
+    placed = 0
+    while placed < most:
+        if need.mig is not None:
+            start = gpu.mig_start(need.mig)
+            if start < 0:
+                break
+            gpu.place_mig(need.mig, start)
+        else:
+            if not gpu.share_fits(need.share):
+                break
+            gpu.share_used = gpu.share_used + need.share
+        placed += 1
+    return placed
+
+
+def _first_fit_runs(runs: list[tuple[GpuNeed, int]]) -> int:
+    """GPUs first fit opens for the runs of identical needs, in the order given."""
+    groups: list[tuple[Gpu, int]] = []
+    """GPUs opened, in order, as groups of GPUs alike: one of them and how many."""
+    for need, count in runs:
+        left = count
+        at = 0
+        while left > 0 and at < len(groups):
+            gpu, alike = groups[at]
+            after = _copy(gpu)
+            each = _fill(after, need, left)
+            if each == 0:
+                at += 1
+                continue
+            full = min(alike, left // each)
+            filled = [(after, full)] if full else []
+            left -= full * each
+            if full < alike and left > 0:  # the run ends within this group
+                partial = _copy(gpu)
+                _fill(partial, need, left)
+                filled.append((partial, 1))
+                full, left = full + 1, 0
+            if full < alike:
+                filled.append((gpu, alike - full))
+            groups[at : at + 1] = filled
+            at += len(filled)
+        if left > 0:  # new GPUs, each as full as the first
+            fresh = Gpu()
+            each = _fill(fresh, need, left)
+            if each == 0:
+                raise ValueError(f"{need} does not fit an empty GPU")
+            if left // each:
+                groups.append((fresh, left // each))
+            if left % each:
+                partial = Gpu()
+                _fill(partial, need, left % each)
+                groups.append((partial, 1))
+    return sum(alike for _, alike in groups)

@@ -532,6 +532,32 @@ def test_scale_out_boots_what_the_waiting_work_needs_at_once() -> None:
     assert np.allclose(record.ended_s, 960.0)
 
 
+def test_scale_out_counts_mig_and_shares_on_gpus_of_their_own() -> None:
+    """9 shares of 0.5 take 5 GPUs and 22 1g.5gb take 4 (seven to an A100): a GPU with MIG
+    instances gives no shares, so 9 GPUs, two 8-GPU hosts, booted together. (Parts of a
+    GPU added up, 4.5 + 22/7, said one host: a sandbox waited a second boot, 120 s.)"""
+    needs = [GpuNeed(share=0.5), GpuNeed(mig=mig_profile("a100-40gb", "1g.5gb"))]
+    model = fleet_model([(1.0, 4.0)] * 2, needs, gpus=8, target_utilisation=1.0)
+    classes = np.array([0] * 9 + [1] * 22)
+    n = classes.size
+    _, result, record = run_fleet(np.zeros(n), np.full(n, 600.0), classes, model, 3600.0)
+    assert record.started_s.tolist() == [0.0, 0.0]
+    assert np.allclose(result.admit_s, 60.0)  # one boot round
+
+
+def test_scale_out_packs_a_4g_and_a_3g_on_one_gpu() -> None:
+    """8 4g.20gb and 8 3g.20gb fit one 8-GPU host (a 4g at slice 0, a 3g at slice 4 of
+    each A100): one host boots. (A 4g counted as a whole GPU and a 3g as half said 12
+    GPUs: a second host booted and stood idle, billed 360 s.)"""
+    needs = [GpuNeed(mig=mig_profile("a100-40gb", p)) for p in ("4g.20gb", "3g.20gb")]
+    model = fleet_model([(4.0, 16.0)] * 2, needs, gpus=8, target_utilisation=1.0)
+    classes = np.array([0] * 8 + [1] * 8)
+    _, result, record = run_fleet(np.zeros(16), np.full(16, 600.0), classes, model, 3600.0)
+    assert record.started_s.tolist() == [0.0]
+    assert np.allclose(result.admit_s, 60.0)
+    assert record.host_seconds == 960.0
+
+
 def test_committed_hosts_come_first_then_spot_by_its_share() -> None:
     """Three committed hosts start first and stay committed; the hosts booted after them
     are on demand and spot by turns (a spot share of one half), whatever else came and

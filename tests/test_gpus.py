@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.gpus import NOTHING, SHARE_SLACK, GpuGrant, GpuNeed, HostGpus, mig_profile
+from simulator.gpus import (
+    MIG_PROFILES,
+    NOTHING,
+    SHARE_SLACK,
+    Gpu,
+    GpuGrant,
+    GpuNeed,
+    HostGpus,
+    gpus_needed,
+    mig_profile,
+)
 
 
 def mig(name: str, gpu: str = "a100-40gb") -> GpuNeed:
@@ -229,3 +242,126 @@ def test_place_and_gates_agree_at_the_last_bit() -> None:
     let_in = best >= second - SHARE_SLACK
     assert first + second <= 1 + SHARE_SLACK  # the sum alone would have let it in
     assert (gpus.place(GpuNeed(share=second)) != NOTHING) == let_in
+
+
+def _one_by_one(needs: list[GpuNeed], counts: list[int]) -> int:
+    """GPUs a host's ``HostGpus`` uses taking the sandboxes one at a time, MIG instances
+    largest first then shares largest first (``gpus_needed``'s order)."""
+    order = sorted(
+        (i for i, n in enumerate(needs) if n.mig is not None),
+        key=lambda i: (needs[i].mig.compute_slices, needs[i].mig.memory_slices),  # type: ignore[union-attr]
+        reverse=True,
+    ) + sorted((i for i, n in enumerate(needs) if n.share), key=lambda i: -needs[i].share)
+    host = HostGpus(sum(counts) + 1)
+    for i in order:
+        for _ in range(counts[i]):
+            assert host.place(needs[i]) != NOTHING
+    return sum(not gpu.empty for gpu in host.gpus)
+
+
+def _optimum(needs: list[GpuNeed], counts: list[int]) -> int:
+    """The fewest GPUs, by exhaustive search over what one GPU can hold (any MIG starts)."""
+    kinds = list(range(len(needs)))
+
+    def configurations() -> list[tuple[int, ...]]:
+        found: set[tuple[int, ...]] = set()
+
+        def grow(gpu: Gpu, held: list[int], first: int) -> None:
+            found.add(tuple(held))
+            for i in kinds[first:]:
+                need = needs[i]
+                if need.mig is not None:
+                    for start in need.mig.starts:
+                        end = start + need.mig.memory_slices
+                        if (
+                            gpu.share_used == 0.0
+                            and end <= 8
+                            and gpu.compute_used + need.mig.compute_slices <= 7
+                            and not any(gpu.memory_used[start:end])
+                        ):
+                            after = Gpu(False, list(gpu.memory_used), gpu.compute_used)
+                            after.place_mig(need.mig, start)
+                            grow(after, [*held[:i], held[i] + 1, *held[i + 1 :]], i)
+                elif gpu.share_fits(need.share):
+                    after = Gpu(share_used=gpu.share_used + need.share)
+                    grow(after, [*held[:i], held[i] + 1, *held[i + 1 :]], i)
+
+        grow(Gpu(), [0] * len(needs), 0)
+        return [c for c in found if any(c)]
+
+    shapes = configurations()
+
+    @functools.cache
+    def fewest(left: tuple[int, ...]) -> int:
+        if not any(left):
+            return 0
+        first = next(i for i, n in enumerate(left) if n)
+        return 1 + min(
+            fewest(tuple(max(0, n - c) for n, c in zip(left, shape, strict=True)))
+            for shape in shapes
+            if shape[first]
+        )
+
+    return fewest(tuple(counts))
+
+
+def test_gpus_needed_by_hand() -> None:
+    """A 4g.20gb and a 3g.20gb share an A100; MIG and shares never share a GPU."""
+    g4, g3 = (GpuNeed(mig=mig_profile("a100-40gb", p)) for p in ("4g.20gb", "3g.20gb"))
+    assert gpus_needed([g4, g3], [8, 8]) == 8
+    one_g = GpuNeed(mig=mig_profile("a100-40gb", "1g.5gb"))
+    assert gpus_needed([GpuNeed(share=0.5), one_g], [9, 22]) == 5 + 4
+    assert gpus_needed([GpuNeed(whole=2), GpuNeed(share=0.25)], [3, 5]) == 6 + 2
+    assert gpus_needed([GpuNeed(share=0.6)], [12]) == 12  # a share never spans two GPUs
+    assert gpus_needed([], []) == 0
+
+
+def test_gpus_needed_refuses_bad_input() -> None:
+    with pytest.raises(ValueError, match="2 GPU needs but 1 counts"):
+        gpus_needed([GpuNeed(share=0.5), GpuNeed(share=0.25)], [1])
+    with pytest.raises(ValueError, match="at least 0"):
+        gpus_needed([GpuNeed(share=0.5)], [-1])
+    with pytest.raises(ValueError, match="at most one GPU"):
+        gpus_needed([GpuNeed(share=1.5)], [1])
+
+
+def test_gpus_needed_for_a_large_queue_is_quick() -> None:
+    """Work grows with the distinct needs, not the sandboxes."""
+    needs = [GpuNeed(mig=p) for p in MIG_PROFILES["a100-40gb"].values()]
+    needs += [GpuNeed(share=s) for s in (0.1, 0.3, 0.45, 0.7)]
+    start = time.perf_counter()
+    gpus = gpus_needed(needs, [100_000] * len(needs))
+    assert time.perf_counter() - start < 0.5
+    assert gpus >= 100_000 * 4  # each share size and the 7g alone need that many
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    gpu=st.sampled_from(["a100-40gb", "h100"]),
+    migs=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 6)), max_size=3),
+    shares=st.lists(
+        st.tuples(st.sampled_from([0.1, 0.2, 0.25, 0.3, 0.5, 0.6, 1.0]), st.integers(0, 6)),
+        max_size=2,
+    ),
+)
+def test_gpus_needed_packs_as_a_host_does_and_never_below_the_optimum(
+    gpu: str, migs: list[tuple[int, int]], shares: list[tuple[float, int]]
+) -> None:
+    """On small random mixes: the same count as a host's GPUs taking the sandboxes one at
+    a time (runs of a need placed a group of GPUs at a time agree), never fewer than the
+    optimum, and the optimum for sandboxes of one kind. (Largest first can exceed the
+    optimum on a mix: 5 3g.20gb and 6 2g.10gb take 5 GPUs, though a 3g at slice 4 beside
+    two 2g makes 4 enough, as a GPU places each instance at its first free start.)"""
+    profiles = list(MIG_PROFILES[gpu].values())
+    needs = [GpuNeed(mig=profiles[i]) for i, _ in migs] + [GpuNeed(share=s) for s, _ in shares]
+    counts = [n for _, n in migs] + [n for _, n in shares]
+    got = gpus_needed(needs, counts)
+    assert got == _one_by_one(needs, counts)
+    mig_part = [(n, c) for n, c in zip(needs, counts, strict=True) if n.mig is not None]
+    share_part = [(n, c) for n, c in zip(needs, counts, strict=True) if n.share]
+    best = sum(
+        _optimum([n for n, _ in part], [c for _, c in part]) for part in (mig_part, share_part)
+    )
+    assert got >= best
+    if len({n for n, c in zip(needs, counts, strict=True) if c}) <= 1:
+        assert got == best

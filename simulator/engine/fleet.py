@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..distributions import DistributionSpec, FloatArray
-from ..gpus import NOTHING, SHARE_SLACK, GpuGrant, GpuNeed, HostGpus
+from ..gpus import NOTHING, SHARE_SLACK, GpuGrant, GpuNeed, HostGpus, gpus_needed
 from ..packing import OnlinePolicy, PlacementIndex, choose, first_fit_decreasing_hosts
 from .activations import Activations
 from .admission import Limits
@@ -392,6 +392,12 @@ class FleetEngine(DynamicEngine):
         )
         """Whether the gates are only GPUs free and the best share (``_gates_of``)."""
         self._sizing_room, self._sizing_demand = self._sizing()
+        self._part_classes = (
+            [w for w, n in enumerate(self._needs) if n.mig is not None or n.share]
+            if fleet.gpus
+            else []
+        )
+        """Classes asking for a MIG instance or a GPU share (sized by ``gpus_needed``)."""
         gate_needs = self._gate_needs()
         self._index = PlacementIndex(fleet.placement, self._share, gate_needs)
         self._pick: Callable[[int], int] = self._scan_for if self._scan else self._index.choose
@@ -782,10 +788,15 @@ class FleetEngine(DynamicEngine):
         come.sort()  # (the queue's order)
         waiting = self._beyond_running_room([index for _, index in come])
         counts = np.bincount(self._class_array[waiting], minlength=len(self._sizing_demand))
+        demand, counts = self._sizing_demand, counts
+        if self._part_classes:  # the GPUs the MIG instances and shares take, in one row
+            parts = counts[self._part_classes]
+            if parts.any():
+                gpus = gpus_needed([self._needs[w] for w in self._part_classes], parts.tolist())
+                demand = np.vstack([demand, [0.0, 0.0, 1.0]])
+                counts = np.append(counts, gpus)
         shapes = np.flatnonzero(counts)
-        needed = first_fit_decreasing_hosts(
-            self._sizing_demand[shapes], counts[shapes], self._sizing_room
-        )
+        needed = first_fit_decreasing_hosts(demand[shapes], counts[shapes], self._sizing_room)
         for _ in range(max(1, needed) - booting):
             self._start_host()
         # requests queued behind a head that waits are not looked at until something
@@ -796,24 +807,16 @@ class FleetEngine(DynamicEngine):
     def _sizing(self) -> tuple[FloatArray, FloatArray]:
         """What a new host of the autoscaled type offers (vCPU, GiB, and its GPUs if it has
         any) and, per class, what one sandbox takes of it, for sizing the waiting work by
-        first-fit decreasing: its vCPU, GiB and GPUs. A MIG instance or a GPU share takes
-        the part of a GPU that as many of it as fit on one leave each (a 3g.20gb: two to
-        a GPU, half of one), so that sandboxes of one kind are packed as the hosts' GPUs
-        take them; a mix of kinds on one GPU is packed by those parts."""
+        first-fit decreasing: its vCPU, GiB and whole GPUs. MIG instances and GPU shares
+        take no GPU column here: ``_scale_out`` counts the GPUs they take together by
+        NVIDIA's rules (``gpus.gpus_needed``: MIG and shares never on one GPU, a 4g.20gb
+        and a 3g.20gb on one A100) and packs that many GPUs as items of one GPU each, so
+        a host holds both its sandboxes' vCPU and memory and the GPUs counted."""
         room = [float(self._capacity[0]), float(self._capacity[1])]
         demand = self._demand.copy()
         if not self.fleet.gpus:
             return np.array(room), demand
-        gpus = []
-        for need in self._needs:
-            if need.none or need.whole:
-                gpus.append(float(need.whole))
-                continue
-            one_gpu, fit = HostGpus(1), 0
-            while one_gpu.find(need) is not None:
-                one_gpu.place(need)
-                fit += 1
-            gpus.append(1.0 / max(fit, 1))
+        gpus = [float(need.whole) for need in self._needs]
         return np.array([*room, float(self.fleet.gpus)]), np.column_stack([demand, gpus])
 
     def _beyond_running_room(self, waiting: list[int]) -> list[int]:
