@@ -282,6 +282,63 @@ def test_a_day_sampled_from_midnight_to_midnight_covers_the_day() -> None:
         assert any("less than a day" in note for note in cut.notes)
 
 
+SELF_HOSTED_PROFILE = np.array(
+    [
+        *(0.25, 0.2, 0.2, 0.2, 0.25, 0.3, 0.5, 0.8, 1.1, 1.3, 1.4, 1.4),
+        *(1.3, 1.4, 1.4, 1.35, 1.3, 1.1, 0.8, 0.6, 0.5, 0.4, 0.35, 0.3),
+    ]
+)
+
+
+def _sparse_day(seed: int, per_day: float = 300.0) -> tuple[np.ndarray, np.ndarray]:
+    """A day of diurnal Poisson requests (self-hosted-fleet's profile), hour by hour."""
+    weights = SELF_HOSTED_PROFILE / SELF_HOSTED_PROFILE.mean()
+    rates = per_day / 86400 * weights
+    rng = np.random.default_rng(seed)
+    times = np.concatenate(
+        [h * 3600 + np.sort(rng.uniform(0, 3600, rng.poisson(rates[h] * 3600))) for h in range(24)]
+    )
+    return times, weights
+
+
+def test_a_day_taken_whole_counts_its_requests_and_whole_hours() -> None:
+    """Seed 285: 300 a day, first request at 00:57:42, 3,588 s short of a day, taken to
+    cover it. per_day was the count over the span (306.7 for 294 requests) and hour 0,
+    observed 138 s with one request, weighed 1.96 against a true 0.32. Now per_day is the
+    count and every hour counts as observed whole."""
+    times, weights = _sparse_day(285)
+    fit = ss.fit_arrivals(times)
+    assert fit.covers_day
+    assert fit.span_s < 86400.0
+    assert fit.per_day == times.size == 294
+    assert fit.suggestion.per_day == 294
+    assert np.all(fit.table()["observed_s"] == 3600.0)
+    # each weight within 4 standard errors of the truth: an hour's count is Poisson with
+    # mean per_day * w / 24, so its weight's standard error is sqrt(24 w / per_day)
+    se = np.sqrt(24 * weights / times.size)
+    assert np.all(np.abs(fit.profile - weights) < 4 * se)
+    assert abs(fit.profile[0] - weights[0]) < 4 * se[0] < 1.0  # was 1.96 against 0.32
+
+
+def test_days_taken_whole_give_per_day_and_weights_without_bias() -> None:
+    """Over 200 sampled days taken to cover the day: per_day averages the true 300 within
+    4 standard errors (a day's count is Poisson: sd sqrt(300)), and the end hours' mean
+    weights within 4 standard errors of the truth (they were inflated by slivers)."""
+    per_day, weights = [], []
+    for seed in range(200):
+        times, truth = _sparse_day(seed)
+        fit = ss.fit_arrivals(times)
+        if fit.covers_day:
+            per_day.append(fit.per_day)
+            weights.append(fit.profile * (fit.count / 300))  # rate relative to the mean's
+    n = len(per_day)
+    assert n >= 180
+    assert abs(np.mean(per_day) - 300) < 4 * math.sqrt(300 / n)
+    mean_weight = np.mean(weights, axis=0)
+    se = np.sqrt(24 * truth / 300 / n)
+    assert np.all(np.abs(mean_weight[[0, 23]] - truth[[0, 23]]) < 4 * se[[0, 23]])
+
+
 def test_a_flat_multi_day_trace_suggests_poisson_per_day() -> None:
     times = PoissonArrivals(per_day=20_000).sample(np.random.default_rng(24), 3 * 86400.0)
     fit = ss.fit_arrivals(times)

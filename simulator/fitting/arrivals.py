@@ -47,7 +47,9 @@ EDGE_GAPS = 5.0
 """Timestamps cover a day when their span falls short of one by at most this many mean
 gaps of the hours their first and last requests fall in (with every hour of the day
 observed). A day of Poisson requests leaves more than that untouched at its two ends
-about once in 2,000 samples (e^-10 x 11 at equal rates)."""
+once in 2,000 samples at known equal rates (e^-10 x 11), but the end hours' rates come
+from their observed stretches: measured over 2,000 sampled days, 0.25% of flat days of
+300 requests fail, 4.0% with self-hosted-fleet's quiet nights, 0.05% at 2,000 a day."""
 
 
 def _near_one(value: float, standard_error: float) -> bool:
@@ -93,7 +95,7 @@ class ArrivalFit:
             return True
         if not (self.hour_exposure_s > 0).all():
             return False
-        rates = self.hourly_rate_per_s
+        rates = self.hour_counts / self.hour_exposure_s  # (as observed: every hour was)
         ends = (self.times[[0, -1]] % DAY_S // HOUR_S).astype(np.int64)
         if not (rates[ends] > 0).all():
             return False
@@ -105,8 +107,26 @@ class ArrivalFit:
         return self.count / self.span_s
 
     @property
+    def whole_day_short(self) -> bool:
+        """Taken to cover a day though its span falls short of one (``covers_day``): then
+        the requests are one day's, and each hour of the day counts as observed whole."""
+        return self.span_s < DAY_S and self.covers_day
+
+    @property
     def per_day(self) -> float:
-        return self.rate_per_s * DAY_S
+        """Requests a day: the count for a sample taken to cover one day whole (not the
+        count over its span, which is a little less than a day), else the rate's."""
+        return float(self.count) if self.whole_day_short else self.rate_per_s * DAY_S
+
+    @property
+    def observed_s(self) -> FloatArray:
+        """Seconds each hour of the day counts as observed for its rate: the time between
+        the first and last request (``hour_exposure_s``), or a whole hour each when the
+        requests are taken to cover a day (``whole_day_short``), so that an end hour seen
+        for a sliver (one request in 138 s) does not set its weight from that alone."""
+        if self.whole_day_short:
+            return np.full(24, HOUR_S)
+        return self.hour_exposure_s
 
     @property
     def gaps(self) -> FloatArray:
@@ -173,9 +193,8 @@ class ArrivalFit:
     def hourly_rate_per_s(self) -> FloatArray:
         """Requests per second in each hour of the day; NaN for hours never observed."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(
-                self.hour_exposure_s > 0, self.hour_counts / self.hour_exposure_s, np.nan
-            )
+            observed = self.observed_s
+            return np.where(observed > 0, self.hour_counts / observed, np.nan)
 
     @property
     def profile(self) -> FloatArray:
@@ -192,10 +211,11 @@ class ArrivalFit:
     @property
     def profile_p(self) -> float:
         """Chi-square test p-value of 'the rate is the same in every observed hour'."""
-        seen = self.hour_exposure_s > 0
+        observed = self.observed_s
+        seen = observed > 0
         if seen.sum() < 2:
             return 1.0
-        expected = self.count * self.hour_exposure_s[seen] / self.hour_exposure_s.sum()
+        expected = self.count * observed[seen] / observed.sum()
         statistic = float(((self.hour_counts[seen] - expected) ** 2 / expected).sum())
         return float(stats.chi2.sf(statistic, int(seen.sum()) - 1))
 
@@ -235,7 +255,7 @@ class ArrivalFit:
             {
                 "hour": np.arange(24),
                 "requests": self.hour_counts.astype(np.int64),
-                "observed_s": self.hour_exposure_s,
+                "observed_s": self.observed_s,
                 "rate_per_s": self.hourly_rate_per_s,
                 "weight": self.profile,
             }
@@ -263,7 +283,7 @@ class ArrivalFit:
             "dispersion_1min_after_profile": _none_if_nan(self.profile_dispersion),
             "poisson_like": self.poisson_like,
             "hourly_requests": [int(c) for c in self.hour_counts],
-            "hourly_observed_s": [float(e) for e in self.hour_exposure_s],
+            "hourly_observed_s": [float(e) for e in self.observed_s],
             "hourly_rate_per_s": clean(self.hourly_rate_per_s),
             "hourly_profile": clean(self.profile),
             "peak_hour": self.peak_hour,
