@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .packing import first_fit_runs
+
 SOURCE = "NVIDIA Multi-Instance GPU User Guide, Supported MIG Profiles and placement diagrams (docs.nvidia.com/datacenter/tesla/mig-user-guide)"
 
 
@@ -350,39 +352,9 @@ def _fill(gpu: Gpu, need: GpuNeed, most: int) -> int:
 
 def _first_fit_runs(runs: list[tuple[GpuNeed, int]]) -> int:
     """GPUs first fit opens for the runs of identical needs, in the order given."""
-    groups: list[tuple[Gpu, int]] = []
-    """GPUs opened, in order, as groups of GPUs alike: one of them and how many."""
-    for need, count in runs:
-        left = count
-        at = 0
-        while left > 0 and at < len(groups):
-            gpu, alike = groups[at]
-            after = _copy(gpu)
-            each = _fill(after, need, left)
-            if each == 0:
-                at += 1
-                continue
-            full = min(alike, left // each)
-            filled = [(after, full)] if full else []
-            left -= full * each
-            if full < alike and left > 0:  # the run ends within this group
-                partial = _copy(gpu)
-                _fill(partial, need, left)
-                filled.append((partial, 1))
-                full, left = full + 1, 0
-            if full < alike:
-                filled.append((gpu, alike - full))
-            groups[at : at + 1] = filled
-            at += len(filled)
-        if left > 0:  # new GPUs, each as full as the first
-            fresh = Gpu()
-            each = _fill(fresh, need, left)
-            if each == 0:
-                raise ValueError(f"{need} does not fit an empty GPU")
-            if left // each:
-                groups.append((fresh, left // each))
-            if left % each:
-                partial = Gpu()
-                _fill(partial, need, left % each)
-                groups.append((partial, 1))
-    return sum(alike for _, alike in groups)
+
+    def fill(gpu: Gpu | None, need: GpuNeed, most: int) -> tuple[Gpu, int]:
+        after = Gpu() if gpu is None else _copy(gpu)
+        return after, _fill(after, need, most)
+
+    return first_fit_runs(runs, fill)

@@ -29,12 +29,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+Bin = TypeVar("Bin")
+"""What ``first_fit_runs`` fills: a host's free room, or a GPU."""
+Item = TypeVar("Item")
 OnlinePolicy = Literal["first_fit", "best_fit", "worst_fit", "dot_product"]
 ONLINE_POLICIES: tuple[OnlinePolicy, ...] = ("first_fit", "best_fit", "worst_fit", "dot_product")
 SizeOrder = Literal["sum", "max", "l2"]
@@ -586,36 +589,61 @@ def first_fit_decreasing_hosts(
     items is placed a group at a time. An autoscaler sizing its waiting sandboxes (a
     few shapes, thousands of sandboxes) on new hosts runs this at every look."""
     norm = _normalised(demands, capacity)
-    groups: list[tuple[tuple[float, ...], int]] = []
-    """Hosts opened, in order, as groups of hosts alike: their free room and how many."""
-    for item in _size_order(norm, order).tolist():
-        left = int(counts[item])
+
+    def fill(room: tuple[float, ...] | None, item: int, most: int) -> tuple[tuple[float, ...], int]:
         demand = tuple(norm[item].tolist())
+        if room is None:  # a new host: its first item, then as many as fit after it
+            fresh = tuple(1.0 - d for d in demand)
+            each = 1 + _run_fits(fresh, demand, most - 1)
+            return _after(fresh, demand, each - 1), each
+        each = _run_fits(room, demand, most)
+        return _after(room, demand, each), each
+
+    runs = [(item, int(counts[item])) for item in _size_order(norm, order).tolist()]
+    return first_fit_runs(runs, fill)
+
+
+def first_fit_runs(
+    runs: Sequence[tuple[Item, int]],
+    fill: Callable[[Bin | None, Item, int], tuple[Bin, int]],
+) -> int:
+    """Bins first fit opens for runs of identical items (item, count), in the order given,
+    in work that grows with the runs instead of the items: first fit fills the bins a run
+    fits in bin order, each as full as it goes, and bins left alike stay one group, so a
+    run is placed a group at a time. ``fill(bin, item, most)``: the bin (None: a new,
+    empty one) once up to ``most`` items took their place one after another, and how
+    many did (bins are values: ``fill`` does not change the one given). Serves hosts
+    (``first_fit_decreasing_hosts``) and GPUs (``gpus.gpus_needed``) alike."""
+    groups: list[tuple[Bin, int]] = []
+    """Bins opened, in order, as groups of bins alike: one of them and how many."""
+    for item, count in runs:
+        left = count
         at = 0
         while left > 0 and at < len(groups):
-            room, hosts = groups[at]
-            each = _run_fits(room, demand, left)
+            state, alike = groups[at]
+            after, each = fill(state, item, left)
             if each == 0:
                 at += 1
                 continue
-            full = min(hosts, left // each)
-            filled = [(_after(room, demand, each), full)] if full else []
+            full = min(alike, left // each)
+            filled = [(after, full)] if full else []
             left -= full * each
-            if full < hosts and left > 0:  # the run ends within this group
-                filled.append((_after(room, demand, left), 1))
+            if full < alike and left > 0:  # the run ends within this group
+                filled.append((fill(state, item, left)[0], 1))
                 full, left = full + 1, 0
-            if full < hosts:
-                filled.append((room, hosts - full))
+            if full < alike:
+                filled.append((state, alike - full))
             groups[at : at + 1] = filled
             at += len(filled)
-        if left > 0:  # new hosts, each as full as the first
-            fresh = tuple(1.0 - d for d in demand)
-            each = 1 + _run_fits(fresh, demand, left - 1)
+        if left > 0:  # new bins, each as full as the first
+            fresh, each = fill(None, item, left)
+            if each == 0:
+                raise ValueError(f"{item} does not fit an empty bin")
             if left // each:
-                groups.append((_after(fresh, demand, each - 1), left // each))
+                groups.append((fresh, left // each))
             if left % each:
-                groups.append((_after(fresh, demand, left % each - 1), 1))
-    return sum(hosts for _, hosts in groups)
+                groups.append((fill(None, item, left % each)[0], 1))
+    return sum(alike for _, alike in groups)
 
 
 def _after(room: tuple[float, ...], demand: tuple[float, ...], items: int) -> tuple[float, ...]:
