@@ -590,8 +590,9 @@ def first_fit_decreasing_hosts(
     few shapes, thousands of sandboxes) on new hosts runs this at every look."""
     norm = _normalised(demands, capacity)
 
-    def fill(room: tuple[float, ...] | None, item: int, most: int) -> tuple[tuple[float, ...], int]:
-        demand = tuple(norm[item].tolist())
+    def fill(
+        room: tuple[float, ...] | None, demand: tuple[float, ...], most: int
+    ) -> tuple[tuple[float, ...], int]:
         if room is None:  # a new host: its first item, then as many as fit after it
             fresh = tuple(1.0 - d for d in demand)
             each = 1 + _run_fits(fresh, demand, most - 1)
@@ -599,7 +600,10 @@ def first_fit_decreasing_hosts(
         each = _run_fits(room, demand, most)
         return _after(room, demand, each), each
 
-    runs = [(item, int(counts[item])) for item in _size_order(norm, order).tolist()]
+    runs = [
+        (tuple(norm[item].tolist()), int(counts[item]))
+        for item in _size_order(norm, order).tolist()
+    ]
     return first_fit_runs(runs, fill)
 
 

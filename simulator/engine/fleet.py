@@ -788,7 +788,7 @@ class FleetEngine(DynamicEngine):
         come.sort()  # (the queue's order)
         waiting = self._beyond_running_room([index for _, index in come])
         counts = np.bincount(self._class_array[waiting], minlength=len(self._sizing_demand))
-        demand, counts = self._sizing_demand, counts
+        demand = self._sizing_demand
         if self._part_classes:  # the GPUs the MIG instances and shares take, in one row
             parts = counts[self._part_classes]
             if parts.any():
