@@ -726,6 +726,37 @@ def test_tainted_gpu_host_room_counts_as_stranded_for_sandboxes_without_gpus() -
     np.testing.assert_allclose(stranded[True], [40_000.0, 160_000.0, 0.0])
 
 
+def test_tainted_gpu_hosts_strand_no_gpus_when_no_shape_asks_for_them() -> None:
+    """Only sandboxes without GPUs (one of 2 vCPU for the whole 1,000 s, on the host
+    without GPUs): with the taint the GPU host's 48 vCPU and 192 GiB fit no shape and are
+    stranded, but its four GPUs are not, as no shape asks for GPUs (as without the
+    taint). Before, the taint's gates made every free GPU count: 4,000 GPU-s, a stranded
+    GPU share of 1."""
+    stranded = {}
+    for taint in (False, True):
+        model = _mixed_inventory(
+            "best_fit",
+            taint,
+            demand_per_class=((2.0, 8.0),),
+            gpu_need_per_class=(GpuNeed(),),
+            kinds=(HostKindModel("cpu", (16.0, 64.0), 0), HostKindModel("gpu", (48.0, 192.0), 4)),
+            inventory=(0, 1),
+            min_hosts=2,
+            max_hosts=2,
+            gpu_type_per_class=(),
+        )
+        acts = Activations.one_shot(np.zeros(1), np.full(1, 1000.0))
+        engine = FleetEngine(
+            acts, np.full(1, 1000.0), np.zeros(1), model, np.random.default_rng(1), 1000.0
+        )
+        engine.run()
+        record = engine.record()
+        assert record.kind_of[record.host_of].tolist() == [0]
+        stranded[taint] = record.stranded_integral
+    np.testing.assert_allclose(stranded[False], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(stranded[True], [48_000.0, 192_000.0, 0.0])
+
+
 def _gpu_starvation_scenario(**fleet: Any) -> dict[str, Any]:
     """One p4d.24xlarge and one m5.metal, first fit: 40 sandboxes of 2 vCPU for 50
     minutes at 0 s, then 8 of 10 vCPU and an A100 each for 10 minutes at 10 s."""

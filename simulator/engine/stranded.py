@@ -143,7 +143,8 @@ def stranded_integral(
     over hosts. ``smallest_shapes``: vCPU and GiB of the shapes without GPUs that no other
     is smaller than (if none of them fits, none does); ``smallest_gpu_needs``: the same of
     the shapes with GPUs, with their needs of each gate. GPUs count only when some shape
-    asks for them (``rows.gates``)."""
+    asks for them (``smallest_gpu_needs``: a fleet keeping shapes without GPUs off GPU
+    hosts has gates, ``rows.gates``, whether or not a shape asks for GPUs)."""
     if rows.time_s.size == 0:
         return np.zeros(3)
     cpu_fits = np.zeros(rows.time_s.size, dtype=bool)
@@ -155,7 +156,7 @@ def stranded_integral(
     stranded = np.zeros_like(rows.free)
     nothing_fits = rows.up & ~(cpu_fits | gpu_fits)
     stranded[:, :2] = np.where(nothing_fits[:, None], rows.free[:, :2], 0.0)
-    if rows.gates is not None:
+    if rows.gates is not None and smallest_gpu_needs:
         stranded[:, 2] = np.where(rows.up & ~gpu_fits, rows.free[:, 2], 0.0)
     return (stranded * (rows.until_s - rows.time_s)[:, None]).sum(0)
 
