@@ -77,6 +77,7 @@ class CheckedFleetEngine(FleetEngine):
         self.host_log: list[tuple[float, int, list[float], bool, list[bool]]] = []
         """Each host's free room, whether it runs and which classes fit it, at every
         change (time order), for ``brute_stranded_while_waiting``."""
+        self._requested: set[int] | None = None
         super().__init__(*args, **kwargs)
 
     def _host_changed(self, host: Any) -> None:
@@ -87,14 +88,20 @@ class CheckedFleetEngine(FleetEngine):
         """Integrate the host's stranded room up to now and take its new value."""
         free = [offered - used for offered, used in zip(host.capacity, host.used, strict=True)]
         shapes = zip(self.fleet.demand_per_class, self.fleet.gpu_need_per_class, strict=True)
+        if self._requested is None:  # (the classes requests ask for: fixed from the start)
+            self._requested = set(self._class_array[~np.isnan(self.request_s)].tolist())
+        requested = self._requested
         fits = [
             (vcpu > 0 or gib > 0)  # shapes of workloads the platform does not run: none
+            and w in requested  # (nor classes no request asks for)
             and vcpu <= free[0] + 1e-9
             and gib <= free[1] + 1e-9
             and (need.none or (host.capacity[2] > 0 and host.gpus.find(need) is not None))
-            for (vcpu, gib), need in shapes
+            for w, ((vcpu, gib), need) in enumerate(shapes)
         ]
-        gpu_shapes = [not need.none for need in self.fleet.gpu_need_per_class]
+        gpu_shapes = [
+            not need.none and w in requested for w, need in enumerate(self.fleet.gpu_need_per_class)
+        ]
         gpu_fits = any(f and g for f, g in zip(fits, gpu_shapes, strict=True))
         after = (0.0, 0.0, 0.0)
         if host.state == "running":
