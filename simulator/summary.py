@@ -265,8 +265,9 @@ def _fleet_summary(
         "fleet": {
             "host_prices": resolved.fleet.table.id,
             "placement": spec.placement,
+            # one kind of host (an autoscaled type, or an inventory of one kind): its room
             "capacity_per_host": None
-            if resolved.fleet.fixed
+            if len(resolved.fleet.kinds) > 1
             else {
                 "vcpu": resolved.fleet.capacity[0],
                 "memory_gib": resolved.fleet.capacity[1],

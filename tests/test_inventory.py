@@ -265,6 +265,25 @@ def test_hosts_over_time_name_how_an_inventory_was_bought(tmp_path: Path) -> Non
     assert [text.get_text() for text in legend.get_texts()] == ["reserved_1y"]
 
 
+def test_inventory_of_one_kind_reports_its_capacity_per_host() -> None:
+    """docs/outputs.md: capacity_per_host is null only for an inventory of several kinds.
+    An inventory of one kind gives its host's room, as an autoscaled fleet of that type
+    does (it was null for every inventory, though hosts.type names the one kind)."""
+    room = {"vcpu": 188.0, "memory_gib": 376.0, "gpus": 0}
+    fleet = {"overcommit": {"vcpu": 2}, "reserved_for_system": {"vcpu": 2, "memory": "8GiB"}}
+    one = _inventory_scenario(
+        inventory={"groups": [{"host_type": "m5.metal", "count": 2}]}, **fleet
+    )
+    summary = simulate(scenario_from_dict(one)).summary()["platforms"]["fleet"]
+    assert summary["hosts"]["type"] == "m5.metal"
+    assert summary["fleet"]["capacity_per_host"] == room
+    groups = [{"host_type": "m5.metal", "count": 1}, {"host_type": "c5.metal", "count": 1}]
+    mixed = _inventory_scenario(inventory={"groups": groups}, **fleet)
+    summary = simulate(scenario_from_dict(mixed)).summary()["platforms"]["fleet"]
+    assert summary["hosts"]["type"] == "inventory"
+    assert summary["fleet"]["capacity_per_host"] is None
+
+
 def test_inventory_groups_of_one_type_count_every_host() -> None:
     """Two groups of m5.metal are one kind of three hosts: the summary counted 2 (the
     later group's count overwrote the earlier's) while the bill was for 3."""
