@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 import numpy as np
@@ -545,13 +545,7 @@ def pricing_hosts(pricing_dirs: tuple[str, ...]) -> None:
     """List host types for self-hosted fleets, with their prices per hour."""
     catalog = _catalog(pricing_dirs)
     table = Table(title="host types (USD per host-hour)", title_justify="left")
-    purchases: tuple[Purchase, ...] = (
-        "on_demand",
-        "reserved_1y",
-        "reserved_3y",
-        "savings_plan_1y",
-        "spot",
-    )
+    purchases: tuple[Purchase, ...] = get_args(Purchase)  # every way a fleet may buy hosts
     for column in ("table", "host type", "vCPU", "GiB", "GPUs", *purchases):
         table.add_column(column, justify="left" if column in ("table", "host type") else "right")
     for host_table in sorted(catalog.host_tables.values(), key=lambda t: t.id):

@@ -15,7 +15,7 @@ from simulator.cli import EXIT_INPUT, EXIT_OK, main
 from simulator.errors import InputError
 from simulator.offline_pack import pack_shapes, read_shapes
 from simulator.scenario import scenario_from_dict
-from support import scenario_dict, theory_catalog, workload
+from support import REPO, scenario_dict, theory_catalog, workload
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -412,6 +412,26 @@ def test_pricing_hosts_lists_every_host_type(capsys: pytest.CaptureFixture[str])
         "a2-highgpu-8g",
     ):
         assert name in text
+
+
+def test_pricing_hosts_lists_every_way_of_buying_a_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fleet may be bought on any purchase a host table prices (savings_plan_3y among
+    them), so `sandsim pricing hosts` shows each: it left out savings_plan_3y."""
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    table = (REPO / "pricing" / "hosts" / "gcp-gce-us-central1.yaml").read_text()
+    table = table.replace("id: gcp-gce-us-central1", "id: my-hosts").replace(
+        "      spot:\n",
+        "      savings_plan_3y: {usd: 12.345, per: hour, source: negotiated, as_of: 2026-01}\n"
+        "      spot:\n",
+    )
+    (hosts / "my-hosts.yaml").write_text(table)
+    code, text, _ = run_cli(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path))
+    assert code == EXIT_OK
+    assert "savings_plan_3y" in text
+    assert "12.345" in text
 
 
 def test_shapes_with_an_empty_name_are_named_by_their_line(tmp_path: Path) -> None:
