@@ -561,9 +561,18 @@ def pricing_hosts(pricing_dirs: tuple[str, ...]) -> None:
             gpus = f"{host.gpus} x {host.gpu_type}" if host.gpus else "-"
             table.add_row(host_table.id, name, f"{host.vcpu:g}", f"{host.memory:g}", gpus, *prices)
     out.print(table)
-    out.print(
-        "* assumed (see the table file for its source); billing per second, 60 s minimum on EC2"
-    )
+    out.print("* assumed (see the table file for its source)")
+    for host_table in sorted(catalog.host_tables.values(), key=lambda t: t.id):
+        billing = host_table.billing
+        spot = (
+            f"; spot taken back within {billing.spot_interrupted_free_s:g} s of its start: free"
+            if billing.spot_interrupted_free_s
+            else ""
+        )
+        out.print(
+            f"{host_table.id} bills per {billing.increment:g} s, "
+            f"{billing.minimum:g} s minimum per start{spot}"
+        )
 
 
 @cli.command("pack")

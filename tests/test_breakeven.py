@@ -434,6 +434,25 @@ def test_pricing_hosts_lists_every_way_of_buying_a_host(
     assert "12.345" in text
 
 
+def test_pricing_hosts_states_each_tables_billing_from_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The billing rules printed come from each table's data: the footer said "60 s
+    minimum on EC2" whatever the tables held."""
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    table = (REPO / "pricing" / "hosts" / "gcp-gce-us-central1.yaml").read_text()
+    assert "  minimum: 60s\n" in table
+    table = table.replace("id: gcp-gce-us-central1", "id: my-hosts").replace(
+        "  minimum: 60s\n", "  minimum: 10min\n"
+    )
+    (hosts / "my-hosts.yaml").write_text(table)
+    code, text, _ = run_cli(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path))
+    assert code == EXIT_OK
+    assert "my-hosts bills per 1 s, 600 s minimum per start" in text
+    assert "aws-ec2-us-east-1 bills per 1 s, 60 s minimum per start; spot taken back" in text
+
+
 def test_shapes_with_an_empty_name_are_named_by_their_line(tmp_path: Path) -> None:
     """An empty name cell reads as NaN, which is truthy: it named the shape "nan"."""
     shapes = tmp_path / "shapes.csv"
