@@ -114,7 +114,10 @@ def spend_by_component(result: SimulationResult) -> Figure:
     axes.set_ylabel(f"{currency} per 30-day month")
     axes.set_xlabel("platform")
     axes.set_title("Monthly spend by component (mean over replications)")
-    axes.legend(fontsize=8, title="component")
+    if bottom.any():
+        axes.legend(fontsize=8, title="component")
+    else:  # (unpriced hosts: nothing to stack, and nothing for a legend)
+        axes.text(0.5, 0.5, "no spend: every line item is 0", ha="center", transform=axes.transAxes)
     axes.grid(True, axis="y", alpha=0.3)
     return figure
 

@@ -4,6 +4,7 @@ replayed on its own nodes, heterogeneous hosts never over capacity, and clear er
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -332,6 +333,22 @@ def test_inventory_hosts_alike_but_for_price_are_kept_apart(tmp_path: Path) -> N
         "96vcpu-384gib-4.608usd-per-hour-1": 1,
         "96vcpu-384gib-4.608usd-per-hour-2": 1,
     }
+
+
+def test_unpriced_inventory_plots_its_spend_without_warnings(tmp_path: Path) -> None:
+    """Hosts without a price cost nothing: the spend figure says so, where it asked
+    matplotlib for a legend of no bars (a warning in every report of a trace replay)."""
+    nodes = tmp_path / "inventory.csv"
+    nodes.write_text("node,cpu,mem\nn1,96,384\nn2,96,384\n")
+    file = {"path": str(nodes), "vcpu": {"column": "cpu"}, "memory": {"column": "mem"}}
+    result = simulate(scenario_from_dict(_inventory_scenario(inventory={"file": file})))
+    assert result.mean_line_items()["cost_usd"].sum() == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = plots.spend_by_component(result)
+    axes = figure.axes[0]
+    assert axes.get_legend() is None
+    assert [text.get_text() for text in axes.texts] == ["no spend: every line item is 0"]
 
 
 def test_inventory_work_after_the_horizon_costs_nothing_more() -> None:
