@@ -169,6 +169,16 @@ def resolve_fleet(
                 f"{field}.{name}",
                 f"remove {name}, and size the fleet with fleet.autoscaling.max_hosts",
             )
+    for name in ("over_quota", "queue_timeout"):
+        # a sandbox waits for room on a host until it gets it: neither is modelled
+        if getattr(choice, name) is not None:
+            raise error(
+                f"{name} does not apply to a fleet: a sandbox waits for room on a host "
+                "until it gets it (the wait shows as fleet.wait_for_capacity_s)",
+                f"{field}.{name}",
+                f"remove {name}; to wait less, raise fleet.autoscaling.max_hosts or "
+                "min_hosts, or boot hosts faster",
+            )
     if isinstance(choice.discount, str):
         raise error(
             "a fleet's hosts are priced by how they are bought, not by a named discount",

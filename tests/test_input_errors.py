@@ -318,6 +318,18 @@ platforms:
             "platforms[0].fleet.reserved_for_system",
             "reserve less than 96 vCPU and 192 GiB",
         ),
+        # a fleet has no quota to time out of or be rejected by: both were ignored, the
+        # sandboxes waited for a host all the same
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal}\n    queue_timeout: 1m",
+            "platforms[0].queue_timeout",
+            "remove queue_timeout",
+        ),
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal}\n    over_quota: reject",
+            "platforms[0].over_quota",
+            "remove over_quota",
+        ),
     ],
 )
 def test_bad_fleets_exit_2_naming_file_field_and_fix(
