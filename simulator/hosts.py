@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from .inventory import MAX_HOST_GIB, MAX_HOST_GPUS, MAX_HOST_VCPU
 from .model_base import FrozenModel, Provenance
 from .pricing import ResourceRate
 from .units import DurationS, PositiveDurationS, SizeGiB
@@ -25,18 +26,28 @@ Purchase = Literal[
 class HostType(FrozenModel):
     """A machine a fleet can be built of."""
 
-    vcpu: float = Field(gt=0)
-    """vCPU of the host."""
+    vcpu: float = Field(gt=0, le=MAX_HOST_VCPU)
+    """vCPU of the host (at most 4,096)."""
     memory: SizeGiB
-    """Memory of the host."""
-    gpus: int = Field(default=0, ge=0)
-    """GPUs on the host."""
+    """Memory of the host (above 0, at most 64 TiB)."""
+    gpus: int = Field(default=0, ge=0, le=MAX_HOST_GPUS)
+    """GPUs on the host (at most 64)."""
     gpu_type: str | None = None
     """Their type (e.g. "a100-40gb", "h100"), as shapes name it."""
     prices: dict[Purchase, ResourceRate]
     """Price of the whole host per purchase option (``per: hour`` usually)."""
     provenance: Provenance
     """Where the host's specification comes from."""
+
+    @field_validator("memory")
+    @classmethod
+    def _some_memory(cls, value: float) -> float:
+        if not 0 < value <= MAX_HOST_GIB:
+            raise ValueError(
+                f"{value:g} GiB: a host has above 0 and at most {MAX_HOST_GIB:,} GiB; write "
+                "its size with a unit, e.g. 384GiB"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> HostType:

@@ -26,6 +26,10 @@ S224Se has 448 CPU threads, per its SDK's size list)."""
 MAX_HOST_GIB = 65536
 """Likewise for memory, 64 TiB (EC2's high-memory u-24tb1 has 24 TiB, per the AWS CDK
 change that added it)."""
+MAX_HOST_GPUS = 64
+"""Likewise for GPUs, four times the largest machines listed (GCE's a2-megagpu-16g has
+16 A100s): a host holds one GPU object per GPU, so a count read from the wrong column (a
+thousand for gpu_milli) or a billion took minutes to build or never finished."""
 MAX_FLEET_HOSTS = 100_000
 """The most hosts a fleet may have: an inventory's hosts, an autoscaled fleet's
 min_hosts and max_hosts (a fleet that size takes seconds to start; one a thousand
@@ -105,6 +109,7 @@ class InventoryFile(FrozenModel):
         for values, what, largest, column in (
             (vcpu, "vCPU", MAX_HOST_VCPU, self.vcpu.column),
             (memory, "GiB of memory", MAX_HOST_GIB, self.memory.column),
+            (gpus, "GPUs", MAX_HOST_GPUS, self.gpus.column if self.gpus else ""),
         ):
             if (values > largest).any():
                 line = int(np.flatnonzero(values > largest)[0]) + 2

@@ -191,6 +191,33 @@ def test_bad_host_price_table_points_at_the_host_table_schema(
     assert "spot_interrupted_free_s" in out
 
 
+def test_host_types_of_impossible_size_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A host type of a billion GPUs hung `sandsim run` (its GPUs are built one by one);
+    one of 0 GiB was blamed on the fleet's reserved_for_system; 96,000 vCPU (millicores)
+    ran as if real. Each is refused at the host table's field."""
+    hosts = tmp_path / "prices" / "hosts"
+    hosts.mkdir(parents=True)
+    price = "{on_demand: {usd: 1, per: hour, source: s, as_of: '2026'}}"
+    write(
+        hosts / "mine.yaml",
+        "id: mine\nname: x\nprovider: p\nregion: r\nas_of: '2026'\n"
+        "billing: {source: s, as_of: '2026'}\n"
+        "cost_split: {vcpu_hour: 1, gib_hour: 1, gpu_hour: 1, source: s, as_of: '2026'}\n"
+        "hosts:\n"
+        f"  gpus: {{vcpu: 96, memory: 1TiB, gpus: 1000000000, gpu_type: a100-40gb, prices: {price},"
+        " provenance: {source: s, as_of: '2026'}}\n"
+        f"  nomem: {{vcpu: 96, memory: 0GiB, prices: {price}, provenance: {{source: s, as_of: '2026'}}}}\n"
+        f"  milli: {{vcpu: 96000, memory: 1TiB, prices: {price}, provenance: {{source: s, as_of: '2026'}}}}\n",
+    )
+    code, _, err = run_cli(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path / "prices"))
+    assert code == EXIT_INPUT
+    assert "mine.yaml: hosts.gpus.gpus: " in err
+    assert "mine.yaml: hosts.nomem.memory: " in err
+    assert "mine.yaml: hosts.milli.vcpu: " in err
+
+
 def test_validate_pricing_platforms_schema(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "validate", "coding-agent-fleet")
     assert code == EXIT_OK

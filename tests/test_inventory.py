@@ -656,6 +656,19 @@ def test_inventory_in_millicores_without_its_scale_is_refused(tmp_path: Path) ->
     assert "scale" in str(caught.value)
 
 
+def test_inventory_with_more_gpus_than_any_host_is_refused(tmp_path: Path) -> None:
+    """A host of a billion GPUs (gpu_milli read as GPUs, or a typo) was taken: building
+    its GPUs one by one never finished. The error names the line and the column's scale."""
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,96000,786432,1000000000,A100\n")
+    data = _inventory_scenario(inventory={"file": _node_file(nodes, gpus=True)})
+    with pytest.raises((InputError, InputErrors)) as caught:
+        scenario_from_dict(data)
+    assert "line 2" in str(caught.value)
+    assert "GPUs on one host" in str(caught.value)
+    assert "'gpu' its scale" in str(caught.value)
+
+
 def _mixed_inventory(policy: str, taint: bool, **overrides: Any) -> FleetModel:
     """Two small hosts without GPUs, a big one, and two with four A100s; sandboxes of
     two shapes without GPUs, one of a whole GPU and one of half a GPU."""
