@@ -17,7 +17,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from .arrivals import TraceColumn
 from .distributions import FloatArray
-from .model_base import FrozenModel, resolve_data_path
+from .model_base import Count, FrozenModel, resolve_data_path
 
 MAX_HOST_VCPU = 4096
 """More vCPU than this on one host is a unit mistake, as in millicores read as cores
@@ -41,7 +41,7 @@ class InventoryGroup(FrozenModel):
 
     host_type: str
     """The host type, e.g. "m5.metal"."""
-    count: int = Field(ge=1, le=MAX_FLEET_HOSTS)
+    count: Count = Field(ge=1, le=MAX_FLEET_HOSTS)
     """How many of them."""
 
 

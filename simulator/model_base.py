@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """Refuse true/false where a count goes (pydantic would read true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a count: write a whole number")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_boolean)]
+"""A whole number of things (hosts, GPUs, restarts), not a yes/no."""
 
 
 class FrozenModel(BaseModel):

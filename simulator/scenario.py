@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     Field,
     PrivateAttr,
     ValidationError,
@@ -30,22 +29,11 @@ from .errors import InputError, InputErrors
 from .forecast_spec import Budget, ForecastSpec
 from .inventory import MAX_FLEET_HOSTS, Inventory
 from .loading import errors_from_validation, read_yaml, validate_file
-from .model_base import FrozenModel
+from .model_base import Count, FrozenModel
 from .platforms import MAX_LAUNCH_HOSTS, LaunchMode, OverQuota, SessionMode
 from .units import DurationS, PositiveDurationS, SizeGiB
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-
-
-def _not_a_boolean(value: Any) -> Any:
-    """Refuse true/false where a count goes (pydantic would read true as 1)."""
-    if isinstance(value, bool):
-        raise ValueError(f"{str(value).lower()} is not a count: write a whole number")
-    return value
-
-
-Count = Annotated[int, BeforeValidator(_not_a_boolean)]
-"""A whole number of things (hosts, GPUs, restarts), not a yes/no."""
 
 
 class GpuRequest(FrozenModel):

@@ -318,6 +318,13 @@ platforms:
             "platforms[0].fleet.reserved_for_system",
             "reserve less than 96 vCPU and 192 GiB",
         ),
+        # true read as one host
+        (
+            "{host_prices: aws-ec2-us-east-1, inventory: {groups: [{host_type: m5.metal,"
+            " count: true}]}}",
+            "platforms[0].fleet.inventory.groups[0].count",
+            "change the value as the message says",
+        ),
         # a fleet has no quota to time out of or be rejected by: both were ignored, the
         # sandboxes waited for a host all the same
         (
