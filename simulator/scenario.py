@@ -330,8 +330,9 @@ class Fleet(FrozenModel):
     """How hosts beyond the committed ones are bought: on_demand for an autoscaled fleet
     (commit with committed_hosts, buy spot with spot_share); an inventory, whose hosts run
     the whole horizon, may be reserved or on a savings plan."""
-    committed_hosts: Count = Field(default=0, ge=0)
-    """Hosts bought on a commitment (``commitment``), paid for the whole horizon, busy or not."""
+    committed_hosts: HostCount = Field(default=0, ge=0)
+    """Hosts bought on a commitment (``commitment``), paid for the whole horizon, busy or
+    not; at most 100,000."""
     commitment: Literal["reserved_1y", "reserved_3y", "savings_plan_1y", "savings_plan_3y"] = (
         "reserved_1y"
     )

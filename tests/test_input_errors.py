@@ -318,6 +318,12 @@ platforms:
             "platforms[0].fleet.reserved_for_system",
             "reserve less than 96 vCPU and 192 GiB",
         ),
+        # committed hosts beyond any fleet: the fix asked to raise max_hosts past its bound
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal, committed_hosts: 1000000000}",
+            "platforms[0].fleet.committed_hosts",
+            "change the value as the message says",
+        ),
         # true read as one host
         (
             "{host_prices: aws-ec2-us-east-1, inventory: {groups: [{host_type: m5.metal,"
