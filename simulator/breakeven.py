@@ -30,7 +30,7 @@ from .arrivals import BurstArrivals, DiurnalArrivals, PoissonArrivals
 from .catalog import Catalog
 from .errors import InputError
 from .metrics import keeps_up, launched_share
-from .runner import ProgressCallback, simulate
+from .runner import MAX_ACTIVATIONS, ProgressCallback, expected_activations, simulate
 from .scenario import Scenario
 from .units import DAY_S
 
@@ -355,6 +355,19 @@ def breakeven(
             "finite factors above 0",
             source="--factors",
             fix="e.g. 0.25,1,4 (multiples of the scenario's volume)",
+        )
+    # the largest volume checked before the smaller ones are simulated, and named as the
+    # factor's doing (the runner would blame the scenario's horizon)
+    activations = expected_activations(scale_volume(scenario, ordered[-1]))
+    if activations > MAX_ACTIVATIONS:
+        largest = ordered[-1] * MAX_ACTIVATIONS / activations
+        raise InputError(
+            f"factor {ordered[-1]:g} asks for about {activations:,.0f} sandbox launches per "
+            f"replication, more than the {MAX_ACTIVATIONS:,} one replication can simulate "
+            "in memory",
+            source="--factors",
+            fix=f"keep the factors below about {largest:.3g}, or shorten the scenario's "
+            "horizon (the per-month figures are read from it)",
         )
     platforms = [self_platform, *others]
     rows: list[dict[str, Any]] = []

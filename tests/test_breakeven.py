@@ -281,6 +281,29 @@ def test_breakeven_refuses_what_it_cannot_compare(
     assert "fix:" in err
 
 
+def test_breakeven_factor_too_large_is_named_before_simulating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A factor whose volume cannot fit in memory was refused only when its turn came,
+    after the smaller volumes were simulated, as the scenario's horizon's fault."""
+    code, _, err = run_cli(
+        capsys,
+        "breakeven",
+        "self-hosted-fleet",
+        "--platform",
+        "firecracker-m5-metal",
+        "--vs",
+        "e2b",
+        "--factors",
+        "0.001,1000",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == EXIT_INPUT
+    assert "--factors: factor 1000 asks for about 20,000,000 sandbox launches" in err
+    assert "fix: keep the factors below about 500" in err
+
+
 def test_breakeven_json_is_valid_json_when_nothing_launched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
