@@ -137,8 +137,11 @@ def load_catalog(extra_pricing_dirs: Iterable[Path] = ()) -> Catalog:
         bundled_dir("pricing") / "hosts",
         *(Path(d) / "hosts" for d in extra_pricing_dirs),
     ]:
+        seen_hosts: dict[str, HostPriceTable] = {}  # (a later folder may replace a table)
         for path in _yaml_files(folder) if folder.is_dir() else []:
             host_table = load_model(HostPriceTable, path)
+            _no_duplicate(seen_hosts, host_table.id, path, files, "hosts")
+            seen_hosts[host_table.id] = host_table
             hosts[host_table.id] = host_table
             files[f"hosts:{host_table.id}"] = path
     for table in tables.values():

@@ -179,6 +179,15 @@ def resolve_fleet(
                 f"remove {name}; to wait less, raise fleet.autoscaling.max_hosts or "
                 "min_hosts, or boot hosts faster",
             )
+    for name in ("price_table", "region"):
+        # the profile's per-second table prices it without a fleet; a fleet pays host time
+        if getattr(choice, name) is not None:
+            raise error(
+                f"{name} does not apply to a fleet: it is billed for its hosts' time at the "
+                "prices of fleet.host_prices",
+                f"{field}.{name}",
+                f"remove {name}, and choose the hosts' price table with fleet.host_prices",
+            )
     if isinstance(choice.discount, str):
         raise error(
             "a fleet's hosts are priced by how they are bought, not by a named discount",

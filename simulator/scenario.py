@@ -392,9 +392,10 @@ class PlatformChoice(FrozenModel):
     profile: str
     """Platform profile id (see `sandsim platforms list`)."""
     price_table: str | None = None
-    """Price table id (see `sandsim pricing list`); defaults to the profile's."""
+    """Price table id (see `sandsim pricing list`); defaults to the profile's. Not with a
+    fleet, which is billed for host time (``fleet.host_prices``)."""
     region: str | None = None
-    """Pick the profile's price table for this region."""
+    """Pick the profile's price table for this region (not with a fleet)."""
     plan: str | None = None
     """Vendor plan (e.g. E2B "pro"): sets its limits and adds its monthly fee."""
     quota: int | Literal["unlimited"] | None = None

@@ -8,6 +8,7 @@ import pytest
 
 import simulator as ss
 from simulator.cli import EXIT_INPUT, EXIT_OK, main
+from support import REPO
 
 BASE = """
 name: t
@@ -343,6 +344,18 @@ platforms:
             "platforms[0].over_quota",
             "remove over_quota",
         ),
+        # a fleet is billed for host time: the profile's per-second table was ignored
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal}\n"
+            "    price_table: self-hosted-m5-metal-allocated",
+            "platforms[0].price_table",
+            "remove price_table",
+        ),
+        (
+            "{host_prices: aws-ec2-us-east-1, host_type: m5.metal}\n    region: us-east-2",
+            "platforms[0].region",
+            "remove region",
+        ),
     ],
 )
 def test_bad_fleets_exit_2_naming_file_field_and_fix(
@@ -355,3 +368,21 @@ def test_bad_fleets_exit_2_naming_file_field_and_fix(
     assert f"fleet.yaml: {field}: " in err, err
     assert f"fix: {fix}" in err, err
     assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_two_host_tables_of_one_id_in_a_folder_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two host tables of one id in a pricing folder: the later file won silently. (A
+    user's folder may still replace a bundled table of its id.)"""
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    table = (REPO / "pricing" / "hosts" / "gcp-gce-us-central1.yaml").read_text()
+    (hosts / "a.yaml").write_text(table)
+    code, err = run(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path))
+    assert code == EXIT_OK  # replacing the bundled table is allowed
+    (hosts / "b.yaml").write_text(table)
+    code, err = run(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path))
+    assert code == EXIT_INPUT
+    assert "b.yaml: id: id 'gcp-gce-us-central1' is also used by" in err, err
+    assert "fix: give each file its own id" in err
