@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from .distributions import FloatArray
+from .gpus import MIN_GPU_SHARE
 from .model_base import FrozenModel, resolve_data_path
 from .units import DAY_S, DurationS
 
@@ -304,6 +305,13 @@ def _trace_shapes(frame: pd.DataFrame, shapes: TraceShapes, path: Any) -> FloatA
     # a share without whole GPUs is of one GPU below 1, else that many whole GPUs (it was
     # dropped: the requests ran without GPUs)
     only_share = (whole == 0) & (share > 0)
+    tiny = ((whole == 1) | only_share) & (share > 0) & (share < MIN_GPU_SHARE)
+    if tiny.any():
+        line = int(np.flatnonzero(tiny)[0]) + 2
+        raise ValueError(
+            f"{path} line {line}: a GPU share must be at least {MIN_GPU_SHARE:g} of a GPU, "
+            f"not {share[tiny][0]:g} (check the column's scale)"
+        )
     as_whole = only_share & (share >= 1)
     if (as_whole & (share != np.round(share))).any():
         line = int(np.flatnonzero(as_whole & (share != np.round(share)))[0]) + 2

@@ -54,6 +54,9 @@ MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
 }
 MEMORY_SLICES = 8
 COMPUTE_SLICES = 7
+MIN_GPU_SHARE = 0.001
+"""The smallest time-sliced share of a GPU a sandbox may ask for (a thousandth: sizing
+fills a GPU share by share)."""
 SHARE_SLACK = 1e-9
 """A time-sliced share fits a GPU whose room (one less the shares it gives) is at least
 the share less this (float sums at capacity). Placement's gates compare the very same

@@ -25,7 +25,7 @@ import pandas as pd
 from .catalog import Catalog, load_catalog
 from .errors import InputError
 from .fleets import GpuKind, check_gpu_isolation
-from .gpus import GpuNeed, HostGpus
+from .gpus import MIN_GPU_SHARE, GpuNeed, HostGpus
 from .hosts import HostType
 from .packing import EXACT_MAX_CELLS, ExactStatus, Packing, exact, exact_cells, lower_bound, pack
 from .platforms import PlatformProfile
@@ -183,6 +183,13 @@ def _shapes(frame: pd.DataFrame, source: str, from_file: bool) -> pd.DataFrame:
                 source=source,
                 field=f"{where}.count",
                 fix="write 1, 2, 3 ...",
+            )
+        if 0 < gpus < MIN_GPU_SHARE:
+            raise InputError(
+                f"gpus {gpus:g}: a share of a GPU must be at least {MIN_GPU_SHARE:g}",
+                source=source,
+                field=f"{where}.gpus",
+                fix=f"write a share of at least {MIN_GPU_SHARE:g} (or 0 for no GPU)",
             )
         if gpus > 1 and gpus != int(gpus):
             raise InputError(

@@ -27,6 +27,7 @@ from .catalog import bundled_dir
 from .distributions import DistributionSpec, Empirical, Mixture
 from .errors import InputError, InputErrors
 from .forecast_spec import Budget, ForecastSpec
+from .gpus import MIN_GPU_SHARE
 from .inventory import MAX_FLEET_HOSTS, Inventory
 from .loading import errors_from_validation, read_yaml, validate_file
 from .model_base import Count, FrozenModel
@@ -45,7 +46,7 @@ class GpuRequest(FrozenModel):
     """How many whole GPUs of that type."""
     mig: str | None = None
     """A MIG instance instead of whole GPUs (self-hosted A100/H100), e.g. "3g.40gb"."""
-    share: float | None = Field(default=None, ge=0.001, lt=1)
+    share: float | None = Field(default=None, ge=MIN_GPU_SHARE, lt=1)
     """A time-sliced share of one GPU instead (self-hosted), e.g. 0.25 (at least 0.001)."""
 
     @model_validator(mode="after")

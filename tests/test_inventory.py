@@ -484,6 +484,10 @@ def test_trace_gpu_shares_without_whole_gpus_are_shares_of_one_gpu(tmp_path: Pat
     path.write_text("start,end,cpu,gm\n0,3600,1,1500\n")
     with pytest.raises(InputErrors, match="line 2: a GPU share above 1"):
         simulate(scenario_from_dict(data))
+    # a share below a thousandth, as a scenario's shape refuses (0.5 milli-GPU)
+    path.write_text("start,end,cpu,gm\n0,3600,1,0.5\n")
+    with pytest.raises(InputErrors, match=r"line 2: a GPU share must be at least 0\.001"):
+        simulate(scenario_from_dict(data))
 
 
 def _p4d_trace_scenario(tmp_path: Path) -> dict[str, Any]:

@@ -174,6 +174,8 @@ def test_unknown_or_repeated_columns_are_refused_by_name(
         ({"vcpu": [True], "memory": [4.0]}, "vcpu True is not a number"),
         ({"vcpu": [2.0], "memory": [4.0], "memory_gib": [4.0]}, "both memory and memory_gib"),
         ({"line": [0], "vcpu": [2.0], "memory": [4.0]}, "not a line number"),
+        # a scenario refuses a share below a thousandth: pack took 1e-12
+        ({"line": [2], "vcpu": [2.0], "memory": [4.0], "gpus": [1e-12]}, "at least 0.001"),
     ],
 )
 def test_every_table_is_checked_as_a_file_is(frame: dict, text: str) -> None:
