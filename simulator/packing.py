@@ -280,7 +280,8 @@ class PlacementIndex:
         or stays for all policies but best fit (which picks the least room)."""
         self._limit = 64
         """Entries a heap may hold before a sweep."""
-        self._gated = any(need is not None for need in self._gate_needs)
+        self._changes_left = self._limit
+        """Changes that push entries left before heaps are looked at (``_sweep_all``)."""
         gate_count = max((len(row) for row in needs), default=0)
         self._no_gates = (-math.inf,) * max(gate_count, 1)
         """The gates of a host given none: it opens no gate (and the loops can index it)."""
@@ -366,8 +367,6 @@ class PlacementIndex:
         rows = self._rows
         before = rows[host]
         rows[host] = room
-        if self._gated and not gates:
-            gates = self._no_gates
         if self._array is not None:
             self._array[host] = room
         if room is self._closed:
@@ -384,31 +383,27 @@ class PlacementIndex:
         # their latest entries, dropped if they reach the top)
         if not targets:
             return
-        limit = self._limit
+        self._changes_left -= 1
+        if self._changes_left < 0:  # (heaps are kept small: see _sweep_all)
+            self._sweep_all()
         if self._per_shape:
             for heap, pushed, shape_key in targets:
                 pushed[host] = entry = shape_key | host
                 heapq.heappush(heap, entry)
-                if len(heap) > limit:
-                    self._sweep(heap, pushed)
             return
         entry = key | host
         if not shrank:
             for heap, pushed, _ in targets:
                 heapq.heappush(heap, entry)
                 pushed[host] = entry
-                if len(heap) > limit:
-                    self._sweep(heap, pushed)
             return
         # best fit, room that shrank: the host, just chosen, is often on top already
         for heap, pushed, _ in targets:
             pushed[host] = entry
             if heap and heap[0] & HOST_MASK == host and entry < heap[0]:
                 heap[0] = entry  # below the top, which is this host's older entry: the new top
-                continue
-            heapq.heappush(heap, entry)
-            if len(heap) > limit:
-                self._sweep(heap, pushed)
+            else:
+                heapq.heappush(heap, entry)
 
     def _fitting(self, room: tuple[float, ...], gates: tuple[float, ...]) -> Targets:
         """What a host with this room and these gates means for the shapes (``Targets``):
@@ -417,8 +412,9 @@ class PlacementIndex:
         fitting = -1
         for value, (cuts, masks) in zip(room, self._room_cuts, strict=True):
             fitting &= masks[bisect.bisect_right(cuts, value)]
+        opened = gates or self._no_gates  # (a host given no gates opens none)
         for gate, cuts, masks in self._gate_cuts:
-            fitting &= masks[bisect.bisect_right(cuts, gates[gate])]
+            fitting &= masks[bisect.bisect_right(cuts, opened[gate])]
         shapes = range(len(self._demands))
         if self._per_shape:  # dot product: a key per shape and room
             shape_keys: ShapeKeys = tuple(
@@ -484,6 +480,16 @@ class PlacementIndex:
                 self._keys.clear()
             key = self._keys[score] = order << HOST_BITS
         return key
+
+    def _sweep_all(self) -> None:
+        """Sweep every heap grown past the limit, and count changes anew: the changes
+        that push entries are counted, not each heap's length at every push, so a heap
+        grows at most by the changes counted between sweeps (each pushes at most one
+        entry to a heap)."""
+        for _, heap, pushed in self._watched:
+            if len(heap) > self._limit:
+                self._sweep(heap, pushed)
+        self._changes_left = self._limit
 
     @staticmethod
     def _sweep(heap: list[Entry], pushed: list[Entry | None]) -> None:

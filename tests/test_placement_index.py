@@ -225,3 +225,23 @@ def test_entries_order_as_score_then_host(scores: list[float], hosts: list[int])
         assert (entry_a < entry_b) == (a < b)
         assert (entry_a == entry_b) == (a == b)
         assert entry_a & packing.HOST_MASK == a[1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(policy=POLICIES, seed=st.integers(0, 1000))
+def test_heaps_stay_within_a_few_entries_per_host(policy: packing.OnlinePolicy, seed: int) -> None:
+    """A shape placed once and never again still gets an entry at every change of a host
+    it fits: sweeps must keep its heap to a few entries per host (the limit, ``_limit``,
+    is four per host and 64), or a long run's memory grows with its changes."""
+    rng = np.random.default_rng(seed)
+    index = packing.PlacementIndex(policy, np.array([[0.1, 0.1], [0.2, 0.1], [0.05, 0.3]]))
+    hosts = 5
+    for _ in range(hosts):
+        index.set_free(index.add_host(), (1.0, 1.0))
+    for shape in range(3):
+        index.choose(shape)  # every shape watched from now on; none chosen again
+    for _ in range(5_000):
+        room = tuple(np.round(rng.uniform(0, 1, 2), 2).tolist())
+        index.set_free(int(rng.integers(hosts)), room, shrank=bool(rng.integers(2)))
+    limit = 4 * hosts + 64
+    assert max(len(heap) for _, heap, _ in index._watched) <= 2 * limit
