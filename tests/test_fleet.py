@@ -818,7 +818,7 @@ def test_host_billing_minimum_and_increment() -> None:
     seconds, cost = host_costs(record, _m5_metal_fleet())
     assert list(seconds) == [60.0, 60.0, 3600.0]
     assert cost[0] == pytest.approx(60 * 4.608 / 3600)
-    assert cost[2] == pytest.approx(1.613)  # an hour of spot
+    assert cost[2] == pytest.approx(1.196)  # an hour of spot
 
 
 def test_spot_hosts_taken_back_in_their_first_hour_are_not_charged() -> None:
@@ -836,7 +836,7 @@ def test_spot_hosts_taken_back_in_their_first_hour_are_not_charged() -> None:
         interrupted_s=np.array([1800.0, 3699.0, 3900.0, math.nan]),
     )
     seconds, cost = host_costs(record, resolved)
-    spot_per_s = 1.613 / 3600
+    spot_per_s = 1.196 / 3600
     assert list(cost[:2]) == [0.0, 0.0]  # taken back within an hour of starting
     assert list(seconds[:2]) == [1800.0, 3599.0]  # (their time still counts, at no price)
     assert seconds[2] == 3700.0  # taken back after its first hour: the seconds used
@@ -1594,7 +1594,7 @@ def test_spot_share_covers_the_hosts_started_for_the_minimum() -> None:
     """min_hosts equal to max_hosts (two m5.metal) with spot_share 0.5: one host of the
     two is spot, as an autoscaling group's spot share covers its whole capacity above
     the on-demand base. A rate of interruptions so low none comes for ages: the hour
-    costs, by hand, $4.608 on demand plus $1.613 spot = $6.221. Before, the hosts
+    costs, by hand, $4.608 on demand plus $1.196 spot = $5.804. Before, the hosts
     started for the minimum were never spot: both on demand, $9.216, and the share and
     the interruptions were silently ignored."""
     data = _fleet_scenario(
@@ -1606,7 +1606,7 @@ def test_spot_share_covers_the_hosts_started_for_the_minimum() -> None:
     record = result.runs["fleet"][0].metrics.fleet.record
     assert record.purchase == ("on_demand", "spot")
     assert record.interruptions == 0
-    assert result.line_items()["cost_usd"].sum() == pytest.approx(4.608 + 1.613, rel=1e-12)
+    assert result.line_items()["cost_usd"].sum() == pytest.approx(4.608 + 1.196, rel=1e-12)
     by_purchase = result.summary()["platforms"]["fleet"]["hosts"]["by_purchase"]
     assert by_purchase["spot"]["host_hours"] == pytest.approx(1.0)
 
