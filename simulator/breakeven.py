@@ -157,11 +157,11 @@ class BreakevenResult:
         axes.relim()
         axes.autoscale_view()
         for crossing in self.crossings:
-            if crossing.daily_volume is not None:
-                axes.axvline(crossing.daily_volume, color="grey", linewidth=0.8, linestyle=":")
+            for volume in crossing.volumes:  # every crossing, as the note gives them
+                axes.axvline(volume, color="grey", linewidth=0.8, linestyle=":")
                 axes.annotate(
-                    f"{crossing.platform}: {crossing.daily_volume:,.0f}/day",
-                    (crossing.daily_volume, axes.get_ylim()[0] * 1.1),
+                    f"{crossing.platform}: {volume:,.0f}/day",
+                    (volume, axes.get_ylim()[0] * 1.1),
                     rotation=90,
                     fontsize=7,
                     va="bottom",

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulator.breakeven import breakeven, daily_volume, scale_volume
@@ -515,3 +516,42 @@ def test_breakeven_against_another_fleet_names_the_fleet(
     assert code == EXIT_OK, err
     assert "gvisor-m5-metal: firecracker-m5-metal is cheaper" in text
     assert "self-hosting" not in text
+
+
+def test_plot_marks_every_crossing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Costs that cross twice: the note gives both crossings, and the plot marks both (it
+    marked the first alone)."""
+    import matplotlib.pyplot as plt
+
+    from simulator.breakeven import BreakevenResult, _crossing
+
+    volumes = np.array([1_000.0, 2_000.0, 4_000.0, 8_000.0])
+    own, other = np.full(4, 100.0), np.array([50.0, 150.0, 200.0, 90.0])
+    crossing = _crossing(volumes, own, other, "managed")
+    assert len(crossing.volumes) == 2
+    costs = pd.DataFrame(
+        [
+            {
+                "factor": volume / 1_000,
+                "daily_volume": volume,
+                "platform": platform,
+                "per_month_usd": cost,
+                "p5_usd": cost,
+                "p95_usd": cost,
+                "launched_share": 1.0,
+                "queue_wait_mean_s": 0.0,
+                "keeps_up": True,
+                "refined": False,
+            }
+            for platform, series in (("fleet", own), ("managed", other))
+            for volume, cost in zip(volumes, series, strict=True)
+        ]
+    )
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    BreakevenResult("fleet", costs, (crossing,)).plot(tmp_path / "breakeven.png")
+    (axes,) = figures[0].axes
+    marked = sorted(line.get_xdata()[0] for line in axes.get_lines() if line.get_linestyle() == ":")
+    assert marked == pytest.approx(sorted(crossing.volumes), rel=1e-12)
+    labels = {text.get_text() for text in axes.texts if text.get_text().startswith("managed")}
+    assert labels == {f"managed: {volume:,.0f}/day" for volume in crossing.volumes}
