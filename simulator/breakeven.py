@@ -194,19 +194,19 @@ class BreakevenResult:
 
 
 def _cost_difference(own: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Below zero where self-hosting is cheaper. Costs cross along the ratio of the two
-    (log difference), or along their difference where a cost is zero (a plan's credit,
-    an unpriced fleet), whose log is infinite."""
+    """Below zero where self-hosting is cheaper, at the two ends of a bracket. Costs
+    cross along the ratio of the two (log difference), or along their difference where a
+    cost is zero (a plan's credit, an unpriced fleet), whose log is infinite."""
     if np.all(own > 0) and np.all(other > 0):
         return np.asarray(np.log(own) - np.log(other))
     return np.asarray(own - other, dtype=np.float64)
 
 
-def _crossings(volumes: np.ndarray, difference: np.ndarray) -> list[tuple[float, bool]]:
-    """Every volume where the difference changes sign, interpolated linearly in log
-    volume (a run of exact ties between two opposite signs crosses at its first), and
-    whether self-hosting is the cheaper one above it."""
-    signs = np.sign(difference)
+def _crossings(volumes: np.ndarray, own: np.ndarray, other: np.ndarray) -> list[tuple[float, bool]]:
+    """Every volume where the costs swap, interpolated linearly in log volume and in
+    the bracket's cost difference (a run of exact ties between two opposite signs
+    crosses at its first), and whether self-hosting is the cheaper one above it."""
+    signs = np.sign(own - other)
     nonzero = np.flatnonzero(signs)
     found = []
     for a, b in itertools.pairwise(nonzero.tolist()):
@@ -214,7 +214,8 @@ def _crossings(volumes: np.ndarray, difference: np.ndarray) -> list[tuple[float,
             continue
         if b == a + 1:
             x0, x1 = math.log(volumes[a]), math.log(volumes[b])
-            d0, d1 = difference[a], difference[b]
+            # (each bracket on its own: a zero cost elsewhere does not move it)
+            d0, d1 = _cost_difference(own[[a, b]], other[[a, b]])
             at = math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
         else:
             at = float(volumes[a + 1])
@@ -231,15 +232,14 @@ def _crossing(
 ) -> Crossing:
     """Where ``own`` (the fleet's monthly costs at ``volumes``) and ``other`` cross, and a
     note saying over which volumes each is cheaper."""
-    difference = _cost_difference(own, other)
-    signs = np.sign(difference)
+    signs = np.sign(own - other)
     tried = f"{volumes[0]:,.0f}-{volumes[-1]:,.0f} a day"
     ties = [float(v) for v, sign in zip(volumes, signs, strict=True) if sign == 0]
     tied = f" (equal at {', '.join(f'{v:,.0f}' for v in ties)} a day)" if ties else ""
     nonzero = signs[signs != 0]
     if nonzero.size == 0:
         return Crossing(platform, None, None, f"equal cost at every volume tried ({tried})")
-    found = [at for at, _ in _crossings(volumes, difference)]
+    found = [at for at, _ in _crossings(volumes, own, other)]
     if not found:
         cheaper = own_name if nonzero[0] < 0 else platform
         return Crossing(
@@ -283,9 +283,7 @@ def _bootstrap_interval(
     picks = rng.integers(0, replications, size=(BOOTSTRAP_RESAMPLES, replications))
     found = []
     for pick in picks:
-        crossings = _crossings(
-            volumes, _cost_difference(own[:, pick].mean(1), other[:, pick].mean(1))
-        )
+        crossings = _crossings(volumes, own[:, pick].mean(1), other[:, pick].mean(1))
         if crossings and crossings[0][1] == own_cheaper_above:
             found.append(crossings[0][0])
     share = len(found) / BOOTSTRAP_RESAMPLES
@@ -418,8 +416,7 @@ def breakeven(
         frame = pd.DataFrame(rows)
         for platform in others:
             pair = _paired(frame, self_platform, platform)
-            difference = _cost_difference(pair["own"].to_numpy(), pair["other"].to_numpy())
-            signs = np.sign(difference)
+            signs = np.sign(pair["own"].to_numpy() - pair["other"].to_numpy())
             factors_of = pair["factor"].to_numpy()
             for i in range(len(signs) - 1):
                 if signs[i] * signs[i + 1] < 0:  # a bracket (ties are crossings already)

@@ -500,6 +500,23 @@ def test_crossing_with_a_platform_that_costs_nothing() -> None:
     assert crossing.daily_volume == pytest.approx(expected, rel=1e-12)
 
 
+def test_a_free_volume_does_not_move_another_crossing() -> None:
+    """A platform free at the lowest volume (its plan's credit covers it) and dearer than
+    the fleet above 2,000 a day: the crossing between 2,000 and 4,000 is interpolated in
+    log cost, as without the free volume (ratios 100/80 and 100/150: 2,558 a day). The
+    zero put every bracket on the linear cost difference (2,438 a day)."""
+    from simulator.breakeven import _crossing
+
+    volumes = np.array([100.0, 1_000.0, 2_000.0, 4_000.0])
+    own, other = np.full(4, 100.0), np.array([0.0, 50.0, 80.0, 150.0])
+    share = math.log(100 / 80) / (math.log(100 / 80) - math.log(100 / 150))
+    expected = 2_000 * 2**share
+    assert _crossing(volumes, own, other, "x").volumes == pytest.approx((expected,), rel=1e-12)
+    assert _crossing(volumes[1:], own[1:], other[1:], "x").volumes == pytest.approx(
+        (expected,), rel=1e-12
+    )
+
+
 def test_shapes_na_cells_are_missing(tmp_path: Path) -> None:
     """NA (as R writes a missing value) in the gpus column is missing, so 0."""
     shapes = tmp_path / "shapes.csv"
