@@ -1,8 +1,9 @@
 """Break-even: the daily volume above which a self-hosted fleet is cheaper than each
 managed platform.
 
-The scenario's workload volume is scaled by a list of factors (arrival rates, daily
-volumes and burst sizes; durations and shapes unchanged); at each volume the scenario is
+The volume of the workloads the fleet runs (the work compared) is scaled by a list of
+factors (arrival rates, daily volumes and burst sizes; durations and shapes unchanged;
+other workloads left as they are); at each volume the scenario is
 simulated on the self-hosted platform and the managed ones with the same seed, so every
 platform sees the same sampled workload. Where the monthly cost difference changes sign
 between two volumes, the crossing is interpolated linearly in log volume and log cost;
@@ -44,17 +45,23 @@ NOTED_WAIT_S = 60.0
 """A mean wait for capacity at least this long is named in a crossing's note."""
 
 
-def scale_volume(scenario: Scenario, factor: float) -> Scenario:
-    """The scenario with every workload's request volume multiplied by ``factor``."""
+def scale_volume(
+    scenario: Scenario, factor: float, workloads: frozenset[str] | None = None
+) -> Scenario:
+    """The scenario with every workload's request volume (of ``workloads`` alone, if
+    given) multiplied by ``factor``."""
     if not factor > 0:
         raise InputError(
             f"a volume factor must be positive, not {factor!r}",
             source="--factors",
             fix="give factors such as 0.25,1,4",
         )
-    workloads = []
+    scaled = []
     for index, workload in enumerate(scenario.workloads):
         arrivals = workload.arrivals
+        if workloads is not None and workload.name not in workloads:
+            scaled.append(workload)
+            continue
         if isinstance(arrivals, PoissonArrivals):
             update = {
                 name: getattr(arrivals, name) * factor
@@ -72,10 +79,8 @@ def scale_volume(scenario: Scenario, factor: float) -> Scenario:
                 field=f"workloads[{index}].arrivals",
                 fix="describe the workload with poisson or diurnal arrivals (fit them to the trace) to sweep its volume",
             )
-        workloads.append(
-            workload.model_copy(update={"arrivals": arrivals.model_copy(update=update)})
-        )
-    return scenario.with_overrides({"workloads": workloads}, flag="--factors")
+        scaled.append(workload.model_copy(update={"arrivals": arrivals.model_copy(update=update)}))
+    return scenario.with_overrides({"workloads": scaled}, flag="--factors")
 
 
 def daily_volume(scenario: Scenario, workloads: frozenset[str] | None = None) -> float:
@@ -356,7 +361,7 @@ def breakeven(
         )
     # the largest volume checked before the smaller ones are simulated, and named as the
     # factor's doing (the runner would blame the scenario's horizon)
-    activations = expected_activations(scale_volume(scenario, ordered[-1]))
+    activations = expected_activations(scale_volume(scenario, ordered[-1], own_work))
     if activations > MAX_ACTIVATIONS:
         largest = ordered[-1] * MAX_ACTIVATIONS / activations
         raise InputError(
@@ -374,7 +379,7 @@ def breakeven(
 
     def sweep(factor: float, which: list[str]) -> None:
         """Simulate the scenario scaled by ``factor`` on the platforms ``which``."""
-        scaled = scale_volume(scenario, factor)
+        scaled = scale_volume(scenario, factor, own_work)  # (the work compared)
         result = simulate(
             scaled,
             replications=replications,

@@ -572,3 +572,25 @@ def test_plot_marks_every_crossing(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert marked == pytest.approx(sorted(crossing.volumes), rel=1e-12)
     labels = {text.get_text() for text in axes.texts if text.get_text().startswith("managed")}
     assert labels == {f"managed: {volume:,.0f}/day" for volume in crossing.volumes}
+
+
+def test_breakeven_scales_only_the_work_it_compares(tmp_path: Path) -> None:
+    """A trace workload that only a third platform runs is not part of the comparison:
+    the sweep scales the fleet's workloads and leaves the trace as it is (it refused,
+    as a trace's volume cannot be scaled). The costs are those of the scenario without
+    the trace workload at all (its requests are sampled on their own stream)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text("timestamp\n0\n5\n")
+    spec = fixed_cost_scenario()
+    spec["platforms"][0]["workloads"] = ["w"]
+    spec["platforms"][1]["workloads"] = ["w"]
+    without = scenario_from_dict(spec)
+    spec["workloads"].append(workload("replayed", arrivals={"kind": "trace", "path": str(trace)}))
+    spec["platforms"].append({"id": "lambda", "profile": "aws-lambda", "workloads": ["replayed"]})
+    with_trace = scenario_from_dict(spec, base_dir=tmp_path)
+    factors = [0.3, 0.6, 1.05]
+    result = breakeven(with_trace, "fleet", ["theory"], factors=factors, catalog=combined_catalog())
+    alone = breakeven(without, "fleet", ["theory"], factors=factors, catalog=combined_catalog())
+    assert result.costs.equals(alone.costs)
+    assert result.crossings == alone.crossings
+    assert scale_volume(with_trace, 2, frozenset({"w"})).workloads[1] == with_trace.workloads[1]
