@@ -111,8 +111,8 @@ class Crossing:
     """95% bootstrap interval of the first crossing over replications (None: one
     replication, or no crossing)."""
     crossed_share: float | None = None
-    """Share of the bootstrap resamples in which the costs crossed at all (None: not
-    resampled)."""
+    """Share of the bootstrap resamples whose first crossing goes the way the estimate's
+    does (None: not resampled)."""
 
 
 @dataclass(frozen=True)
@@ -461,7 +461,9 @@ def breakeven(
                     f"{interval[0]:,.0f}-{interval[1]:,.0f}"
                 )
             if share is not None and share < 0.95:
-                notes.append(f"the costs crossed in only {share:.0%} of bootstrap resamples")
+                notes.append(
+                    f"the costs first crossed this way in only {share:.0%} of bootstrap resamples"
+                )
         for name, rows_of in (
             (self_platform, frame[frame["platform"] == self_platform]),
             (platform, frame[frame["platform"] == platform]),
