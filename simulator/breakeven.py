@@ -311,7 +311,7 @@ def _paired(frame: pd.DataFrame, self_platform: str, platform: str) -> pd.DataFr
 def breakeven(
     scenario: Scenario,
     self_platform: str,
-    versus: Sequence[str],
+    versus: str | Sequence[str],
     *,
     factors: Sequence[float] = DEFAULT_FACTORS,
     replications: int | None = None,
@@ -322,7 +322,9 @@ def breakeven(
 ) -> BreakevenResult:
     """Sweep the volume and find where ``self_platform`` (a fleet) crosses each of
     ``versus``; ``refine``: volumes simulated again inside each crossing's bracket (0:
-    none), on the fleet and that platform."""
+    none), on the fleet and that platform. ``versus``: platform ids, or one id."""
+    if isinstance(versus, str):  # (a string is a sequence too: of one-letter ids)
+        versus = [versus]
     by_id = {p.id: p for p in scenario.platforms}
     if self_platform not in by_id or by_id[self_platform].fleet is None:
         fleets = [p.id for p in scenario.platforms if p.fleet is not None]

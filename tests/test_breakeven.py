@@ -81,6 +81,11 @@ def test_crossing_matches_the_analytic_break_even() -> None:
     (crossing,) = result.crossings
     assert crossing.self_hosting_cheaper_above is True
     assert crossing.daily_volume == pytest.approx(2.765 / 0.003 * 24, rel=1e-9)
+    # one id given as a string is that platform (it was read letter by letter: "t")
+    one = breakeven(
+        scenario, "fleet", "theory", factors=[0.3, 0.6, 1.05], catalog=combined_catalog()
+    )
+    assert one.crossings == result.crossings
 
 
 def test_refined_crossing_is_simulated_inside_its_bracket() -> None:
