@@ -221,6 +221,8 @@ def _crossings(volumes: np.ndarray, own: np.ndarray, other: np.ndarray) -> list[
             x0, x1 = math.log(volumes[a]), math.log(volumes[b])
             # (each bracket on its own: a zero cost elsewhere does not move it)
             d0, d1 = _cost_difference(own[[a, b]], other[[a, b]])
+            if d0 == d1:  # costs a rounding apart: their logs are equal, their signs not
+                d0, d1 = own[a] - other[a], own[b] - other[b]
             at = math.exp(x0 + (x1 - x0) * d0 / (d0 - d1))
         else:
             at = float(volumes[a + 1])

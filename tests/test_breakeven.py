@@ -522,6 +522,22 @@ def test_a_free_volume_does_not_move_another_crossing() -> None:
     )
 
 
+def test_costs_a_rounding_apart_cross_inside_their_bracket() -> None:
+    """Costs that swap by one unit in the last place (two fleets whose bills differ only
+    by how the sums were rounded): their logs are equal at both ends, so interpolating in
+    log cost divided zero by zero and the crossing was NaN ("cheaper below nan a day").
+    The signs come from the costs; the crossing is interpolated on their difference."""
+    from simulator.breakeven import _crossing
+
+    cost = 12_345.678
+    above = float(np.nextafter(cost, np.inf))
+    assert math.log(cost) == math.log(above)
+    volumes = np.array([100.0, 1_000.0])
+    crossing = _crossing(volumes, np.array([cost, above]), np.array([above, cost]), "x")
+    assert crossing.daily_volume == pytest.approx(math.sqrt(100.0 * 1_000.0), rel=1e-12)
+    assert "nan" not in crossing.note
+
+
 def test_shapes_na_cells_are_missing(tmp_path: Path) -> None:
     """NA (as R writes a missing value) in the gpus column is missing, so 0."""
     shapes = tmp_path / "shapes.csv"
