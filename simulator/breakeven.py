@@ -365,16 +365,21 @@ def breakeven(
         )
     # the largest volume checked before the smaller ones are simulated, and named as the
     # factor's doing (the runner would blame the scenario's horizon)
-    activations = expected_activations(scale_volume(scenario, ordered[-1], own_work))
+    largest_scaled = scale_volume(scenario, ordered[-1], own_work)
+    activations = expected_activations(largest_scaled)
     if activations > MAX_ACTIVATIONS:
-        largest = ordered[-1] * MAX_ACTIVATIONS / activations
+        # only the compared work scales: the other workloads' launches stay as they are
+        scaled = expected_activations(largest_scaled, own_work)
+        room = MAX_ACTIVATIONS - (activations - scaled)
+        horizon = "shorten the scenario's horizon (the per-month figures are read from it)"
         raise InputError(
             f"factor {ordered[-1]:g} asks for about {activations:,.0f} sandbox launches per "
             f"replication, more than the {MAX_ACTIVATIONS:,} one replication can simulate "
             "in memory",
             source="--factors",
-            fix=f"keep the factors below about {largest:.3g}, or shorten the scenario's "
-            "horizon (the per-month figures are read from it)",
+            fix=f"keep the factors below about {ordered[-1] * room / scaled:.3g}, or {horizon}"
+            if room > 0
+            else horizon,
         )
     platforms = [self_platform, *others]
     rows: list[dict[str, Any]] = []

@@ -268,10 +268,13 @@ MAX_ACTIVATIONS = 10_000_000
 """Sandbox launches one replication may simulate (about 5 GiB of memory in the event engine)."""
 
 
-def expected_activations(scenario: Scenario) -> float:
-    """Mean sandbox launches per replication if every session call were its own launch."""
+def expected_activations(scenario: Scenario, workloads: frozenset[str] | None = None) -> float:
+    """Mean sandbox launches per replication if every session call were its own launch (of
+    ``workloads`` alone, if given)."""
     total = 0.0
     for workload in scenario.workloads:
+        if workloads is not None and workload.name not in workloads:
+            continue
         count = workload.arrivals.expected_count(scenario.horizon)
         if workload.session is not None:
             calls = workload.session.tool_calls.mean + 0.5  # rounded up to whole calls

@@ -310,6 +310,42 @@ def test_breakeven_factor_too_large_is_named_before_simulating(
     assert "fix: keep the factors below about 500" in err
 
 
+def test_breakeven_factor_limit_leaves_the_work_not_compared_as_it_is() -> None:
+    """Only the compared workloads scale, so the largest factor that fits is the room the
+    other workloads leave over the compared work's launches. It was the factor times the
+    limit over all launches, as if everything scaled: with 9 million launches of a
+    workload a third platform runs, following the fix was refused again."""
+    from simulator.runner import MAX_ACTIVATIONS, expected_activations
+
+    spec = scenario_dict(
+        horizon="1h",
+        replications=1,
+        workloads=[
+            workload("w", arrivals={"kind": "poisson", "per_second": 50.0}),
+            workload("big", arrivals={"kind": "poisson", "per_second": 2500.0}),
+        ],
+        platforms=[
+            {
+                "id": "fleet",
+                "profile": "firecracker",
+                "workloads": ["w"],
+                "fleet": {"host_prices": "aws-ec2-us-east-1", "host_type": "m5.metal"},
+            },
+            {"id": "theory", "profile": "theory", "workloads": ["w"]},
+            {"id": "other", "profile": "theory", "workloads": ["big"]},
+        ],
+    )
+    scenario = scenario_from_dict(spec)
+    with pytest.raises(InputError) as caught:
+        breakeven(scenario, "fleet", ["theory"], factors=[0.5, 10], catalog=combined_catalog())
+    fix = caught.value.fix or ""
+    largest = float(fix.split("keep the factors below about ")[1].split(",")[0])
+    assert largest == pytest.approx((MAX_ACTIVATIONS - 9_000_000) / 180_000, rel=1e-2)
+    assert expected_activations(scale_volume(scenario, largest, frozenset({"w"}))) <= (
+        MAX_ACTIVATIONS * 1.001
+    )
+
+
 def test_breakeven_json_is_valid_json_when_nothing_launched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
