@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .inventory import MAX_HOST_GIB, MAX_HOST_GPUS, MAX_HOST_VCPU
-from .model_base import FrozenModel, Provenance
+from .model_base import Count, FrozenModel, Provenance
 from .pricing import ResourceRate
 from .units import DurationS, PositiveDurationS, SizeGiB
 
@@ -30,7 +30,7 @@ class HostType(FrozenModel):
     """vCPU of the host (at most 4,096)."""
     memory: SizeGiB
     """Memory of the host (above 0, at most 64 TiB)."""
-    gpus: int = Field(default=0, ge=0, le=MAX_HOST_GPUS)
+    gpus: Count = Field(default=0, ge=0, le=MAX_HOST_GPUS)
     """GPUs on the host (at most 64)."""
     gpu_type: str | None = None
     """Their type (e.g. "a100-40gb", "h100"), as shapes name it."""

@@ -209,13 +209,16 @@ def test_host_types_of_impossible_size_are_refused(
         f"  gpus: {{vcpu: 96, memory: 1TiB, gpus: 1000000000, gpu_type: a100-40gb, prices: {price},"
         " provenance: {source: s, as_of: '2026'}}\n"
         f"  nomem: {{vcpu: 96, memory: 0GiB, prices: {price}, provenance: {{source: s, as_of: '2026'}}}}\n"
-        f"  milli: {{vcpu: 96000, memory: 1TiB, prices: {price}, provenance: {{source: s, as_of: '2026'}}}}\n",
+        f"  milli: {{vcpu: 96000, memory: 1TiB, prices: {price}, provenance: {{source: s, as_of: '2026'}}}}\n"
+        f"  flag: {{vcpu: 96, memory: 1TiB, gpus: true, gpu_type: a100-40gb, prices: {price},"
+        " provenance: {source: s, as_of: '2026'}}\n",
     )
     code, _, err = run_cli(capsys, "pricing", "hosts", "--pricing-dir", str(tmp_path / "prices"))
     assert code == EXIT_INPUT
     assert "mine.yaml: hosts.gpus.gpus: " in err
     assert "mine.yaml: hosts.nomem.memory: " in err
     assert "mine.yaml: hosts.milli.vcpu: " in err
+    assert "mine.yaml: hosts.flag.gpus: " in err  # (true read as 1 GPU)
 
 
 def test_validate_pricing_platforms_schema(capsys: pytest.CaptureFixture[str]) -> None:

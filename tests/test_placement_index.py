@@ -244,4 +244,4 @@ def test_heaps_stay_within_a_few_entries_per_host(policy: packing.OnlinePolicy, 
         room = tuple(np.round(rng.uniform(0, 1, 2), 2).tolist())
         index.set_free(int(rng.integers(hosts)), room, shrank=bool(rng.integers(2)))
     limit = 4 * hosts + 64
-    assert max(len(heap) for _, heap, _ in index._watched) <= 2 * limit
+    assert max(len(heap) for _, heap, _ in index._watched) <= 2 * limit + 1
