@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from . import __version__
 from .billing import POOL_SUFFIX
 from .catalog import file_sha256
 from .fleet_billing import host_costs, purchase_of
-from .fleet_metrics import RESOURCES, hosts_over_time
+from .fleet_metrics import RESOURCES, FleetMetrics, hosts_over_time
 from .metrics import CDF_POINTS, KEEPS_UP_SHARE, backlog_share, cut_share
 from .pricing import COMPONENTS
 from .sketch import LogSketch
@@ -545,6 +546,23 @@ def short_horizon_warning(horizon_s: float) -> str | None:
     )
 
 
+BOOTING_NOTE_SHARE = 0.25
+"""A fleet whose hosts spend more than this share of their time within the horizon
+booting gets a note: that time is billed and runs nothing."""
+
+
+def booting_share(fleets: Sequence[FleetMetrics]) -> float:
+    """Share of the hosts' life within the horizon (summed over replications) spent
+    booting: life from start to end (or the horizon) less the time hosts ran (or
+    drained), which the running-host mean integrates. 0 with no host time."""
+    life_s = running_s = 0.0
+    for fleet in fleets:
+        record = fleet.record
+        life_s += float(np.maximum(record.billed_ends() - record.started_s, 0.0).sum())
+        running_s += record.mean_hosts * record.span_s
+    return max(0.0, 1.0 - running_s / life_s) if life_s > 0 else 0.0
+
+
 def _warnings(result: SimulationResult) -> list[str]:
     horizon = result.scenario.horizon
     short = short_horizon_warning(horizon)
@@ -587,6 +605,13 @@ def _warnings(result: SimulationResult) -> list[str]:
                     f"{resolved.id}: {total / count:.4g} requests per replication "
                     f"({total / max(1, base):.3g} of requested) {what}"
                 )
+        booting = booting_share([run.metrics.fleet for run in runs if run.metrics.fleet])
+        if booting > BOOTING_NOTE_SHARE:
+            notes.append(
+                f"{resolved.id}: {booting:.0%} of the hosts' time within the horizon was spent "
+                "booting: billed, with no sandbox on them (see fleet.autoscaling.boot_time, "
+                "and min_hosts or idle_cooldown to keep hosts up rather than boot them again)"
+            )
         late = backlog_share([run.metrics for run in runs])
         if late > 1.0 - KEEPS_UP_SHARE:
             notes.append(

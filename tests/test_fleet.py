@@ -27,6 +27,7 @@ from simulator.fleet_metrics import capacity_waits, fleet_metrics, hosts_over_ti
 from simulator.gpus import GpuNeed, mig_profile
 from simulator.runner import simulate
 from simulator.scenario import scenario_from_dict
+from simulator.summary import booting_share
 from support import scenario_dict, workload
 
 CAPACITY = (96.0, 384.0)
@@ -1702,3 +1703,31 @@ def test_scale_out_packs_mig_instances_as_a_gpu_takes_them() -> None:
         np.zeros(32), np.full(32, 600.0), np.zeros(32, int), model, 3600.0
     )
     np.testing.assert_array_equal(record.started_s, np.zeros(2))
+
+
+@pytest.mark.parametrize(("boot_s", "noted"), [(600.0, False), (1800.0, True)])
+def test_a_fleet_mostly_booting_says_so(boot_s: float, noted: bool) -> None:
+    """One host, booted at the burst (t = 0) and kept to the horizon (1 h): it boots for
+    boot_s of its 3,600 s, billed with nothing on it. Past a quarter of the hosts' time
+    the run says so (a 1000-day boot gave a bill, 0 hosts on average and no word why)."""
+    data = _fleet_scenario(
+        autoscaling={
+            "min_hosts": 0,
+            "max_hosts": 1,
+            "boot_time": {"kind": "fixed", "value": f"{boot_s:g}s"},
+            "idle_cooldown": "2h",
+        }
+    )
+    result = simulate(scenario_from_dict(data))
+    fleets = [run.metrics.fleet for run in result.runs["fleet"]]
+    assert booting_share([f for f in fleets if f is not None]) == pytest.approx(
+        boot_s / 3600, rel=1e-9
+    )
+    notes = [n for n in result.summary()["warnings"] if "spent booting" in n]
+    assert bool(notes) is noted
+    if noted:
+        assert notes == [
+            "fleet: 50% of the hosts' time within the horizon was spent booting: billed, "
+            "with no sandbox on them (see fleet.autoscaling.boot_time, and min_hosts or "
+            "idle_cooldown to keep hosts up rather than boot them again)"
+        ]
