@@ -134,6 +134,28 @@ class ResolvedFleet:
         )
 
 
+NOT_FOR_FLEETS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (
+        ("quota", "vcpu_quota", "gpu_quota", "launch_rate", "hosts"),
+        "its capacity is its hosts",
+        ", and size the fleet with fleet.autoscaling.max_hosts",
+    ),
+    (  # a sandbox waits for room on a host until it gets it: neither is modelled
+        ("over_quota", "queue_timeout"),
+        "a sandbox waits for room on a host until it gets it (the wait shows as "
+        "fleet.wait_for_capacity_s)",
+        "; to wait less, raise fleet.autoscaling.max_hosts or min_hosts, or boot hosts faster",
+    ),
+    (  # the profile's per-second table prices it without a fleet; a fleet pays host time
+        ("price_table", "region"),
+        "it is billed for its hosts' time at the prices of fleet.host_prices",
+        ", and choose the hosts' price table with fleet.host_prices",
+    ),
+)
+"""Platform fields a fleet refuses: the fields, why, and what to do instead of setting
+them (after "remove <field>")."""
+
+
 def resolve_fleet(
     scenario: Scenario,
     choice: PlatformChoice,
@@ -162,32 +184,14 @@ def resolve_fleet(
             + ", ".join(sorted(p.id for p in catalog.profiles.values() if p.self_hosted))
             + ")",
         )
-    for name in ("quota", "vcpu_quota", "gpu_quota", "launch_rate", "hosts"):
-        if getattr(choice, name) is not None:
-            raise error(
-                f"{name} does not apply to a fleet: its capacity is its hosts",
-                f"{field}.{name}",
-                f"remove {name}, and size the fleet with fleet.autoscaling.max_hosts",
-            )
-    for name in ("over_quota", "queue_timeout"):
-        # a sandbox waits for room on a host until it gets it: neither is modelled
-        if getattr(choice, name) is not None:
-            raise error(
-                f"{name} does not apply to a fleet: a sandbox waits for room on a host "
-                "until it gets it (the wait shows as fleet.wait_for_capacity_s)",
-                f"{field}.{name}",
-                f"remove {name}; to wait less, raise fleet.autoscaling.max_hosts or "
-                "min_hosts, or boot hosts faster",
-            )
-    for name in ("price_table", "region"):
-        # the profile's per-second table prices it without a fleet; a fleet pays host time
-        if getattr(choice, name) is not None:
-            raise error(
-                f"{name} does not apply to a fleet: it is billed for its hosts' time at the "
-                "prices of fleet.host_prices",
-                f"{field}.{name}",
-                f"remove {name}, and choose the hosts' price table with fleet.host_prices",
-            )
+    for names, why, instead in NOT_FOR_FLEETS:
+        for name in names:
+            if getattr(choice, name) is not None:
+                raise error(
+                    f"{name} does not apply to a fleet: {why}",
+                    f"{field}.{name}",
+                    f"remove {name}{instead}",
+                )
     if isinstance(choice.discount, str):
         raise error(
             "a fleet's hosts are priced by how they are bought, not by a named discount",

@@ -292,19 +292,7 @@ def test_breakeven_factor_too_large_is_named_before_simulating(
 ) -> None:
     """A factor whose volume cannot fit in memory was refused only when its turn came,
     after the smaller volumes were simulated, as the scenario's horizon's fault."""
-    code, _, err = run_cli(
-        capsys,
-        "breakeven",
-        "self-hosted-fleet",
-        "--platform",
-        "firecracker-m5-metal",
-        "--vs",
-        "e2b",
-        "--factors",
-        "0.001,1000",
-        "--out",
-        str(tmp_path),
-    )
+    code, _, err = quick_breakeven(capsys, tmp_path, "e2b", "0.001,1000")
     assert code == EXIT_INPUT
     assert "--factors: factor 1000 asks for about 20,000,000 sandbox launches" in err
     assert "fix: keep the factors below about 500" in err
