@@ -19,7 +19,7 @@ from test_fleet import peak_load
 from simulator import plots
 from simulator.distributions import Fixed
 from simulator.engine.activations import Activations
-from simulator.engine.fleet import FleetEngine, FleetModel, HostKindModel
+from simulator.engine.fleet import FleetEngine, FleetModel, FleetRecord, HostKindModel
 from simulator.errors import InputError, InputErrors
 from simulator.fleet_metrics import hosts_over_time
 from simulator.gpus import GpuNeed
@@ -747,6 +747,34 @@ def test_tainted_gpu_hosts_take_only_gpu_sandboxes_whether_indexed_or_scanned(
     assert not on_gpu_host[which < 2].any()
 
 
+def _one_cpu_and_one_gpu_host(
+    taint: bool,
+    demand_per_class: tuple[tuple[float, float], ...],
+    gpu_need_per_class: tuple[GpuNeed, ...],
+) -> FleetRecord:
+    """Best fit on a host without GPUs (16 vCPU, 64 GiB) and one with four (48 vCPU, 192
+    GiB): one sandbox of each class from 0 s for the whole 1,000 s."""
+    model = _mixed_inventory(
+        "best_fit",
+        taint,
+        demand_per_class=demand_per_class,
+        gpu_need_per_class=gpu_need_per_class,
+        kinds=(HostKindModel("cpu", (16.0, 64.0), 0), HostKindModel("gpu", (48.0, 192.0), 4)),
+        inventory=(0, 1),
+        min_hosts=2,
+        max_hosts=2,
+        gpu_type_per_class=(),
+    )
+    n = len(demand_per_class)
+    acts = Activations.one_shot(np.zeros(n), np.full(n, 1000.0))
+    acts.workload_index[:] = range(n)
+    engine = FleetEngine(
+        acts, np.full(n, 1000.0), np.zeros(n), model, np.random.default_rng(1), 1000.0
+    )
+    engine.run()
+    return engine.record()
+
+
 def test_tainted_gpu_host_room_counts_as_stranded_for_sandboxes_without_gpus() -> None:
     """A sandbox holding all four GPUs of a GPU host (8 vCPU) and one without GPUs, for
     the whole 1,000 s: with the taint the GPU host's free 40 vCPU and 160 GiB fit no
@@ -755,24 +783,9 @@ def test_tainted_gpu_host_room_counts_as_stranded_for_sandboxes_without_gpus() -
     nothing is stranded."""
     stranded = {}
     for taint in (False, True):
-        model = _mixed_inventory(
-            "best_fit",
-            taint,
-            demand_per_class=((2.0, 8.0), (8.0, 32.0)),
-            gpu_need_per_class=(GpuNeed(), GpuNeed(whole=4)),
-            kinds=(HostKindModel("cpu", (16.0, 64.0), 0), HostKindModel("gpu", (48.0, 192.0), 4)),
-            inventory=(0, 1),
-            min_hosts=2,
-            max_hosts=2,
-            gpu_type_per_class=(),
+        record = _one_cpu_and_one_gpu_host(
+            taint, ((2.0, 8.0), (8.0, 32.0)), (GpuNeed(), GpuNeed(whole=4))
         )
-        acts = Activations.one_shot(np.zeros(2), np.full(2, 1000.0))
-        acts.workload_index[:] = [0, 1]
-        engine = FleetEngine(
-            acts, np.full(2, 1000.0), np.zeros(2), model, np.random.default_rng(1), 1000.0
-        )
-        engine.run()
-        record = engine.record()
         assert record.kind_of[record.host_of].tolist() == [0, 1]  # (best fit: the smaller)
         stranded[taint] = record.stranded_integral
     np.testing.assert_allclose(stranded[False], [0.0, 0.0, 0.0])
@@ -787,23 +800,7 @@ def test_tainted_gpu_hosts_strand_no_gpus_when_no_shape_asks_for_them() -> None:
     GPU share of 1."""
     stranded = {}
     for taint in (False, True):
-        model = _mixed_inventory(
-            "best_fit",
-            taint,
-            demand_per_class=((2.0, 8.0),),
-            gpu_need_per_class=(GpuNeed(),),
-            kinds=(HostKindModel("cpu", (16.0, 64.0), 0), HostKindModel("gpu", (48.0, 192.0), 4)),
-            inventory=(0, 1),
-            min_hosts=2,
-            max_hosts=2,
-            gpu_type_per_class=(),
-        )
-        acts = Activations.one_shot(np.zeros(1), np.full(1, 1000.0))
-        engine = FleetEngine(
-            acts, np.full(1, 1000.0), np.zeros(1), model, np.random.default_rng(1), 1000.0
-        )
-        engine.run()
-        record = engine.record()
+        record = _one_cpu_and_one_gpu_host(taint, ((2.0, 8.0),), (GpuNeed(),))
         assert record.kind_of[record.host_of].tolist() == [0]
         stranded[taint] = record.stranded_integral
     np.testing.assert_allclose(stranded[False], [0.0, 0.0, 0.0])
